@@ -1,0 +1,187 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+
+export type AdminLinkPolicy = 'verified-email' | 'trust';
+
+export interface RateLimitSetting {
+  /** Sustained calls per second. */
+  perSecond: number;
+  /** Bucket size: calls that may go at once after a quiet period. */
+  burst: number;
+}
+
+/** Typed, frozen configuration (DESIGN §5). */
+export interface Config {
+  readonly production: boolean;
+  readonly auth0: {
+    /** `https://tenant.eu.auth0.com` or a loopback `http://127.0.0.1:4010`; no trailing slash. */
+    readonly origin: string;
+    /** `<origin>/`, the `iss` of every token the tenant signs. */
+    readonly issuer: string;
+    readonly clientId: string;
+    readonly clientSecret: string;
+    /** Management API audience, `<origin>/api/v2/` by default. */
+    readonly audience: string;
+    readonly timeoutMs: number;
+    /** Configured budget; `null` when it is learned from `x-ratelimit-*` headers. */
+    readonly rateLimit: RateLimitSetting | null;
+    readonly maxWaitMs: number;
+  };
+  readonly admin: {
+    readonly audience: string;
+    readonly permission: string;
+    readonly linkPolicy: AdminLinkPolicy;
+  };
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly corsOrigins: readonly string[];
+    readonly introspection: boolean;
+  };
+  readonly logLevel: string;
+}
+
+/** Bad configuration: the message names the variable and is meant to be printed alone. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/** `AUTH0_DOMAIN` → origin: https implied; plain http only for loopback hosts. */
+export function toAuth0Origin(domain: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(domain) ? domain : `https://${domain}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new ConfigError('AUTH0_DOMAIN', 'must be a tenant domain or an origin such as http://127.0.0.1:4010');
+  }
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError('AUTH0_DOMAIN', 'must be a domain or an origin, without path, query or credentials');
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOST.test(url.hostname)) {
+    // The client secret and users' tokens would cross a network unencrypted.
+    throw new ConfigError('AUTH0_DOMAIN', 'plain http is allowed only for loopback hosts; use https');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('AUTH0_DOMAIN', 'must use https (or http for a loopback emulator)');
+  }
+  return url.origin;
+}
+
+const boolean = z.enum(['true', 'false']).transform((v) => v === 'true');
+const positiveInt = z.coerce.number().int().positive();
+
+const schema = z.object({
+  NODE_ENV: z.string().optional(),
+  AUTH0_DOMAIN: z.string().min(1),
+  AUTH0_CLIENT_ID: z.string().min(1),
+  AUTH0_CLIENT_SECRET: z.string().min(1),
+  AUTH0_AUDIENCE: z.url().optional(),
+  ADMIN_AUDIENCE: z.string().min(1).optional(),
+  ADMIN_PERMISSION: z
+    .string()
+    .regex(/^\S+$/, 'must be one permission name without spaces')
+    .default('update:users'),
+  ADMIN_LINK_POLICY: z.enum(['verified-email', 'trust']).default('verified-email'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  CORS_ORIGINS: z.string().default(''),
+  INTROSPECTION: boolean.default(true),
+  AUTH0_TIMEOUT_MS: positiveInt.default(10000),
+  AUTH0_RATE_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\/\d+$/, 'must be <per second>/<burst>, e.g. 16/50')
+    .optional(),
+  AUTH0_MAX_WAIT_MS: z.coerce.number().int().min(0).default(10000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+function parseRateLimit(value: string | undefined): RateLimitSetting | null {
+  if (value === undefined) return null;
+  const [perSecond, burst] = value.split('/').map(Number);
+  if (!(perSecond > 0) || !(burst >= 1)) {
+    throw new ConfigError('AUTH0_RATE_LIMIT', 'rate and burst must be positive, e.g. 16/50');
+  }
+  return { perSecond, burst };
+}
+
+function parseCorsOrigins(value: string): string[] {
+  return value
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => {
+      try {
+        const url = new URL(o);
+        if (url.origin !== o.replace(/\/$/, '')) throw new Error('not an origin');
+        return url.origin;
+      } catch {
+        throw new ConfigError('CORS_ORIGINS', `"${o}" is not an origin such as https://app.example.com`);
+      }
+    });
+}
+
+/**
+ * Reads configuration from `env` (process.env by default). Empty strings count as unset.
+ * Throws ConfigError naming the first bad variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue.path[0] ?? 'environment');
+    const detail = issue.code === 'invalid_type' && cleaned[variable] === undefined ? 'is required' : issue.message;
+    throw new ConfigError(variable, detail);
+  }
+  const e = parsed.data;
+  const origin = toAuth0Origin(e.AUTH0_DOMAIN);
+  const audience = e.AUTH0_AUDIENCE ?? `${origin}/api/v2/`;
+  const config: Config = {
+    production: e.NODE_ENV === 'production',
+    auth0: {
+      origin,
+      issuer: `${origin}/`,
+      clientId: e.AUTH0_CLIENT_ID,
+      clientSecret: e.AUTH0_CLIENT_SECRET,
+      audience,
+      timeoutMs: e.AUTH0_TIMEOUT_MS,
+      rateLimit: parseRateLimit(e.AUTH0_RATE_LIMIT),
+      maxWaitMs: e.AUTH0_MAX_WAIT_MS,
+    },
+    admin: {
+      audience: e.ADMIN_AUDIENCE ?? audience,
+      permission: e.ADMIN_PERMISSION,
+      linkPolicy: e.ADMIN_LINK_POLICY,
+    },
+    server: {
+      host: e.HOST,
+      port: e.PORT,
+      corsOrigins: parseCorsOrigins(e.CORS_ORIGINS),
+      introspection: e.INTROSPECTION,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+/** Loads `./.env` into process.env when present; variables already set win. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
