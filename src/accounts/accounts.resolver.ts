@@ -1,0 +1,101 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GatewayContext } from '../context.js';
+import { toIdentity, toUser } from './to-identity.js';
+import { linkAccounts, unlinkAccount, type AccountChange } from './link-accounts.js';
+import { LinkAccountsArgs, UnlinkAccountArgs } from './accounts.args.js';
+import { LinkAccountsPayload, UnlinkAccountPayload } from './payloads.type.js';
+import { readLinkCandidates, readMe, readUser } from './read-users.js';
+import { User } from './user.type.js';
+import { Identity } from './identity.type.js';
+
+@Resolver()
+export class AccountsResolver {
+  @Mutation(() => LinkAccountsPayload, {
+    description: "Links a secondary account into the primary account `primaryId`; returns the primary's identities.",
+  })
+  linkAccounts(@Args() { primaryId, input }: LinkAccountsArgs, @Ctx() ctx: GatewayContext): Promise<AccountChange> {
+    return linkAccounts(ctx, primaryId, input);
+  }
+
+  @Mutation(() => UnlinkAccountPayload, {
+    description: 'Detaches one secondary identity from `primaryId`; it becomes a standalone user again.',
+  })
+  unlinkAccount(
+    @Args() { primaryId, provider, userId }: UnlinkAccountArgs,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<AccountChange> {
+    return unlinkAccount(ctx, primaryId, provider, userId);
+  }
+
+  @Query(() => User, { nullable: true, description: "The user of the caller's token." })
+  me(@Ctx() ctx: GatewayContext): Promise<User | null> {
+    return readMe(ctx);
+  }
+
+  @Query(() => User, {
+    nullable: true,
+    description: 'A user by Auth0 user id; the caller must be that user or hold the admin permission.',
+  })
+  user(
+    @Arg('id', () => ID, { description: 'Auth0 user id, `<provider>|<id>`.' }) id: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<User | null> {
+    return readUser(ctx, id);
+  }
+
+  @Query(() => [User], {
+    description: 'Other users with the same verified email as `primaryId`: accounts the user may want to link.',
+  })
+  linkCandidates(
+    @Arg('primaryId', () => ID, { description: 'Auth0 user id of the account to find candidates for.' })
+    primaryId: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<User[]> {
+    return readLinkCandidates(ctx, primaryId);
+  }
+}
+
+// Auth0 answers a link/unlink with identities only; the primary's profile is read when asked.
+// The change is done by then: if that read fails, the caller still learns it succeeded, with the
+// identities Auth0 returned and the profile fields left null.
+async function primaryAfterChange(change: AccountChange, ctx: GatewayContext): Promise<User> {
+  try {
+    return toUser(await ctx.auth0.getUser(change.primaryId));
+  } catch (error) {
+    ctx.logger.warn({ err: error, primaryId: change.primaryId }, 'could not read the primary after the change');
+    return {
+      id: change.primaryId,
+      identities: change.identities.map(toIdentity),
+      email: null,
+      emailVerified: null,
+      name: null,
+      picture: null,
+    };
+  }
+}
+
+@Resolver(() => LinkAccountsPayload)
+export class LinkAccountsPayloadResolver {
+  @FieldResolver(() => [Identity])
+  identities(@Root() change: AccountChange): Identity[] {
+    return change.identities.map(toIdentity);
+  }
+
+  @FieldResolver(() => User)
+  user(@Root() change: AccountChange, @Ctx() ctx: GatewayContext): Promise<User> {
+    return primaryAfterChange(change, ctx);
+  }
+}
+
+@Resolver(() => UnlinkAccountPayload)
+export class UnlinkAccountPayloadResolver {
+  @FieldResolver(() => [Identity])
+  identities(@Root() change: AccountChange): Identity[] {
+    return change.identities.map(toIdentity);
+  }
+
+  @FieldResolver(() => User)
+  user(@Root() change: AccountChange, @Ctx() ctx: GatewayContext): Promise<User> {
+    return primaryAfterChange(change, ctx);
+  }
+}

@@ -1,0 +1,56 @@
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
+
+/** One link or unlink attempt, successful or not. Never carries a token. */
+export interface AuditEvent {
+  event: 'account.link' | 'account.unlink';
+  /** `success`, or the error code (and reason) it ended with. */
+  outcome: string;
+  reason: string | null;
+  mode: 'jwt' | 'admin' | 'user' | null;
+  primaryId: string;
+  /** `<provider>|<userId>` of the secondary, when known. */
+  secondary: string | null;
+  /** `sub` of the caller's token, when one was verified. */
+  callerSubject: string | null;
+  requestId: string;
+  time: string;
+}
+
+/** What an operation learns about itself while it runs, for its audit line. */
+export interface AuditDraft {
+  mode: AuditEvent['mode'];
+  secondary: string | null;
+  callerSubject: string | null;
+}
+
+/** Writes audit events as one structured log line each (`audit: true` to filter them). */
+export function createAuditLog(logger: Logger): (event: AuditEvent) => void {
+  return (event) => logger.info({ audit: true, ...event }, event.event);
+}
+
+/**
+ * Runs one link/unlink attempt and records exactly one audit event for it, whatever happens.
+ * `run` fills in the draft (mode, secondary, caller) as it learns them.
+ */
+export async function audited<T>(
+  audit: (event: AuditEvent) => void,
+  base: { event: AuditEvent['event']; primaryId: string; requestId: string },
+  run: (draft: AuditDraft) => Promise<T>,
+): Promise<T> {
+  const draft: AuditDraft = { mode: null, secondary: null, callerSubject: null };
+  const record = (outcome: string, reason: string | null) =>
+    audit({ ...base, ...draft, outcome, reason, time: new Date().toISOString() });
+  try {
+    const result = await run(draft);
+    record('success', null);
+    return result;
+  } catch (error) {
+    if (error instanceof GatewayError) record(error.code, error.reason ?? null);
+    else record('INTERNAL_SERVER_ERROR', null);
+    throw error;
+  }
+}
+
+/** Logger type re-exported for callers that only need the audit log. */
+export type { Logger };

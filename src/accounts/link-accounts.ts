@@ -1,0 +1,155 @@
+import { authorizeAdmin, authorizeJwtLink, authorizeUnlink } from '../auth/authorize.js';
+import { assertPathSegment, parseUserId } from '../auth0/user-id.js';
+import type { WireIdentity, WireUser } from '../auth0/wire.js';
+import type { GatewayContext } from '../context.js';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
+import { audited } from './audit.js';
+import type { AdminLinkInput, LinkAccountsInput } from './link-accounts.input.js';
+
+/** What linkAccounts and unlinkAccount resolve to before the payload's `user` is read. */
+export interface AccountChange {
+  primaryId: string;
+  identities: WireIdentity[];
+}
+
+/**
+ * The identity id Auth0 wants for `provider`: the full `<provider>|<id>` form is accepted and
+ * its prefix stripped, at the first `|` only ("auth0|Conn|123" → "Conn|123"). An id whose own
+ * first part is not the provider ("Conn|123" for auth0) is already bare and kept whole.
+ */
+export function toIdentityUserId(provider: string, userId: string): string {
+  const prefix = `${provider}|`;
+  return userId.startsWith(prefix) ? userId.slice(prefix.length) : userId;
+}
+
+function emailOf(user: WireUser): string | null {
+  return typeof user.email === 'string' && user.email !== '' ? user.email.toLowerCase() : null;
+}
+
+/**
+ * Admin-mode link policy (DESIGN §3): without proof that one person controls both accounts,
+ * both must carry the same verified email. Reads both users before any link call.
+ */
+async function enforceVerifiedEmailPolicy(ctx: GatewayContext, primaryId: string, secondaryId: string) {
+  const [primary, secondary] = await Promise.all([
+    ctx.auth0.getUser(primaryId).catch((error: unknown) => {
+      if (error instanceof NotFoundError) {
+        throw new NotFoundError(`primaryId: no user ${primaryId} exists.`, { reason: 'PRIMARY_NOT_FOUND', cause: error });
+      }
+      throw error;
+    }),
+    ctx.auth0.getUser(secondaryId).catch((error: unknown) => {
+      // Auth0 itself answers 400 for a missing secondary; we keep its code.
+      if (error instanceof NotFoundError) {
+        throw new BadUserInputError(`input.admin: no standalone user ${secondaryId} exists to link.`, {
+          reason: 'SECONDARY_NOT_FOUND',
+          cause: error,
+        });
+      }
+      throw error;
+    }),
+  ]);
+  if (primary.email_verified !== true || secondary.email_verified !== true) {
+    throw new ForbiddenError(
+      'Admin link refused by ADMIN_LINK_POLICY=verified-email: both users must have a verified email.',
+      { reason: 'EMAIL_NOT_VERIFIED' },
+    );
+  }
+  const primaryEmail = emailOf(primary);
+  if (primaryEmail === null || primaryEmail !== emailOf(secondary)) {
+    throw new ForbiddenError(
+      'Admin link refused by ADMIN_LINK_POLICY=verified-email: the two users have different emails.',
+      { reason: 'EMAIL_MISMATCH' },
+    );
+  }
+}
+
+function parseAdminInput(admin: AdminLinkInput) {
+  const provider = assertPathSegment(admin.provider, 'input.admin.provider');
+  const userId = assertPathSegment(toIdentityUserId(provider, admin.userId), 'input.admin.userId');
+  const connectionId = admin.connectionId ?? undefined;
+  if (connectionId !== undefined && !/^con_[A-Za-z0-9]{16}$/.test(connectionId)) {
+    throw new BadUserInputError('input.admin.connectionId: must look like con_ followed by 16 letters or digits.');
+  }
+  return { provider, userId, connectionId };
+}
+
+/** linkAccounts (DESIGN §2–§3): every check before any Auth0 call, one audit line per attempt. */
+export function linkAccounts(
+  ctx: GatewayContext,
+  primaryId: string,
+  input: LinkAccountsInput,
+): Promise<AccountChange> {
+  return audited(ctx.audit, { event: 'account.link', primaryId, requestId: ctx.requestId }, async (draft) => {
+    draft.callerSubject = ctx.auth.caller?.subject ?? null;
+    parseUserId(primaryId, 'primaryId');
+    // graphql-js enforces the OneOf rule; this guards callers that bypass validation.
+    if ((input.jwt == null) === (input.admin == null)) {
+      throw new BadUserInputError('input: give exactly one of `jwt` or `admin`.');
+    }
+
+    if (input.jwt) {
+      draft.mode = 'jwt';
+      const caller = authorizeJwtLink(ctx.auth, primaryId);
+      const { subject } = await ctx.verifyLinkToken(input.jwt.linkWith, caller);
+      draft.secondary = subject;
+      if (subject === primaryId) {
+        throw new BadUserInputError('input.jwt.linkWith: the ID token is of the primary account itself.', {
+          reason: 'SAME_ACCOUNT',
+        });
+      }
+      const identities = await ctx.auth0.linkIdentity(
+        primaryId,
+        { link_with: input.jwt.linkWith },
+        { kind: 'user', token: caller.token },
+      );
+      return { primaryId, identities };
+    }
+
+    draft.mode = 'admin';
+    authorizeAdmin(ctx.auth, { adminPermission: ctx.config.admin.permission });
+    const { provider, userId, connectionId } = parseAdminInput(input.admin!);
+    const secondaryId = `${provider}|${userId}`;
+    draft.secondary = secondaryId;
+    if (secondaryId === primaryId) {
+      throw new BadUserInputError('input.admin: the secondary is the primary account itself.', {
+        reason: 'SAME_ACCOUNT',
+      });
+    }
+    if (ctx.config.admin.linkPolicy === 'verified-email') {
+      await enforceVerifiedEmailPolicy(ctx, primaryId, secondaryId);
+    }
+    const body = connectionId
+      ? { provider, user_id: userId, connection_id: connectionId }
+      : { provider, user_id: userId };
+    const identities = await ctx.auth0.linkIdentity(primaryId, body, { kind: 'service' });
+    return { primaryId, identities };
+  });
+}
+
+/** unlinkAccount: the primary user (own token forwarded) or an admin (service token). */
+export function unlinkAccount(
+  ctx: GatewayContext,
+  primaryId: string,
+  providerArg: string,
+  userIdArg: string,
+): Promise<AccountChange> {
+  return audited(ctx.audit, { event: 'account.unlink', primaryId, requestId: ctx.requestId }, async (draft) => {
+    draft.callerSubject = ctx.auth.caller?.subject ?? null;
+    parseUserId(primaryId, 'primaryId');
+    const provider = assertPathSegment(providerArg, 'provider');
+    const userId = assertPathSegment(toIdentityUserId(provider, userIdArg), 'userId');
+    draft.secondary = `${provider}|${userId}`;
+    const { caller, mode } = authorizeUnlink(ctx.auth, primaryId);
+    draft.mode = mode;
+    // A user's id is its main identity's `<provider>|<user_id>`; Auth0 refuses to remove it.
+    if (draft.secondary === primaryId) {
+      throw new BadUserInputError("The primary's own (main) identity cannot be unlinked.", {
+        reason: 'MAIN_IDENTITY',
+      });
+    }
+    const auth = mode === 'admin' ? ({ kind: 'service' } as const) : ({ kind: 'user', token: caller.token } as const);
+    const identities = await ctx.auth0.unlinkIdentity(primaryId, provider, userId, auth);
+    return { primaryId, identities };
+  });
+}

@@ -1,0 +1,60 @@
+import { authorizeUserRead, requireCaller } from '../auth/authorize.js';
+import { parseUserId } from '../auth0/user-id.js';
+import type { WireUser } from '../auth0/wire.js';
+import type { GatewayContext } from '../context.js';
+import { NotFoundError } from '../errors.js';
+import { toUser } from './to-identity.js';
+import type { User } from './user.type.js';
+
+// Machine tokens have `sub` = "<client_id>@clients": they have no user behind them.
+const isUserSubject = (subject: string) => !subject.endsWith('@clients') && subject.includes('|');
+
+/** `me`: the user of the caller's token, or null for a machine token. */
+export async function readMe(ctx: GatewayContext): Promise<User | null> {
+  const caller = requireCaller(ctx.auth);
+  if (!isUserSubject(caller.subject)) return null;
+  const user = await ctx.users.load(caller.subject);
+  return user ? toUser(user) : null;
+}
+
+/** `user(id)` and `User` entities: the caller's own user, or any user for an admin. */
+export async function readUser(ctx: GatewayContext, id: string): Promise<User | null> {
+  parseUserId(id, 'id');
+  authorizeUserRead(ctx.auth, id);
+  const user = await ctx.users.load(id);
+  return user ? toUser(user) : null;
+}
+
+const sameEmail = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/**
+ * Other users with the primary's verified email (case-insensitive), oldest first: the accounts
+ * the user may want to link. An unverified primary has none.
+ */
+export async function readLinkCandidates(ctx: GatewayContext, primaryId: string): Promise<User[]> {
+  parseUserId(primaryId, 'primaryId');
+  authorizeUserRead(ctx.auth, primaryId);
+  const primary = await ctx.users.load(primaryId);
+  if (!primary) {
+    throw new NotFoundError(`primaryId: no user ${primaryId} exists.`, { reason: 'PRIMARY_NOT_FOUND' });
+  }
+  const email = primary.email;
+  if (!email || primary.email_verified !== true) return [];
+  // users-by-email matches case-sensitively; databases store lowercase, social providers may not.
+  const variants = [...new Set([email, email.toLowerCase()])];
+  const lists = await Promise.all(variants.map((v) => ctx.auth0.findUsersByEmail(v)));
+  const byId = new Map<string, WireUser>();
+  for (const user of lists.flat()) {
+    if (
+      user.user_id !== primaryId &&
+      user.email_verified === true &&
+      typeof user.email === 'string' &&
+      sameEmail(user.email, email)
+    ) {
+      byId.set(user.user_id, user);
+    }
+  }
+  return [...byId.values()]
+    .sort((a, b) => String(a.created_at ?? '').localeCompare(String(b.created_at ?? '')))
+    .map(toUser);
+}

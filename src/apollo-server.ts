@@ -1,0 +1,88 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import type { GatewayContext } from './context.js';
+import { GatewayError } from './errors.js';
+import type { GatewayMetrics } from './observability/metrics.js';
+
+// Codes Apollo Server and graphql-js give to malformed requests: their messages describe the
+// request, never server internals, so they pass through (without stack traces).
+const REQUEST_ERROR_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+/**
+ * Errors leave with a DESIGN §4 code (or the request-shape codes above) and nothing else:
+ * anything unexpected is a bug, logged with its cause and sent as INTERNAL_SERVER_ERROR.
+ */
+export function createFormatError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof GatewayError) {
+      const extensions: Record<string, unknown> = { code: original.code };
+      if (original.reason) extensions.reason = original.reason;
+      if (original.auth0) extensions.auth0 = original.auth0;
+      if (original.retryAfter !== undefined) extensions.retryAfter = original.retryAfter;
+      return { message: original.message, locations: formatted.locations, path: formatted.path, extensions };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
+      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+    }
+    logger.error({ err: original }, 'unexpected error while serving a GraphQL request');
+    return {
+      message: 'Internal server error.',
+      path: formatted.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
+  };
+}
+
+function metricsPlugin(metrics: GatewayMetrics): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ operation, operationName, errors }) {
+          const codes = (errors ?? []).map((e) => {
+            const original = unwrapResolverError(e);
+            return original instanceof GatewayError ? original.code : String(e.extensions?.code ?? 'INTERNAL');
+          });
+          metrics.graphqlOperations.inc({
+            operation_name: operationName ?? 'anonymous',
+            operation_type: operation?.operation ?? 'unknown',
+            outcome: codes.length === 0 ? 'success' : 'error',
+          });
+          for (const code of codes) metrics.graphqlErrors.inc({ code });
+        },
+      };
+    },
+  };
+}
+
+export interface ApolloServerOptions {
+  schema: GraphQLSchema;
+  introspection: boolean;
+  logger: Logger;
+  metrics: GatewayMetrics;
+}
+
+/** Apollo Server with CSRF prevention on, no CDN landing page, and masked errors. */
+export function createApolloServer(options: ApolloServerOptions): ApolloServer<GatewayContext> {
+  return new ApolloServer<GatewayContext>({
+    schema: options.schema,
+    introspection: options.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: createFormatError(options.logger),
+    logger: options.logger,
+    plugins: [ApolloServerPluginLandingPageDisabled(), metricsPlugin(options.metrics)],
+  });
+}

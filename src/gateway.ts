@@ -1,0 +1,86 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { createApolloServer } from './apollo-server.js';
+import { createAccessTokenVerifier, createRemoteKeySet } from './auth/verify-access-token.js';
+import { createLinkTokenVerifier } from './auth/verify-id-token.js';
+import { createAuth0Services, type Auth0Services } from './auth0/management-api.js';
+import type { Config } from './config.js';
+import { createContext, type ContextDependencies } from './context.js';
+import { createHttpServer } from './http-server.js';
+import { createLogger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { buildGatewaySchema } from './schema.js';
+
+export interface RunningGateway {
+  /** `http://host:port/graphql`. */
+  readonly url: string;
+  readonly origin: string;
+  readonly server: Server;
+  readonly services: Auth0Services;
+  readonly logger: Logger;
+  /** Stops accepting, lets in-flight requests finish, then releases upstream connections. */
+  close(): Promise<void>;
+}
+
+/** Composition root: config → shared services → schema → Apollo Server → HTTP server. */
+export async function startGateway(config: Config, options: { logger?: Logger } = {}): Promise<RunningGateway> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const metrics = createMetrics();
+  const services = createAuth0Services({ config: config.auth0, logger, metrics });
+  const keys = createRemoteKeySet(config.auth0.origin, { timeoutMs: config.auth0.timeoutMs });
+  const accessTokens = createAccessTokenVerifier({
+    issuer: config.auth0.issuer,
+    managementAudience: config.auth0.audience,
+    adminAudience: config.admin.audience,
+    adminPermission: config.admin.permission,
+    keys,
+  });
+  const linkTokens = createLinkTokenVerifier({ issuer: config.auth0.issuer, keys });
+  const deps: ContextDependencies = {
+    config,
+    logger,
+    services,
+    verifyAuthorizationHeader: (header) => accessTokens.verifyAuthorizationHeader(header),
+    verifyLinkToken: (linkWith, caller) => linkTokens.verifyLinkToken(linkWith, caller),
+  };
+
+  const { schema } = await buildGatewaySchema();
+  const apollo = createApolloServer({ schema, introspection: config.server.introspection, logger, metrics });
+  await apollo.start();
+
+  const server = createHttpServer({
+    apollo,
+    createContext: (request) => createContext(deps, request),
+    checkReadiness: async () => {
+      const checks = await services.checkReadiness();
+      return { ready: checks.jwks && checks.token, checks };
+    },
+    metrics: { contentType: metrics.registry.contentType, render: () => metrics.registry.metrics() },
+    corsOrigins: config.server.corsOrigins,
+    logger,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const origin = `http://${host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await apollo.stop();
+      await services.close();
+    })());
+
+  return { url: `${origin}/graphql`, origin, server, services, logger, close };
+}

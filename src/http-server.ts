@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer, type HTTPGraphQLResponse } from '@apollo/server';
+import type { Logger } from 'pino';
+import type { GatewayContext } from './context.js';
+
+/** Largest accepted GraphQL request body: ample for an operation with an ID token. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const CORS_ALLOWED_HEADERS =
+  'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
+
+export interface HttpServerOptions {
+  apollo: ApolloServer<GatewayContext>;
+  createContext: (request: { requestId: string; authorization: string | undefined }) => Promise<GatewayContext>;
+  checkReadiness: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  metrics: { contentType: string; render: () => Promise<string> };
+  corsOrigins: readonly string[];
+  logger: Logger;
+}
+
+class BodyTooLargeError extends Error {}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > MAX_BODY_BYTES) return reject(new BodyTooLargeError());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLargeError());
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/** GraphQL-over-HTTP error body for failures before Apollo Server sees the request. */
+function requestError(message: string, code: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+async function writeApolloResponse(res: ServerResponse, response: HTTPGraphQLResponse) {
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+/**
+ * The HTTP surface (DESIGN §6): `/graphql`, `/healthz`, `/readyz`, `/metrics`; CORS for the
+ * configured origins; an `x-request-id` taken or made and returned on every response.
+ */
+export function createHttpServer(options: HttpServerOptions): Server {
+  const allowedOrigins = new Set(options.corsOrigins);
+
+  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown = undefined;
+    if (req.method === 'POST') {
+      const raw = await readBody(req);
+      const contentType = headers.get('content-type') ?? '';
+      if (contentType.toLowerCase().startsWith('application/json')) {
+        try {
+          body = raw === '' ? undefined : JSON.parse(raw);
+        } catch {
+          sendJson(res, 400, requestError('The request body is not valid JSON.', 'BAD_REQUEST'));
+          return;
+        }
+      } else body = raw;
+    }
+    const response = await options.apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: () => options.createContext({ requestId, authorization: req.headers.authorization }),
+    });
+    await writeApolloResponse(res, response);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    res.setHeader('x-request-id', requestId);
+
+    const origin = req.headers.origin;
+    if (origin && allowedOrigins.has(origin)) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('access-control-expose-headers', 'x-request-id');
+    }
+    res.setHeader('vary', 'Origin');
+
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    if (req.method === 'OPTIONS') {
+      if (origin && allowedOrigins.has(origin)) {
+        res.writeHead(204, {
+          'access-control-allow-methods': 'GET, POST, OPTIONS',
+          'access-control-allow-headers': CORS_ALLOWED_HEADERS,
+          'access-control-max-age': '600',
+        });
+      } else res.writeHead(403);
+      res.end();
+      return;
+    }
+    switch (url.pathname) {
+      case '/healthz':
+        return sendJson(res, 200, { status: 'ok' });
+      case '/readyz': {
+        const { ready, checks } = await options.checkReadiness();
+        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+      }
+      case '/metrics': {
+        res.writeHead(200, { 'content-type': options.metrics.contentType });
+        res.end(await options.metrics.render());
+        return;
+      }
+      case '/graphql':
+        if (req.method !== 'GET' && req.method !== 'POST') {
+          return sendJson(res, 405, requestError('Use GET or POST.', 'BAD_REQUEST'), { allow: 'GET, POST' });
+        }
+        return handleGraphQL(req, res, url, requestId);
+      default:
+        return sendJson(res, 404, { error: 'Not found. GraphQL is served at /graphql.' });
+    }
+  }
+
+  return createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (error instanceof BodyTooLargeError) {
+        sendJson(res, 413, requestError(`The request body exceeds ${MAX_BODY_BYTES} bytes.`, 'BAD_REQUEST'), {
+          connection: 'close',
+        });
+        return;
+      }
+      options.logger.error({ err: error }, 'unexpected error while handling an HTTP request');
+      if (!res.headersSent) sendJson(res, 500, requestError('Internal server error.', 'INTERNAL_SERVER_ERROR'));
+      else res.destroy();
+    });
+  });
+}

@@ -1,0 +1,65 @@
+// Entry point: config → embedded emulator when no AUTH0_DOMAIN → server.
+import 'reflect-metadata';
+import { startAuth0Emulator, DEMO, type Auth0Emulator } from './auth0-emulator/index.js';
+import { ConfigError, loadConfig, loadDotEnv } from './config.js';
+import { renderDemoRequests } from './demo.js';
+import { startGateway } from './gateway.js';
+
+function fail(message: string): never {
+  console.error(`auth0-link-gateway: ${message}`);
+  process.exit(1);
+}
+
+async function main() {
+  try {
+    loadDotEnv();
+  } catch (error) {
+    fail(`.env: ${(error as Error).message}`);
+  }
+  const env = { ...process.env };
+  let emulator: Auth0Emulator | undefined;
+  if (!env.AUTH0_DOMAIN) {
+    if (env.NODE_ENV === 'production') {
+      fail('AUTH0_DOMAIN: is required when NODE_ENV=production (the embedded emulator is for development).');
+    }
+    emulator = await startAuth0Emulator({ port: 0 });
+    env.AUTH0_DOMAIN = emulator.origin;
+    env.AUTH0_CLIENT_ID = DEMO.serviceClientId;
+    env.AUTH0_CLIENT_SECRET = DEMO.serviceClientSecret;
+  }
+
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+
+  const gateway = await startGateway(config);
+  gateway.logger.info({ url: gateway.url, auth0: config.auth0.origin, embedded: !!emulator }, 'gateway listening');
+  console.log(`\nGraphQL: ${gateway.url}  (health: ${gateway.origin}/healthz, ready: ${gateway.origin}/readyz)`);
+  if (emulator) console.log(`\n${await renderDemoRequests(emulator, gateway.url)}`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    gateway.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    gateway
+      .close()
+      .then(() => emulator?.close())
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        gateway.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error('auth0-link-gateway: failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});
