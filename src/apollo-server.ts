@@ -35,7 +35,12 @@ export function createFormatError(logger: Logger) {
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
-      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+      return {
+        message: formatted.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code },
+      };
     }
     logger.error({ err: original }, 'unexpected error while serving a GraphQL request');
     return {
@@ -53,7 +58,9 @@ function metricsPlugin(metrics: GatewayMetrics): ApolloServerPlugin<GatewayConte
         async willSendResponse({ operation, operationName, errors }) {
           const codes = (errors ?? []).map((e) => {
             const original = unwrapResolverError(e);
-            return original instanceof GatewayError ? original.code : String(e.extensions?.code ?? 'INTERNAL');
+            return original instanceof GatewayError
+              ? original.code
+              : String(e.extensions?.code ?? 'INTERNAL');
           });
           metrics.graphqlOperations.inc({
             operation_name: operationName ?? 'anonymous',

@@ -61,10 +61,16 @@ export function toAuth0Origin(domain: string): string {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new ConfigError('AUTH0_DOMAIN', 'must be a tenant domain or an origin such as http://127.0.0.1:4010');
+    throw new ConfigError(
+      'AUTH0_DOMAIN',
+      'must be a tenant domain or an origin such as http://127.0.0.1:4010',
+    );
   }
   if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
-    throw new ConfigError('AUTH0_DOMAIN', 'must be a domain or an origin, without path, query or credentials');
+    throw new ConfigError(
+      'AUTH0_DOMAIN',
+      'must be a domain or an origin, without path, query or credentials',
+    );
   }
   if (url.protocol === 'http:' && !LOOPBACK_HOST.test(url.hostname)) {
     // The client secret and users' tokens would cross a network unencrypted.
@@ -139,7 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue.path[0] ?? 'environment');
-    const detail = issue.code === 'invalid_type' && cleaned[variable] === undefined ? 'is required' : issue.message;
+    const detail =
+      issue.code === 'invalid_type' && cleaned[variable] === undefined ? 'is required' : issue.message;
     throw new ConfigError(variable, detail);
   }
   const e = parsed.data;

@@ -24,7 +24,10 @@ export interface RunningGateway {
 }
 
 /** Composition root: config → shared services → schema → Apollo Server → HTTP server. */
-export async function startGateway(config: Config, options: { logger?: Logger } = {}): Promise<RunningGateway> {
+export async function startGateway(
+  config: Config,
+  options: { logger?: Logger } = {},
+): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = createMetrics();
   const services = createAuth0Services({ config: config.auth0, logger, metrics });

@@ -13,7 +13,10 @@ const CORS_ALLOWED_HEADERS =
 
 export interface HttpServerOptions {
   apollo: ApolloServer<GatewayContext>;
-  createContext: (request: { requestId: string; authorization: string | undefined }) => Promise<GatewayContext>;
+  createContext: (request: {
+    requestId: string;
+    authorization: string | undefined;
+  }) => Promise<GatewayContext>;
   checkReadiness: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
   metrics: { contentType: string; render: () => Promise<string> };
   corsOrigins: readonly string[];
@@ -96,7 +99,8 @@ export function createHttpServer(options: HttpServerOptions): Server {
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const incomingId = req.headers['x-request-id'];
-    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const requestId =
+      typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     res.setHeader('x-request-id', requestId);
 
     const origin = req.headers.origin;
@@ -149,7 +153,8 @@ export function createHttpServer(options: HttpServerOptions): Server {
         return;
       }
       options.logger.error({ err: error }, 'unexpected error while handling an HTTP request');
-      if (!res.headersSent) sendJson(res, 500, requestError('Internal server error.', 'INTERNAL_SERVER_ERROR'));
+      if (!res.headersSent)
+        sendJson(res, 500, requestError('Internal server error.', 'INTERNAL_SERVER_ERROR'));
       else res.destroy();
     });
   });

@@ -37,8 +37,13 @@ async function main() {
   }
 
   const gateway = await startGateway(config);
-  gateway.logger.info({ url: gateway.url, auth0: config.auth0.origin, embedded: !!emulator }, 'gateway listening');
-  console.log(`\nGraphQL: ${gateway.url}  (health: ${gateway.origin}/healthz, ready: ${gateway.origin}/readyz)`);
+  gateway.logger.info(
+    { url: gateway.url, auth0: config.auth0.origin, embedded: !!emulator },
+    'gateway listening',
+  );
+  console.log(
+    `\nGraphQL: ${gateway.url}  (health: ${gateway.origin}/healthz, ready: ${gateway.origin}/readyz)`,
+  );
   if (emulator) console.log(`\n${await renderDemoRequests(emulator, gateway.url)}`);
 
   let stopping = false;

@@ -1,6 +1,6 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { GraphQLInputObjectType, isInputObjectType, parse, type GraphQLSchema } from 'graphql';
+import { type GraphQLInputObjectType, isInputObjectType, parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import {
   AccountsResolver,

@@ -11,9 +11,13 @@ import { Identity } from './identity.type.js';
 @Resolver()
 export class AccountsResolver {
   @Mutation(() => LinkAccountsPayload, {
-    description: "Links a secondary account into the primary account `primaryId`; returns the primary's identities.",
+    description:
+      "Links a secondary account into the primary account `primaryId`; returns the primary's identities.",
   })
-  linkAccounts(@Args() { primaryId, input }: LinkAccountsArgs, @Ctx() ctx: GatewayContext): Promise<AccountChange> {
+  linkAccounts(
+    @Args() { primaryId, input }: LinkAccountsArgs,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<AccountChange> {
     return linkAccounts(ctx, primaryId, input);
   }
 
@@ -44,7 +48,8 @@ export class AccountsResolver {
   }
 
   @Query(() => [User], {
-    description: 'Other users with the same verified email as `primaryId`: accounts the user may want to link.',
+    description:
+      'Other users with the same verified email as `primaryId`: accounts the user may want to link.',
   })
   linkCandidates(
     @Arg('primaryId', () => ID, { description: 'Auth0 user id of the account to find candidates for.' })
@@ -62,7 +67,10 @@ async function primaryAfterChange(change: AccountChange, ctx: GatewayContext): P
   try {
     return toUser(await ctx.auth0.getUser(change.primaryId));
   } catch (error) {
-    ctx.logger.warn({ err: error, primaryId: change.primaryId }, 'could not read the primary after the change');
+    ctx.logger.warn(
+      { err: error, primaryId: change.primaryId },
+      'could not read the primary after the change',
+    );
     return {
       id: change.primaryId,
       identities: change.identities.map(toIdentity),

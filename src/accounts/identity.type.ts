@@ -1,6 +1,8 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: "Profile of a linked identity: the secondary account's root profile at the time of linking." })
+@ObjectType({
+  description: "Profile of a linked identity: the secondary account's root profile at the time of linking.",
+})
 export class IdentityProfile {
   @Field(() => String, { nullable: true, description: 'Email address of the identity.' })
   email!: string | null;
@@ -41,7 +43,9 @@ export class Identity {
   @Field(() => ID, { description: 'Stable id `<provider>|<userId>`, for client caches.' })
   id!: string;
 
-  @Field(() => String, { description: 'Identity provider (Auth0 strategy), e.g. `auth0`, `google-oauth2`, `github`.' })
+  @Field(() => String, {
+    description: 'Identity provider (Auth0 strategy), e.g. `auth0`, `google-oauth2`, `github`.',
+  })
   provider!: string;
 
   @Field(() => ID, {

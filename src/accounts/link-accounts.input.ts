@@ -38,7 +38,10 @@ export class AdminLinkInput {
 @Directive('@oneOf')
 @InputType({ description: 'Exactly one mode: `jwt` (user-initiated) or `admin` (server-side).' })
 export class LinkAccountsInput {
-  @Field(() => JwtLinkInput, { nullable: true, description: 'User-initiated link with the end user’s own token.' })
+  @Field(() => JwtLinkInput, {
+    nullable: true,
+    description: 'User-initiated link with the end user’s own token.',
+  })
   jwt?: JwtLinkInput;
 
   @Field(() => AdminLinkInput, { nullable: true, description: 'Server-side link with the admin permission.' })

@@ -34,7 +34,10 @@ async function enforceVerifiedEmailPolicy(ctx: GatewayContext, primaryId: string
   const [primary, secondary] = await Promise.all([
     ctx.auth0.getUser(primaryId).catch((error: unknown) => {
       if (error instanceof NotFoundError) {
-        throw new NotFoundError(`primaryId: no user ${primaryId} exists.`, { reason: 'PRIMARY_NOT_FOUND', cause: error });
+        throw new NotFoundError(`primaryId: no user ${primaryId} exists.`, {
+          reason: 'PRIMARY_NOT_FOUND',
+          cause: error,
+        });
       }
       throw error;
     }),
@@ -69,7 +72,9 @@ function parseAdminInput(admin: AdminLinkInput) {
   const userId = assertPathSegment(toIdentityUserId(provider, admin.userId), 'input.admin.userId');
   const connectionId = admin.connectionId ?? undefined;
   if (connectionId !== undefined && !/^con_[A-Za-z0-9]{16}$/.test(connectionId)) {
-    throw new BadUserInputError('input.admin.connectionId: must look like con_ followed by 16 letters or digits.');
+    throw new BadUserInputError(
+      'input.admin.connectionId: must look like con_ followed by 16 letters or digits.',
+    );
   }
   return { provider, userId, connectionId };
 }
@@ -134,22 +139,27 @@ export function unlinkAccount(
   providerArg: string,
   userIdArg: string,
 ): Promise<AccountChange> {
-  return audited(ctx.audit, { event: 'account.unlink', primaryId, requestId: ctx.requestId }, async (draft) => {
-    draft.callerSubject = ctx.auth.caller?.subject ?? null;
-    parseUserId(primaryId, 'primaryId');
-    const provider = assertPathSegment(providerArg, 'provider');
-    const userId = assertPathSegment(toIdentityUserId(provider, userIdArg), 'userId');
-    draft.secondary = `${provider}|${userId}`;
-    const { caller, mode } = authorizeUnlink(ctx.auth, primaryId);
-    draft.mode = mode;
-    // A user's id is its main identity's `<provider>|<user_id>`; Auth0 refuses to remove it.
-    if (draft.secondary === primaryId) {
-      throw new BadUserInputError("The primary's own (main) identity cannot be unlinked.", {
-        reason: 'MAIN_IDENTITY',
-      });
-    }
-    const auth = mode === 'admin' ? ({ kind: 'service' } as const) : ({ kind: 'user', token: caller.token } as const);
-    const identities = await ctx.auth0.unlinkIdentity(primaryId, provider, userId, auth);
-    return { primaryId, identities };
-  });
+  return audited(
+    ctx.audit,
+    { event: 'account.unlink', primaryId, requestId: ctx.requestId },
+    async (draft) => {
+      draft.callerSubject = ctx.auth.caller?.subject ?? null;
+      parseUserId(primaryId, 'primaryId');
+      const provider = assertPathSegment(providerArg, 'provider');
+      const userId = assertPathSegment(toIdentityUserId(provider, userIdArg), 'userId');
+      draft.secondary = `${provider}|${userId}`;
+      const { caller, mode } = authorizeUnlink(ctx.auth, primaryId);
+      draft.mode = mode;
+      // A user's id is its main identity's `<provider>|<user_id>`; Auth0 refuses to remove it.
+      if (draft.secondary === primaryId) {
+        throw new BadUserInputError("The primary's own (main) identity cannot be unlinked.", {
+          reason: 'MAIN_IDENTITY',
+        });
+      }
+      const auth =
+        mode === 'admin' ? ({ kind: 'service' } as const) : ({ kind: 'user', token: caller.token } as const);
+      const identities = await ctx.auth0.unlinkIdentity(primaryId, provider, userId, auth);
+      return { primaryId, identities };
+    },
+  );
 }

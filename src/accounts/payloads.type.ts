@@ -4,7 +4,9 @@ import { User } from './user.type.js';
 
 @ObjectType({ description: 'Result of linkAccounts.' })
 export class LinkAccountsPayload {
-  @Field(() => [Identity], { description: "The primary user's identities after linking, the main identity first." })
+  @Field(() => [Identity], {
+    description: "The primary user's identities after linking, the main identity first.",
+  })
   identities!: Identity[];
 
   @Field(() => User, { description: 'The primary user, as Auth0 has it after linking.' })

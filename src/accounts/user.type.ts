@@ -4,10 +4,14 @@ import { Identity } from './identity.type.js';
 @Directive('@key(fields: "id")')
 @ObjectType({ description: 'An Auth0 user (a primary account) with all its identities.' })
 export class User {
-  @Field(() => ID, { description: 'Auth0 user id, `<provider>|<id>`, e.g. `auth0|6650a1b2c3d4e5f600000001`.' })
+  @Field(() => ID, {
+    description: 'Auth0 user id, `<provider>|<id>`, e.g. `auth0|6650a1b2c3d4e5f600000001`.',
+  })
   id!: string;
 
-  @Field(() => [Identity], { description: "The user's identities: the main identity first, then linked ones." })
+  @Field(() => [Identity], {
+    description: "The user's identities: the main identity first, then linked ones.",
+  })
   identities!: Identity[];
 
   @Field(() => String, { nullable: true, description: 'Email address.' })

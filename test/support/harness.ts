@@ -1,0 +1,70 @@
+import { Writable } from 'node:stream';
+import {
+  startAuth0Emulator,
+  DEMO,
+  type Auth0Emulator,
+  type EmulatorOptions,
+} from '../../src/auth0-emulator/index.js';
+import { loadConfig } from '../../src/config.js';
+import { startGateway, type RunningGateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/observability/logger.js';
+
+export interface Harness {
+  emulator: Auth0Emulator;
+  gateway: RunningGateway;
+  /** `http://127.0.0.1:PORT/graphql` */
+  url: string;
+  /** Every log line the gateway wrote, raw. */
+  logLines: string[];
+  /** Parsed log lines that are audit events. */
+  auditEvents(): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Starts the emulator and the real gateway (HTTP on 127.0.0.1, port 0) wired to it. */
+export async function startHarness(
+  options: { env?: Record<string, string>; emulator?: EmulatorOptions } = {},
+): Promise<Harness> {
+  const emulator = await startAuth0Emulator({ port: 0, ...options.emulator });
+  const config = loadConfig({
+    AUTH0_DOMAIN: emulator.origin,
+    AUTH0_CLIENT_ID: DEMO.serviceClientId,
+    AUTH0_CLIENT_SECRET: DEMO.serviceClientSecret,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    ...options.env,
+  });
+  const logLines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  const logger = createLogger({ level: config.logLevel, destination });
+  const gateway = await startGateway(config, { logger });
+  return {
+    emulator,
+    gateway,
+    url: gateway.url,
+    logLines,
+    auditEvents: () =>
+      logLines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => entry.audit === true),
+    close: async () => {
+      await gateway.close();
+      await emulator.close();
+    },
+  };
+}
+
+/** Ready-made tokens of the demo tenant. */
+export async function demoTokens(emulator: Auth0Emulator) {
+  return {
+    alice: await emulator.tokens.userAccessToken({ sub: DEMO.users.alice }),
+    bob: await emulator.tokens.userAccessToken({ sub: DEMO.users.bob }),
+    aliceGoogleIdToken: await emulator.tokens.idToken({ sub: DEMO.users.aliceGoogle }),
+    admin: await emulator.tokens.adminToken({ scope: 'update:users read:users' }),
+  };
+}

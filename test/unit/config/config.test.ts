@@ -1,0 +1,116 @@
+import { ConfigError, loadConfig, toAuth0Origin } from '../../../src/config.js';
+
+const base = { AUTH0_DOMAIN: 'tenant.eu.auth0.com', AUTH0_CLIENT_ID: 'cid', AUTH0_CLIENT_SECRET: 'shh' };
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the defaults of DESIGN §5', () => {
+    const config = loadConfig(base);
+    expect(config.auth0).toEqual({
+      origin: 'https://tenant.eu.auth0.com',
+      issuer: 'https://tenant.eu.auth0.com/',
+      clientId: 'cid',
+      clientSecret: 'shh',
+      audience: 'https://tenant.eu.auth0.com/api/v2/',
+      timeoutMs: 10000,
+      rateLimit: null,
+      maxWaitMs: 10000,
+    });
+    expect(config.admin).toEqual({
+      audience: 'https://tenant.eu.auth0.com/api/v2/',
+      permission: 'update:users',
+      linkPolicy: 'verified-email',
+    });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, corsOrigins: [], introspection: true });
+    expect(config.logLevel).toBe('info');
+    expect(Object.isFrozen(config.auth0)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      ...base,
+      AUTH0_DOMAIN: 'http://127.0.0.1:4010',
+      AUTH0_AUDIENCE: 'https://api.example.com/',
+      ADMIN_AUDIENCE: 'https://admin.example.com',
+      ADMIN_PERMISSION: 'link:accounts',
+      ADMIN_LINK_POLICY: 'trust',
+      HOST: '0.0.0.0',
+      PORT: '8080',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      INTROSPECTION: 'false',
+      AUTH0_TIMEOUT_MS: '2500',
+      AUTH0_RATE_LIMIT: '16/50',
+      AUTH0_MAX_WAIT_MS: '0',
+      LOG_LEVEL: 'debug',
+      NODE_ENV: 'production',
+    });
+    expect(config.auth0.origin).toBe('http://127.0.0.1:4010');
+    expect(config.auth0.audience).toBe('https://api.example.com/');
+    expect(config.admin).toEqual({
+      audience: 'https://admin.example.com',
+      permission: 'link:accounts',
+      linkPolicy: 'trust',
+    });
+    expect(config.server).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      introspection: false,
+    });
+    expect(config.auth0.timeoutMs).toBe(2500);
+    expect(config.auth0.rateLimit).toEqual({ perSecond: 16, burst: 50 });
+    expect(config.auth0.maxWaitMs).toBe(0);
+    expect(config.production).toBe(true);
+  });
+
+  it.each([
+    [{ AUTH0_DOMAIN: '' }, 'AUTH0_DOMAIN'],
+    [{ AUTH0_CLIENT_ID: '' }, 'AUTH0_CLIENT_ID'],
+    [{ AUTH0_CLIENT_SECRET: '' }, 'AUTH0_CLIENT_SECRET'],
+    [{ AUTH0_DOMAIN: 'http://tenant.eu.auth0.com' }, 'AUTH0_DOMAIN'],
+    [{ AUTH0_DOMAIN: 'https://tenant.eu.auth0.com/some/path' }, 'AUTH0_DOMAIN'],
+    [{ AUTH0_DOMAIN: 'ftp://127.0.0.1' }, 'AUTH0_DOMAIN'],
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ INTROSPECTION: 'yes' }, 'INTROSPECTION'],
+    [{ ADMIN_LINK_POLICY: 'anything' }, 'ADMIN_LINK_POLICY'],
+    [{ ADMIN_PERMISSION: 'two words' }, 'ADMIN_PERMISSION'],
+    [{ AUTH0_RATE_LIMIT: '16' }, 'AUTH0_RATE_LIMIT'],
+    [{ AUTH0_RATE_LIMIT: '0/50' }, 'AUTH0_RATE_LIMIT'],
+    [{ AUTH0_TIMEOUT_MS: '-1' }, 'AUTH0_TIMEOUT_MS'],
+    [{ CORS_ORIGINS: 'not a url' }, 'CORS_ORIGINS'],
+    [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ AUTH0_AUDIENCE: 'not a url' }, 'AUTH0_AUDIENCE'],
+  ])('refuses %j naming %s', (override, variable) => {
+    const error = errorOf({ ...base, ...override });
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+  });
+
+  it('never puts the client secret in an error message', () => {
+    const error = errorOf({ ...base, AUTH0_CLIENT_SECRET: 'super-secret-value', PORT: 'x' });
+    expect(error.message).not.toContain('super-secret-value');
+  });
+});
+
+describe('toAuth0Origin', () => {
+  it.each([
+    ['tenant.eu.auth0.com', 'https://tenant.eu.auth0.com'],
+    ['https://tenant.eu.auth0.com/', 'https://tenant.eu.auth0.com'],
+    ['http://localhost:4010', 'http://localhost:4010'],
+    ['http://127.0.0.1:4010', 'http://127.0.0.1:4010'],
+    ['http://[::1]:4010', 'http://[::1]:4010'],
+  ])('turns %s into %s', (domain, origin) => {
+    expect(toAuth0Origin(domain)).toBe(origin);
+  });
+});
