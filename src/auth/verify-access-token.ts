@@ -67,12 +67,15 @@ const FAILURE_MESSAGES: Record<JwtFailureKind, string> = {
 // RFC 6750 §2.1: the scheme is case-insensitive; the token is one token68 value.
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-function stringSet(value: unknown, separator?: string): Set<string> {
-  if (typeof value === 'string' && separator !== undefined) {
-    return new Set(value.split(separator).filter(Boolean));
-  }
-  if (Array.isArray(value)) return new Set(value.filter((v): v is string => typeof v === 'string'));
-  return new Set();
+// Auth0 sends `scope` as one space-separated string and `permissions` as an array of strings;
+// other shapes grant nothing.
+function scopesOf(payload: JWTPayload): Set<string> {
+  return typeof payload.scope === 'string' ? new Set(payload.scope.split(' ').filter(Boolean)) : new Set();
+}
+
+function permissionsOf(payload: JWTPayload): Set<string> {
+  const value: unknown = payload.permissions;
+  return Array.isArray(value) ? new Set(value.filter((v): v is string => typeof v === 'string')) : new Set();
 }
 
 function toCaller(
@@ -81,8 +84,8 @@ function toCaller(
   options: AccessTokenVerifierOptions,
 ): Caller {
   const audiences = audiencesOf(payload);
-  const scopes = stringSet(payload.scope, ' ');
-  const permissions = stringSet(payload.permissions);
+  const scopes = scopesOf(payload);
+  const permissions = permissionsOf(payload);
   return Object.freeze({
     subject: payload.sub,
     token,

@@ -103,7 +103,9 @@ export async function verifyRs256Jwt(token: string, options: VerifyRs256Options)
     }
     return { ok: true, payload: payload as JWTPayload & { sub: string } };
   } catch (error) {
-    return { ok: false, kind: toFailureKind(error), cause: error };
+    // Keep the key set's own error (network, timeout, bad response) as the cause for the logs.
+    const cause = error instanceof KeySetUnavailableError ? error.cause : error;
+    return { ok: false, kind: toFailureKind(error), cause };
   }
 }
 
