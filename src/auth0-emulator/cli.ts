@@ -1,0 +1,103 @@
+// `npm run emulator -- --port N [--seed FILE] [--host H]`: a local Auth0 tenant until SIGINT/SIGTERM.
+import { parseArgs } from 'node:util';
+import { DEMO, DEMO_SEED, loadSeedFile, startAuth0Emulator } from './index.js';
+import type { EmulatorSeed } from './types.js';
+
+function passwordOf(seed: EmulatorSeed, userId: string): string | undefined {
+  return seed.users.find((u) => u.user_id === userId)?.password;
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '0' },
+      host: { type: 'string', default: '127.0.0.1' },
+      seed: { type: 'string' },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port: not a port number: ${values.port}`);
+  const seed = values.seed ? await loadSeedFile(values.seed) : DEMO_SEED;
+  const emulator = await startAuth0Emulator({ port, host: values.host, seed });
+
+  const lines = [
+    `Auth0 emulator listening on ${emulator.origin}`,
+    `  issuer:               ${emulator.issuer}`,
+    `  Management audience:  ${emulator.managementAudience}`,
+    `  JWKS:                 ${emulator.origin}/.well-known/jwks.json`,
+    '',
+    'Users (user_id, email, password):',
+    ...seed.users.map((u) => `  ${u.user_id}  ${u.email ?? '-'}  ${u.password ?? '(no password)'}`),
+    '',
+    'Clients (client_id, app_type, secret, Management API scopes):',
+    ...seed.clients.map(
+      (c) =>
+        `  ${c.client_id}  ${c.app_type}  ${c.client_secret ?? '(public)'}  ${(c.scopes ?? []).join(' ') || '-'}`,
+    ),
+  ];
+  const loginUser = seed.users.find((u) => u.password !== undefined && u.email !== undefined);
+  const spa = seed.clients.find((c) =>
+    c.grant_types?.includes('http://auth0.com/oauth/grant-type/password-realm'),
+  );
+  if (loginUser && spa) {
+    const connection = loginUser.user_id.startsWith('auth0|')
+      ? 'Username-Password-Authentication'
+      : loginUser.user_id.split('|')[0];
+    const body = new URLSearchParams({
+      grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
+      client_id: spa.client_id,
+      username: loginUser.email as string,
+      password: passwordOf(seed, loginUser.user_id) as string,
+      realm: connection,
+      audience: emulator.managementAudience,
+      scope: 'openid profile email read:current_user update:current_user_identities',
+    });
+    lines.push(
+      '',
+      `A user access token for ${loginUser.user_id} (password-realm grant):`,
+      `  curl -s -X POST ${emulator.origin}/oauth/token -H 'content-type: application/x-www-form-urlencoded' -d ${shellQuote(body.toString())}`,
+    );
+  }
+  if (!values.seed) {
+    lines.push(
+      '',
+      'An admin (client credentials) token for the gateway client:',
+      `  curl -s -X POST ${emulator.origin}/oauth/token -H 'content-type: application/json' -d ${shellQuote(
+        JSON.stringify({
+          grant_type: 'client_credentials',
+          client_id: DEMO.serviceClientId,
+          client_secret: DEMO.serviceClientSecret,
+          audience: emulator.managementAudience,
+        }),
+      )}`,
+    );
+  }
+  console.log(lines.join('\n'));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: closing the Auth0 emulator`);
+    emulator.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(`auth0-emulator: ${(error as Error).message}`);
+  process.exit(1);
+});

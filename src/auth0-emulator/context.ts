@@ -1,0 +1,14 @@
+// What the route handlers share: the tenant, its keys and its addresses.
+import type { TenantState } from './state.js';
+import type { EmulatorTokenMinter, TenantKeys } from './tokens.js';
+
+export interface EmulatorContext {
+  state: TenantState;
+  keys: TenantKeys;
+  minter: EmulatorTokenMinter;
+  origin: string;
+  issuer: string;
+  managementAudience: string;
+  tokenLifetimeSeconds: number;
+  now: () => number;
+}

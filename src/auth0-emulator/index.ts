@@ -1,0 +1,152 @@
+// A local Auth0 tenant for tests and the embedded default (DESIGN §9).
+import type { AddressInfo } from 'node:net';
+import type { EmulatorContext } from './context.js';
+import { DEMO, DEMO_SEED } from './demo-seed.js';
+import { FaultInjector } from './faults.js';
+import { RequestJournal } from './journal.js';
+import { TokenBucket } from './rate-limiter.js';
+import { EmulatorServer } from './server.js';
+import { TenantState } from './state.js';
+import { createTenantKeys, EmulatorTokenMinter } from './tokens.js';
+import type {
+  EmulatorOptions,
+  EmulatorSeed,
+  Faults,
+  Journal,
+  RateLimit,
+  SeedClient,
+  SeedUser,
+  TenantControl,
+  TokenMinter,
+  WireUser,
+} from './types.js';
+import { toWireUser } from './wire.js';
+
+export { DEMO, DEMO_SEED } from './demo-seed.js';
+export { loadSeedFile, parseSeed } from './seed.js';
+export type * from './types.js';
+
+export interface Auth0Emulator {
+  /** 'http://127.0.0.1:PORT', no trailing slash. */
+  readonly origin: string;
+  /** origin + '/'. */
+  readonly issuer: string;
+  /** origin + '/api/v2/'. */
+  readonly managementAudience: string;
+  readonly journal: Journal;
+  readonly faults: Faults;
+  readonly tokens: TokenMinter;
+  readonly tenant: TenantControl;
+  setRateLimit(limit: RateLimit | false): void;
+  /** Stops listening, destroys open sockets and cancels fault timers. */
+  close(): Promise<void>;
+}
+
+/** Starts an emulator on `host:port` (default 127.0.0.1, an ephemeral port) with a fresh key pair. */
+export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise<Auth0Emulator> {
+  const now = options.now ?? Date.now;
+  const seed: EmulatorSeed = structuredClone(options.seed ?? DEMO_SEED);
+  const state = new TenantState(now);
+  state.load(seed);
+  const keys = await createTenantKeys();
+  const journal = new RequestJournal();
+  const faults = new FaultInjector();
+  let limit = options.rateLimit ?? false;
+  let bucket = limit ? new TokenBucket(limit, now) : undefined;
+  // The context needs the bound port, so the server reads it through this holder.
+  const holder: { ctx?: EmulatorContext } = {};
+
+  const server = new EmulatorServer({
+    ctx: () => {
+      if (!holder.ctx) throw new Error('emulator not started');
+      return holder.ctx;
+    },
+    journal,
+    faults,
+    bucket: () => bucket,
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.server.listen(options.port ?? 0, host, () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.server.address() as AddressInfo;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const issuer = `${origin}/`;
+  const managementAudience = `${origin}/api/v2/`;
+
+  const minter = new EmulatorTokenMinter({
+    keys,
+    issuer,
+    origin,
+    managementAudience,
+    now,
+    spaClientId: DEMO.spaClientId,
+    adminClientId: DEMO.adminClientId,
+    lookupEmail: (sub) => {
+      const user = state.user(sub);
+      if (user)
+        return {
+          email: user.profile.email as string,
+          email_verified: user.profile.email_verified as boolean,
+        };
+      for (const primary of state.primaries()) {
+        const linked = primary.identities.find((i) => `${i.provider}|${String(i.user_id)}` === sub);
+        if (linked?.profileData) {
+          return {
+            email: linked.profileData.email as string,
+            email_verified: linked.profileData.email_verified as boolean,
+          };
+        }
+      }
+      return undefined;
+    },
+  });
+  holder.ctx = {
+    state,
+    keys,
+    minter,
+    origin,
+    issuer,
+    managementAudience,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 86400,
+    now,
+  };
+
+  const full = { idpTokens: true };
+  const tenant: TenantControl = {
+    reset: () => {
+      state.load(structuredClone(seed));
+      journal.clear();
+      faults.clear();
+      bucket = limit ? new TokenBucket(limit, now) : undefined;
+    },
+    addUser: (user: SeedUser) => state.addUser(structuredClone(user)),
+    addClient: (client: SeedClient) => state.addClient(structuredClone(client)),
+    getUser: (userId: string): WireUser | undefined => {
+      const user = state.user(userId);
+      return user ? toWireUser(user, full) : undefined;
+    },
+    listUsers: () => state.primaries().map((u) => toWireUser(u, full)),
+    hideFromSearch: (userIds: string[]) => state.hide(userIds),
+    connectionId: (connection: string) => state.connectionId(connection),
+  };
+
+  return {
+    origin,
+    issuer,
+    managementAudience,
+    journal,
+    faults,
+    tokens: minter,
+    tenant,
+    setRateLimit: (next) => {
+      limit = next;
+      bucket = next ? new TokenBucket(next, now) : undefined;
+    },
+    close: () => server.close(),
+  };
+}

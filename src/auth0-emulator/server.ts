@@ -1,0 +1,252 @@
+// The HTTP server: route matching, journal, faults, rate limiting, then the route handlers.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { EmulatorContext } from './context.js';
+import type { FaultInjector } from './faults.js';
+import { managementError, readBody, ReplyError, type ParsedBody, type Reply } from './http.js';
+import type { RequestJournal } from './journal.js';
+import {
+  handleGetUser,
+  handleLink,
+  handleSearchUsers,
+  handleUnlink,
+  handleUsersByEmail,
+  type ManagementRequest,
+} from './management-routes.js';
+import type { TokenBucket } from './rate-limiter.js';
+import { handleTokenRequest } from './token-route.js';
+import { jwksDocument } from './tokens.js';
+import type { JournalEntry, RouteName } from './types.js';
+
+export interface ServerParts {
+  ctx: () => EmulatorContext;
+  journal: RequestJournal;
+  faults: FaultInjector;
+  bucket: () => TokenBucket | undefined;
+}
+
+interface Matched {
+  route: RouteName | 'unknown';
+  /** Raw (still percent-encoded) segments after /api/v2/, for Management routes. */
+  rawSegments?: string[];
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const MANAGEMENT_PREFIX = '/api/v2/';
+
+export function matchRoute(method: string, path: string): Matched {
+  if (method === 'POST' && path === '/oauth/token') return { route: 'token' };
+  if (method === 'GET' && path === '/.well-known/jwks.json') return { route: 'jwks' };
+  if (method === 'GET' && path === '/.well-known/openid-configuration')
+    return { route: 'openid-configuration' };
+  if (!path.startsWith(MANAGEMENT_PREFIX)) return { route: 'unknown' };
+  const segments = path.slice(MANAGEMENT_PREFIX.length).split('/');
+  const [resource] = segments;
+  if (method === 'GET' && segments.length === 1 && resource === 'users') return { route: 'search-users' };
+  if (method === 'GET' && segments.length === 1 && resource === 'users-by-email')
+    return { route: 'users-by-email' };
+  if (resource !== 'users' || !segments[1]) return { route: 'unknown' };
+  if (method === 'GET' && segments.length === 2) return { route: 'get-user', rawSegments: segments };
+  if (segments[2] !== 'identities') return { route: 'unknown' };
+  if (method === 'POST' && segments.length === 3) return { route: 'link', rawSegments: segments };
+  if (method === 'DELETE' && segments.length === 5 && segments[3] && segments[4]) {
+    return { route: 'unlink', rawSegments: segments };
+  }
+  return { route: 'unknown' };
+}
+
+function discovery(ctx: EmulatorContext): Record<string, unknown> {
+  const o = ctx.origin;
+  return {
+    issuer: ctx.issuer,
+    authorization_endpoint: `${o}/authorize`,
+    token_endpoint: `${o}/oauth/token`,
+    device_authorization_endpoint: `${o}/oauth/device/code`,
+    userinfo_endpoint: `${o}/userinfo`,
+    mfa_challenge_endpoint: `${o}/mfa/challenge`,
+    jwks_uri: `${o}/.well-known/jwks.json`,
+    registration_endpoint: `${o}/oidc/register`,
+    revocation_endpoint: `${o}/oauth/revoke`,
+    scopes_supported: ['openid', 'profile', 'offline_access', 'name', 'given_name', 'family_name', 'nickname',
+      'email', 'email_verified', 'picture', 'created_at', 'identities', 'phone', 'address'], // prettier-ignore
+    response_types_supported: ['code', 'token', 'id_token', 'code token', 'code id_token', 'token id_token',
+      'code token id_token'], // prettier-ignore
+    code_challenge_methods_supported: ['S256', 'plain'],
+    response_modes_supported: ['query', 'fragment', 'form_post'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['HS256', 'RS256', 'PS256'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    claims_supported: ['aud', 'auth_time', 'created_at', 'email', 'email_verified', 'exp', 'family_name',
+      'given_name', 'iat', 'identities', 'iss', 'name', 'nickname', 'phone_number', 'picture', 'sub'], // prettier-ignore
+    request_uri_parameter_supported: false,
+    request_parameter_supported: false,
+    end_session_endpoint: `${o}/oidc/logout`,
+  };
+}
+
+function flattenHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+function decodeSegments(raw: string[]): string[] | undefined {
+  try {
+    return raw.map((s) => decodeURIComponent(s));
+  } catch {
+    return undefined;
+  }
+}
+
+export class EmulatorServer {
+  readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private closed = false;
+
+  constructor(private readonly parts: ServerParts) {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch(() => {
+        if (!res.headersSent && !res.destroyed) {
+          this.send(res, undefined, managementError(500, 'Internal Server Error'));
+        } else {
+          res.destroy();
+        }
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.parts.faults.cancelTimers();
+    const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await done;
+  }
+
+  private send(res: ServerResponse, entry: JournalEntry | undefined, reply: Reply, raw?: string): void {
+    if (entry) entry.status = reply.status;
+    const text = raw ?? JSON.stringify(reply.body);
+    res.writeHead(reply.status, {
+      'content-type': JSON_TYPE,
+      'content-length': String(Buffer.byteLength(text)),
+      ...reply.headers,
+    });
+    res.end(text);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
+    const query = Object.fromEntries(new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)));
+    const matched = matchRoute(method, path);
+    const entry = this.parts.journal.begin({
+      route: matched.route,
+      method,
+      path,
+      query,
+      headers: flattenHeaders(req),
+      body: undefined,
+      status: 0,
+    });
+    const body = await readBody(req);
+    entry.body = body.value;
+
+    const fault = this.parts.faults.take(matched.route);
+    if (fault?.latencyMs) {
+      await this.parts.faults.delay(fault.latencyMs);
+      if (this.closed) return;
+    }
+    if (fault?.destroy === 'before-headers') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.destroy === 'after-headers') {
+      entry.status = 200;
+      res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': '1024' });
+      // A partial body, then the reset: the client has a status line but never a complete response.
+      res.write('{"partial":', () => res.socket?.destroy());
+      return;
+    }
+    if (fault?.malformedJson) {
+      const status = fault.status ?? (matched.route === 'link' ? 201 : 200);
+      this.send(
+        res,
+        entry,
+        { status, body: undefined, headers: fault.headers },
+        '{"statusCode": 200, "users": [',
+      );
+      return;
+    }
+    if (fault && (fault.status !== undefined || fault.body !== undefined || fault.headers !== undefined)) {
+      this.send(res, entry, {
+        status: fault.status ?? 500,
+        body: fault.body ?? null,
+        headers: fault.headers,
+      });
+      return;
+    }
+
+    let rateHeaders: Record<string, string> | undefined;
+    const bucket = this.parts.bucket();
+    if (bucket && path.startsWith(MANAGEMENT_PREFIX)) {
+      const decision = bucket.take();
+      rateHeaders = decision.headers;
+      if (!decision.allowed) {
+        this.send(res, entry, {
+          ...managementError(429, 'Global limit has been reached', 'too_many_requests'),
+          headers: rateHeaders,
+        });
+        return;
+      }
+    }
+    const reply = await this.dispatch(matched, query, body, req.headers.authorization);
+    this.send(res, entry, { ...reply, headers: { ...rateHeaders, ...reply.headers } });
+  }
+
+  private async dispatch(
+    matched: Matched,
+    query: Record<string, string>,
+    body: ParsedBody,
+    authorization: string | undefined,
+  ): Promise<Reply> {
+    const ctx = this.parts.ctx();
+    try {
+      switch (matched.route) {
+        case 'token':
+          return await handleTokenRequest(ctx, body, authorization);
+        case 'jwks':
+          return { status: 200, body: jwksDocument(ctx.keys) };
+        case 'openid-configuration':
+          return { status: 200, body: discovery(ctx) };
+        case 'unknown':
+          return managementError(404, 'Not Found');
+      }
+      const segments = matched.rawSegments ? decodeSegments(matched.rawSegments) : [];
+      if (!segments) return managementError(400, 'Invalid request URI', 'invalid_uri');
+      const request: ManagementRequest = { segments, query, body, authorization };
+      switch (matched.route) {
+        case 'link':
+          return await handleLink(ctx, request);
+        case 'unlink':
+          return await handleUnlink(ctx, request);
+        case 'get-user':
+          return await handleGetUser(ctx, request);
+        case 'users-by-email':
+          return await handleUsersByEmail(ctx, request);
+        case 'search-users':
+          return await handleSearchUsers(ctx, request);
+      }
+    } catch (error) {
+      if (error instanceof ReplyError) return error.reply;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,257 @@
+// The tenant's users and clients, and the account-linking rules that change them.
+import { createHash } from 'node:crypto';
+import type { EmulatorSeed, SeedClient, SeedUser, WireIdentity } from './types.js';
+
+/** Strategies Auth0 does not mark isSocial. */
+const NON_SOCIAL_PROVIDERS = new Set([
+  'auth0',
+  'email',
+  'sms',
+  'samlp',
+  'waad',
+  'oidc',
+  'okta',
+  'ad',
+  'adfs',
+]);
+
+/** Root profile fields that move into a linked identity's profileData. */
+export const PROFILE_DATA_KEYS = [
+  'email',
+  'email_verified',
+  'name',
+  'username',
+  'given_name',
+  'family_name',
+  'nickname',
+  'picture',
+  'phone_number',
+  'phone_verified',
+] as const;
+
+const NOT_PROFILE_KEYS = new Set([
+  'user_id',
+  'identities',
+  'password',
+  'user_metadata',
+  'app_metadata',
+  'created_at',
+  'updated_at',
+]);
+
+// Seeded users share one creation time so the demo tenant is deterministic.
+const SEED_TIME = '2024-05-24T10:00:00.000Z';
+
+export interface StoredUser {
+  user_id: string;
+  /** Root attributes (email, name, ...) in insertion order. */
+  profile: Record<string, unknown>;
+  /** Main identity first, then linked ones (with profileData). Provider tokens included. */
+  identities: WireIdentity[];
+  user_metadata?: Record<string, unknown>;
+  app_metadata?: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface LoginCandidate {
+  user: StoredUser;
+  identity: WireIdentity;
+  email: string | undefined;
+  password: string;
+}
+
+/** Splits an Auth0 user id at the first `|` only (`auth0|Conn|123` → auth0, Conn|123). */
+export function splitUserId(userId: string): { provider: string; id: string } {
+  const at = userId.indexOf('|');
+  return at < 0 ? { provider: '', id: userId } : { provider: userId.slice(0, at), id: userId.slice(at + 1) };
+}
+
+export function identityKey(provider: string, userId: string | number): string {
+  return `${provider}|${String(userId)}`;
+}
+
+export function isSocialProvider(provider: string): boolean {
+  return !NON_SOCIAL_PROVIDERS.has(provider);
+}
+
+export function deriveIdentity(userId: string): WireIdentity {
+  const { provider, id } = splitUserId(userId);
+  return {
+    provider,
+    user_id: id,
+    connection: provider === 'auth0' ? 'Username-Password-Authentication' : provider,
+    isSocial: isSocialProvider(provider),
+  };
+}
+
+function normalizeIdentity(raw: unknown, userId: string): WireIdentity {
+  if (typeof raw !== 'object' || raw === null) throw new Error(`user ${userId}: identities must be objects`);
+  const identity = raw as Record<string, unknown>;
+  const provider = String(identity.provider ?? '');
+  if (!provider) throw new Error(`user ${userId}: identity without provider`);
+  const id = identity.user_id;
+  if (typeof id !== 'string' && typeof id !== 'number')
+    throw new Error(`user ${userId}: identity without user_id`);
+  return {
+    ...identity,
+    provider,
+    user_id: id,
+    connection:
+      typeof identity.connection === 'string' ? identity.connection : deriveIdentity(userId).connection,
+    isSocial: typeof identity.isSocial === 'boolean' ? identity.isSocial : isSocialProvider(provider),
+  };
+}
+
+function defaultProfile(profile: Record<string, unknown>): Record<string, unknown> {
+  const email = profile.email;
+  if (typeof email !== 'string') return profile;
+  const local = email.split('@')[0];
+  const digest = createHash('md5').update(email.trim().toLowerCase()).digest('hex');
+  return {
+    ...profile,
+    name: profile.name ?? email,
+    nickname: profile.nickname ?? local,
+    picture:
+      profile.picture ??
+      `https://s.gravatar.com/avatar/${digest}?s=480&r=pg&d=https%3A%2F%2Fcdn.auth0.com%2Favatars%2F${local.slice(0, 2).toLowerCase()}.png`,
+  };
+}
+
+function pickProfileData(profile: Record<string, unknown>): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const key of PROFILE_DATA_KEYS) if (profile[key] !== undefined) data[key] = profile[key];
+  return data;
+}
+
+export class TenantState {
+  private readonly users = new Map<string, StoredUser>();
+  private readonly clients = new Map<string, SeedClient>();
+  /** Passwords by identity key, so a linked identity keeps its credentials. */
+  private readonly passwords = new Map<string, string>();
+  private readonly hidden = new Set<string>();
+
+  constructor(private readonly now: () => number) {}
+
+  load(seed: EmulatorSeed): void {
+    this.users.clear();
+    this.clients.clear();
+    this.passwords.clear();
+    this.hidden.clear();
+    for (const client of seed.clients) this.addClient(client);
+    for (const user of seed.users) this.addUser(user, SEED_TIME);
+  }
+
+  addClient(client: SeedClient): void {
+    this.clients.set(client.client_id, { ...client });
+  }
+
+  addUser(seed: SeedUser, createdAt?: string): void {
+    const userId = seed.user_id;
+    if (!userId.includes('|')) throw new Error(`user_id "${userId}" must look like "<provider>|<id>"`);
+    if (this.users.has(userId)) throw new Error(`user ${userId} already exists`);
+    const identities =
+      Array.isArray(seed.identities) && seed.identities.length > 0
+        ? seed.identities.map((raw) => normalizeIdentity(raw, userId))
+        : [deriveIdentity(userId)];
+    for (const identity of identities) {
+      const owner = this.ownerOfIdentity(identity.provider, identity.user_id);
+      if (owner)
+        throw new Error(`identity ${identityKey(identity.provider, identity.user_id)} already exists`);
+    }
+    const profile: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(seed)) if (!NOT_PROFILE_KEYS.has(key)) profile[key] = value;
+    const time = createdAt ?? new Date(this.now()).toISOString();
+    this.users.set(userId, {
+      user_id: userId,
+      profile: defaultProfile(profile),
+      identities,
+      ...(seed.user_metadata ? { user_metadata: { ...seed.user_metadata } } : {}),
+      ...(seed.app_metadata ? { app_metadata: { ...seed.app_metadata } } : {}),
+      created_at: typeof seed.created_at === 'string' ? seed.created_at : time,
+      updated_at: typeof seed.updated_at === 'string' ? seed.updated_at : time,
+    });
+    if (typeof seed.password === 'string') {
+      this.passwords.set(identityKey(identities[0].provider, identities[0].user_id), seed.password);
+    }
+  }
+
+  client(clientId: string): SeedClient | undefined {
+    return this.clients.get(clientId);
+  }
+
+  /** A primary (standalone) user; linked-away secondaries are not users any more. */
+  user(userId: string): StoredUser | undefined {
+    return this.users.get(userId);
+  }
+
+  primaries(): StoredUser[] {
+    return [...this.users.values()];
+  }
+
+  hide(userIds: string[]): void {
+    for (const id of userIds) this.hidden.add(id);
+  }
+
+  isHidden(userId: string): boolean {
+    return this.hidden.has(userId);
+  }
+
+  /** The primary user holding this identity, as its main identity or a linked one. */
+  ownerOfIdentity(provider: string, userId: string | number): StoredUser | undefined {
+    const key = identityKey(provider, userId);
+    for (const user of this.users.values()) {
+      if (user.identities.some((i) => identityKey(i.provider, i.user_id) === key)) return user;
+    }
+    return undefined;
+  }
+
+  connectionId(connection: string): string {
+    return `con_${createHash('sha256').update(connection).digest('hex').slice(0, 16)}`;
+  }
+
+  /** Moves the secondary's identities into the primary; the secondary stops existing as a user. */
+  link(primary: StoredUser, secondary: StoredUser): void {
+    const [main, ...alreadyLinked] = secondary.identities;
+    // Auth0 keeps the secondary's root profile on its identity and discards its metadata.
+    primary.identities.push({ ...main, profileData: pickProfileData(secondary.profile) }, ...alreadyLinked);
+    primary.updated_at = new Date(this.now()).toISOString();
+    this.users.delete(secondary.user_id);
+  }
+
+  /** Detaches identity `index` (never 0) and recreates it as a standalone user without metadata. */
+  unlink(primary: StoredUser, index: number): StoredUser {
+    const [identity] = primary.identities.splice(index, 1);
+    const time = new Date(this.now()).toISOString();
+    primary.updated_at = time;
+    const { profileData, ...bare } = identity;
+    const user: StoredUser = {
+      user_id: identityKey(identity.provider, identity.user_id),
+      profile: { ...(profileData ?? {}) },
+      identities: [bare],
+      created_at: time,
+      updated_at: time,
+    };
+    this.users.set(user.user_id, user);
+    return user;
+  }
+
+  /** Identities with a password whose email (case-insensitive) or full user id equals `username`. */
+  loginCandidates(username: string, realm: string | undefined): LoginCandidate[] {
+    const wanted = username.toLowerCase();
+    const found: LoginCandidate[] = [];
+    for (const user of this.users.values()) {
+      user.identities.forEach((identity, index) => {
+        const password = this.passwords.get(identityKey(identity.provider, identity.user_id));
+        if (password === undefined) return;
+        if (realm !== undefined && identity.connection !== realm) return;
+        const rawEmail = index === 0 ? user.profile.email : identity.profileData?.email;
+        const email = typeof rawEmail === 'string' ? rawEmail : undefined;
+        const key = identityKey(identity.provider, identity.user_id);
+        if (key === username || email?.toLowerCase() === wanted)
+          found.push({ user, identity, email, password });
+      });
+    }
+    return found;
+  }
+}
