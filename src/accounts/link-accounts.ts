@@ -148,7 +148,9 @@ export function unlinkAccount(
       const provider = assertPathSegment(providerArg, 'provider');
       const userId = assertPathSegment(toIdentityUserId(provider, userIdArg), 'userId');
       draft.secondary = `${provider}|${userId}`;
-      const { caller, mode } = authorizeUnlink(ctx.auth, primaryId);
+      const { caller, mode } = authorizeUnlink(ctx.auth, primaryId, {
+        adminPermission: ctx.config.admin.permission,
+      });
       draft.mode = mode;
       // A user's id is its main identity's `<provider>|<user_id>`; Auth0 refuses to remove it.
       if (draft.secondary === primaryId) {

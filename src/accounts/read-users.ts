@@ -20,7 +20,7 @@ export async function readMe(ctx: GatewayContext): Promise<User | null> {
 /** `user(id)` and `User` entities: the caller's own user, or any user for an admin. */
 export async function readUser(ctx: GatewayContext, id: string): Promise<User | null> {
   parseUserId(id, 'id');
-  authorizeUserRead(ctx.auth, id);
+  authorizeUserRead(ctx.auth, id, { adminPermission: ctx.config.admin.permission });
   const user = await ctx.users.load(id);
   return user ? toUser(user) : null;
 }
@@ -33,7 +33,7 @@ const sameEmail = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
  */
 export async function readLinkCandidates(ctx: GatewayContext, primaryId: string): Promise<User[]> {
   parseUserId(primaryId, 'primaryId');
-  authorizeUserRead(ctx.auth, primaryId);
+  authorizeUserRead(ctx.auth, primaryId, { adminPermission: ctx.config.admin.permission });
   const primary = await ctx.users.load(primaryId);
   if (!primary) {
     throw new NotFoundError(`primaryId: no user ${primaryId} exists.`, { reason: 'PRIMARY_NOT_FOUND' });
