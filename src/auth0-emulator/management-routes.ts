@@ -267,7 +267,13 @@ export async function handleUnlink(ctx: EmulatorContext, request: ManagementRequ
 export async function handleGetUser(ctx: EmulatorContext, request: ManagementRequest): Promise<Reply> {
   const caller = await authenticate(ctx, request.authorization);
   const userId = request.segments[1];
-  authorize(caller, userId, ['read:users', 'read:user_idp_tokens'], ['read:current_user']);
+  authorize(
+    caller,
+    userId,
+    ['read:users', 'read:user_idp_tokens'],
+    ['read:current_user'],
+    ['read:users', 'read:current_user', 'read:user_idp_tokens'],
+  );
   const user = primaryOrFail(ctx, userId);
   const wire = toWireUser(user, { idpTokens: canReadIdpTokens(caller) });
   return { status: 200, body: projectFields(wire, request.query.fields, request.query.include_fields) };
