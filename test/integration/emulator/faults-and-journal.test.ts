@@ -1,0 +1,157 @@
+import { DEMO, type FaultRule } from '../../../src/auth0-emulator/index.js';
+import { call, useEmulator, userPath } from '../../support/emulator-fixture.js';
+
+describe('fault injection', () => {
+  const emulator = useEmulator();
+
+  it.each([
+    ['a status and body', { route: 'get-user', status: 503, body: { statusCode: 503, error: 'Service Unavailable' } },
+      503, { statusCode: 503, error: 'Service Unavailable' }],
+    ['headers alone (500)', { route: 'get-user', headers: { 'retry-after': '7' } }, 500, null],
+    ['a 429 with Retry-After', { route: '*', status: 429, headers: { 'retry-after': '2' },
+      body: { statusCode: 429, error: 'Too Many Requests', message: 'Global limit has been reached' } },
+      429, { statusCode: 429, error: 'Too Many Requests', message: 'Global limit has been reached' }],
+  ] as [string, FaultRule, number, unknown][])('answers with %s instead of the route', async (_t, rule, status, body) => {
+    const e = emulator();
+    e.faults.add(rule);
+    const token = await e.tokens.adminToken();
+    const faulted = await call(e, 'GET', userPath(DEMO.users.bob), { token });
+    expect(faulted.status).toBe(status);
+    expect(faulted.body).toEqual(body);
+    for (const [name, value] of Object.entries(rule.headers ?? {})) expect(faulted.headers.get(name)).toBe(value);
+    expect((await call(e, 'GET', userPath(DEMO.users.bob), { token })).status).toBe(200);
+  }); // prettier-ignore
+
+  it('applies a rule `times` times, only to its route, in the order rules were added', async () => {
+    const e = emulator();
+    e.faults.add({ route: 'link', status: 502, times: 2 });
+    e.faults.add({ route: 'link', status: 504 });
+    const token = await e.tokens.adminToken();
+    const statuses = [];
+    expect((await call(e, 'GET', userPath(DEMO.users.bob), { token })).status).toBe(200);
+    for (let i = 0; i < 4; i += 1) {
+      const res = await call(e, 'POST', userPath(DEMO.users.alice, '/identities'), {
+        token,
+        json: { provider: 'auth0', user_id: '6650a1b2c3d4e5f600000002' },
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([502, 502, 504, 201]);
+    expect(e.journal.entries({ route: 'link' }).map((entry) => entry.status)).toEqual([502, 502, 504, 201]);
+  });
+
+  it('delays the normal response by latencyMs and still answers', async () => {
+    const e = emulator();
+    e.faults.add({ route: 'jwks', latencyMs: 50 });
+    const res = await call(e, 'GET', '/.well-known/jwks.json');
+    expect(res.status).toBe(200);
+    expect((res.body as { keys: unknown[] }).keys).toHaveLength(1);
+  });
+
+  it('delays a faulted response too', async () => {
+    const e = emulator();
+    e.faults.add({ route: 'token', latencyMs: 20, status: 500, body: { error: 'server_error' } });
+    const res = await call(e, 'POST', '/oauth/token', { form: { grant_type: 'client_credentials' } });
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ error: 'server_error' });
+  });
+
+  it('destroys the socket before headers: the client sees a socket error', async () => {
+    const e = emulator();
+    e.faults.add({ route: 'token', destroy: 'before-headers' });
+    await expect(fetch(`${e.origin}/oauth/token`, { method: 'POST' })).rejects.toThrow('fetch failed');
+    expect(e.journal.entries({ route: 'token' })).toEqual([expect.objectContaining({ status: 0 })]);
+    expect((await call(e, 'POST', '/oauth/token', { form: {} })).status).toBe(400);
+  });
+
+  it('destroys the socket after headers: the status arrives but the body fails', async () => {
+    const e = emulator();
+    e.faults.add({ route: 'get-user', destroy: 'after-headers' });
+    const token = await e.tokens.adminToken();
+    const res = await fetch(`${e.origin}${userPath(DEMO.users.bob)}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+  });
+
+  it.each([
+    ['get-user', 'GET', 200],
+    ['link', 'POST', 201],
+  ] as const)(
+    'answers %s with a body that is not JSON when malformedJson is set',
+    async (route, method, status) => {
+      const e = emulator();
+      e.faults.add({ route, malformedJson: true });
+      const token = await e.tokens.adminToken();
+      const path = route === 'link' ? userPath(DEMO.users.alice, '/identities') : userPath(DEMO.users.bob);
+      const res = await call(e, method, path, {
+        token,
+        json: method === 'POST' ? { link_with: 'x' } : undefined,
+      });
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(() => JSON.parse(res.text)).toThrow(SyntaxError);
+      expect(e.tenant.getUser(DEMO.users.bob)).toBeDefined();
+    },
+  );
+
+  it('forgets its rules on clear() and on tenant.reset()', async () => {
+    const e = emulator();
+    e.faults.add({ route: '*', status: 500 });
+    e.faults.clear();
+    expect((await call(e, 'GET', '/.well-known/jwks.json')).status).toBe(200);
+    e.faults.add({ route: '*', status: 500 });
+    e.tenant.reset();
+    expect((await call(e, 'GET', '/.well-known/jwks.json')).status).toBe(200);
+  });
+
+  it('refuses a rule with a non-positive times', () => {
+    expect(() => emulator().faults.add({ route: 'token', status: 500, times: 0 })).toThrow(/times/);
+  });
+});
+
+describe('request journal', () => {
+  const emulator = useEmulator();
+
+  it('records route, method, raw path, query, headers, parsed body and status', async () => {
+    const e = emulator();
+    const token = await e.tokens.adminToken();
+    await call(e, 'POST', userPath(DEMO.users.alice, '/identities'), {
+      token,
+      json: { provider: 'github', user_id: 4031337 },
+    });
+    await call(e, 'GET', '/api/v2/users-by-email?email=bob%40example.com&fields=user_id', { token });
+    await call(e, 'POST', '/oauth/token', { form: { grant_type: 'client_credentials', client_id: 'x' } });
+    await call(e, 'POST', '/oauth/token', { rawJson: '{oops' });
+
+    const [link] = e.journal.entries({ route: 'link' });
+    expect(link).toEqual({
+      route: 'link',
+      method: 'POST',
+      path: '/api/v2/users/auth0%7C6650a1b2c3d4e5f600000001/identities',
+      query: {},
+      headers: expect.objectContaining({
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+      }),
+      body: { provider: 'github', user_id: 4031337 },
+      status: 201,
+    });
+    expect(e.journal.entries({ route: 'users-by-email' })[0]).toMatchObject({
+      method: 'GET',
+      query: { email: 'bob@example.com', fields: 'user_id' },
+      body: undefined,
+      status: 200,
+    });
+    expect(e.journal.entries({ route: 'token' }).map((entry) => entry.body)).toEqual([
+      { grant_type: 'client_credentials', client_id: 'x' },
+      '{oops',
+    ]);
+    expect(e.journal.count()).toBe(4);
+    expect(e.journal.count('token')).toBe(2);
+    expect(e.journal.entries({ method: 'get' })).toHaveLength(1);
+    e.journal.clear();
+    expect(e.journal.count()).toBe(0);
+  });
+});
