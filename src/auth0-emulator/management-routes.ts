@@ -76,9 +76,10 @@ function authorize(
   userId: string,
   adminScopes: string[],
   selfScopes: string[],
+  expected = [...adminScopes, ...selfScopes],
 ): 'admin' | 'self' {
   if (adminScopes.some((s) => caller.scopes.has(s))) return 'admin';
-  if (!selfScopes.some((s) => caller.scopes.has(s))) insufficientScope([...adminScopes, ...selfScopes]);
+  if (!selfScopes.some((s) => caller.scopes.has(s))) insufficientScope(expected);
   if (caller.sub !== userId) fail(403, SUB_MISMATCH);
   return 'self';
 }

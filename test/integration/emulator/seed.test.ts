@@ -1,0 +1,86 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { DEMO_SEED, loadSeedFile, parseSeed, startAuth0Emulator } from '../../../src/auth0-emulator/index.js';
+import { call } from '../../support/emulator-fixture.js';
+
+const VALID = {
+  clients: [{ client_id: 'spa', app_type: 'spa', grant_types: ['password'] }],
+  users: [
+    { user_id: 'auth0|u1', email: 'u1@example.com', email_verified: true, password: 'pw-1', custom: 'kept' },
+    { user_id: 'samlp|corp|u2', email: 'u2@corp.example' },
+  ],
+};
+
+describe('seeds', () => {
+  it.each([
+    ['a user_id without a provider', { ...VALID, users: [{ user_id: 'u1' }] }, /users\[0\]\.user_id/],
+    ['a wrong app_type', { ...VALID, clients: [{ client_id: 'c', app_type: 'web' }] }, /clients\[0\]\.app_type/],
+    ['an unknown client field', { ...VALID, clients: [{ client_id: 'c', app_type: 'spa', secret: 'x' }] },
+      /clients\[0\]/],
+    ['a non-boolean email_verified', { ...VALID, users: [{ user_id: 'auth0|x', email_verified: 'yes' }] },
+      /users\[0\]\.email_verified/],
+    ['an identity without provider', { ...VALID, users: [{ user_id: 'auth0|x', identities: [{ user_id: 'x' }] }] },
+      /users\[0\]\.identities\[0\]\.provider/],
+    ['missing clients', { users: [] }, /clients/],
+    ['duplicate user ids', { ...VALID, users: [VALID.users[0], VALID.users[0]] }, /users\[1\]\.user_id: duplicate/],
+  ])('refuses %s, naming the field', (_t, seed, pattern) => {
+    expect(() => parseSeed(seed)).toThrow(pattern);
+  }); // prettier-ignore
+
+  it('accepts the demo seed', () => {
+    expect(parseSeed(JSON.parse(JSON.stringify(DEMO_SEED)))).toEqual(DEMO_SEED);
+  });
+
+  it('loads a seed file that replaces the demo tenant', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emulator-seed-'));
+    try {
+      const file = join(dir, 'seed.json');
+      await writeFile(file, JSON.stringify(VALID));
+      const seed = await loadSeedFile(file);
+      const emulator = await startAuth0Emulator({ seed });
+      try {
+        expect(emulator.tenant.listUsers().map((u) => u.user_id)).toEqual(['auth0|u1', 'samlp|corp|u2']);
+        expect(emulator.tenant.getUser('auth0|u1')).toMatchObject({ custom: 'kept', name: 'u1@example.com' });
+        expect(emulator.tenant.getUser('samlp|corp|u2')?.identities).toEqual([
+          { provider: 'samlp', user_id: 'corp|u2', connection: 'samlp', isSocial: false },
+        ]);
+        const res = await call(emulator, 'POST', '/oauth/token', {
+          form: { grant_type: 'password', client_id: 'spa', username: 'u1@example.com', password: 'pw-1' },
+        });
+        expect(res.status).toBe(200);
+        expect(decodeJwt((res.body as { access_token: string }).access_token).sub).toBe('auth0|u1');
+      } finally {
+        await emulator.close();
+      }
+      await writeFile(file, '{not json');
+      await expect(loadSeedFile(file)).rejects.toThrow(/not JSON/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('adds users and clients at runtime and forgets them on reset', async () => {
+    const emulator = await startAuth0Emulator();
+    try {
+      emulator.tenant.addUser({ user_id: 'auth0|extra', email: 'extra@example.com' });
+      expect(() => emulator.tenant.addUser({ user_id: 'auth0|extra' })).toThrow(/already exists/);
+      expect(emulator.tenant.getUser('auth0|extra')).toBeDefined();
+      emulator.tenant.reset();
+      expect(emulator.tenant.getUser('auth0|extra')).toBeUndefined();
+      expect(emulator.tenant.listUsers()).toHaveLength(6);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('closes promptly while a request is held by a latency fault', async () => {
+    const emulator = await startAuth0Emulator();
+    emulator.faults.add({ route: 'jwks', latencyMs: 600_000 });
+    const pending = fetch(`${emulator.origin}/.well-known/jwks.json`).catch((error: unknown) => error);
+    while (emulator.journal.count('jwks') === 0) await new Promise((resolve) => setImmediate(resolve));
+    await emulator.close();
+    expect(await pending).toMatchObject({ message: 'fetch failed' });
+  });
+});
