@@ -1,0 +1,110 @@
+import type { GatewayError } from '../errors.js';
+import type { Auth0HttpClient } from './http-client.js';
+import { fromRequestFailure, tokenEndpointError, unexpectedResponse } from './to-gateway-error.js';
+
+export type TokenFetchOutcome = 'success' | 'error';
+
+export interface ServiceTokenProviderOptions {
+  /** The shared client; its origin is the tenant's, so `/oauth/token` is relative to it. */
+  http: Auth0HttpClient;
+  clientId: string;
+  clientSecret: string;
+  /** Management API audience, `<origin>/api/v2/`. */
+  audience: string;
+  /** Refresh this long before `exp`; default 60 (capped at half the lifetime). */
+  refreshMarginSeconds?: number;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+  /** Told the outcome of every token request (for metrics). */
+  onFetch?: (outcome: TokenFetchOutcome) => void;
+}
+
+interface CachedToken {
+  token: string;
+  /** When to stop handing it out: `exp` minus the margin, in ms. */
+  refreshAt: number;
+}
+
+/**
+ * The service's client-credentials token for the Management API (DESIGN §7): cached until
+ * shortly before it expires, and at most one token request in flight however many callers wait.
+ */
+export class ServiceTokenProvider {
+  private readonly options: ServiceTokenProviderOptions;
+  private readonly now: () => number;
+  private cached?: CachedToken;
+  private inFlight?: Promise<string>;
+
+  constructor(options: ServiceTokenProviderOptions) {
+    this.options = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A valid token, cached or fresh. Rejects with UPSTREAM_ERROR, UPSTREAM_TIMEOUT or RATE_LIMITED. */
+  getToken(): Promise<string> {
+    if (this.cached && this.now() < this.cached.refreshAt) return Promise.resolve(this.cached.token);
+    this.inFlight ??= this.fetchToken().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** True when a token is cached and not yet due for refresh (no request needed). */
+  hasFreshToken(): boolean {
+    return Boolean(this.cached && this.now() < this.cached.refreshAt);
+  }
+
+  /**
+   * Forgets `token` after Auth0 refused it (401). Only the token that failed is dropped, so many
+   * requests failing with the same old token cause exactly one refresh.
+   */
+  invalidate(token: string): void {
+    if (this.cached?.token === token) this.cached = undefined;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const { http, clientId, clientSecret, audience } = this.options;
+    let response;
+    try {
+      response = await http.send({
+        method: 'POST',
+        path: 'oauth/token',
+        json: {
+          grant_type: 'client_credentials',
+          client_id: clientId,
+          client_secret: clientSecret,
+          audience,
+        },
+      });
+    } catch (error) {
+      throw this.failed(fromRequestFailure('token', error));
+    }
+    if (response.statusCode !== 200) {
+      throw this.failed(
+        tokenEndpointError(
+          { statusCode: response.statusCode, headers: response.headers, body: response.body },
+          { secret: clientSecret, nowMs: this.now() },
+        ),
+      );
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(response.body);
+    } catch {
+      throw this.failed(unexpectedResponse('token', 200, 'body is not JSON'));
+    }
+    const { access_token: token, expires_in: expiresIn } = (body ?? {}) as Record<string, unknown>;
+    if (typeof token !== 'string' || token === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
+      throw this.failed(unexpectedResponse('token', 200, 'no access_token or expires_in'));
+    }
+    const marginSeconds = Math.min(this.options.refreshMarginSeconds ?? 60, expiresIn / 2);
+    this.cached = { token, refreshAt: this.now() + (expiresIn - marginSeconds) * 1000 };
+    this.options.onFetch?.('success');
+    return token;
+  }
+
+  private failed(error: GatewayError): GatewayError {
+    this.options.onFetch?.('error');
+    return error;
+  }
+}

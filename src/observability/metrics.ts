@@ -1,0 +1,70 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one gateway process, on a registry of its own (not prom-client's global). */
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  readonly graphqlOperations: Counter<'operation_name' | 'operation_type' | 'outcome'>;
+  readonly graphqlErrors: Counter<'code'>;
+  readonly auth0Requests: Counter<'endpoint' | 'method' | 'status'>;
+  readonly auth0RequestDuration: Histogram<'endpoint'>;
+  readonly auth0BudgetQueueLength: Gauge;
+  readonly auth0BudgetWait: Histogram;
+  readonly auth0TokenFetches: Counter<'outcome'>;
+}
+
+export interface MetricsOptions {
+  /** Also collect Node's process metrics (CPU, memory, event loop); default true. */
+  defaultMetrics?: boolean;
+}
+
+/** Fresh metrics and registry; expose `metrics.registry.metrics()` at `/metrics`. */
+export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    graphqlOperations: new Counter({
+      name: 'graphql_operations_total',
+      help: 'GraphQL operations executed, by name, type and outcome (success or error).',
+      labelNames: ['operation_name', 'operation_type', 'outcome'] as const,
+      registers,
+    }),
+    graphqlErrors: new Counter({
+      name: 'graphql_errors_total',
+      help: 'Errors sent in GraphQL responses, by extensions.code.',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    auth0Requests: new Counter({
+      name: 'auth0_requests_total',
+      help: 'Requests sent to Auth0, by endpoint, method and HTTP status (or network/timeout).',
+      labelNames: ['endpoint', 'method', 'status'] as const,
+      registers,
+    }),
+    auth0RequestDuration: new Histogram({
+      name: 'auth0_request_duration_seconds',
+      help: 'Duration of requests to Auth0, by endpoint.',
+      labelNames: ['endpoint'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    auth0BudgetQueueLength: new Gauge({
+      name: 'auth0_budget_queue_length',
+      help: 'Calls waiting for Auth0 rate-limit budget or a concurrency slot.',
+      registers,
+    }),
+    auth0BudgetWait: new Histogram({
+      name: 'auth0_budget_wait_seconds',
+      help: 'Time calls waited for Auth0 rate-limit budget.',
+      buckets: [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    auth0TokenFetches: new Counter({
+      name: 'auth0_token_fetches_total',
+      help: 'Service token requests to Auth0, by outcome.',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+  };
+}
