@@ -51,6 +51,7 @@ export interface Journal {
   clear(): void;
 }
 
+/** A faulted response is answered before the rate-limit bucket is consulted (and does not consume it). */
 export interface FaultRule {
   route: RouteName | '*';
   /** How many next matching requests it affects, default 1. */

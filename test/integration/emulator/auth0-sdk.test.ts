@@ -50,6 +50,16 @@ describe('official auth0 SDK against the emulator', () => {
     );
   });
 
+  it("links in JWT mode with the primary's own token and the secondary's ID token", async () => {
+    const e = emulator();
+    const token = await e.tokens.userAccessToken({ sub: DEMO.users.alice });
+    const users = new UsersClient({ baseUrl: `${e.origin}/api/v2`, token, maxRetries: 0 });
+    const linkWith = await e.tokens.idToken({ sub: DEMO.users.aliceGoogle });
+    const linked = await users.identities.link(DEMO.users.alice, { link_with: linkWith });
+    expect(linked.map((i) => i.provider)).toEqual(['auth0', 'google-oauth2']);
+    expect(linked[1]).not.toHaveProperty('access_token');
+  });
+
   it('surfaces Auth0 errors as the SDK typed errors with the emulator bodies', async () => {
     const users = await usersClient();
     await users.identities.link(DEMO.users.alice, { provider: 'auth0', user_id: '6650a1b2c3d4e5f600000002' });
