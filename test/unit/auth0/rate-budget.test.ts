@@ -1,0 +1,199 @@
+import { RateLimitedError } from '../../../src/errors.js';
+import { UpstreamBudget, type ReleaseBudget } from '../../../src/auth0/rate-budget.js';
+import { flush, ManualClock } from './manual-clock.js';
+
+interface Tracked {
+  state: 'pending' | 'granted' | 'refused';
+  release?: ReleaseBudget;
+  error?: unknown;
+}
+
+function track(promise: Promise<ReleaseBudget>): Tracked {
+  const t: Tracked = { state: 'pending' };
+  promise.then(
+    (release) => Object.assign(t, { state: 'granted', release }),
+    (error) => Object.assign(t, { state: 'refused', error }),
+  );
+  return t;
+}
+
+async function step(clock: ManualClock, ms: number): Promise<void> {
+  clock.advance(ms);
+  await flush();
+}
+
+describe('UpstreamBudget', () => {
+  let clock: ManualClock;
+  beforeEach(() => {
+    clock = new ManualClock();
+  });
+
+  it('applies no limit but the concurrency cap before any configuration or headers', async () => {
+    const budget = new UpstreamBudget({ clock, maxConcurrency: 100 });
+    const calls = Array.from({ length: 100 }, () => track(budget.acquire(0)));
+    await flush();
+    expect(calls.every((c) => c.state === 'granted')).toBe(true);
+    expect(budget.stats()).toMatchObject({ inFlight: 100, tokens: null, ratePerSecond: null });
+  });
+
+  it('caps calls in flight and lets the next one go on release', async () => {
+    const budget = new UpstreamBudget({ clock, maxConcurrency: 2 });
+    const [a, b, c] = [track(budget.acquire(1000)), track(budget.acquire(1000)), track(budget.acquire(1000))];
+    await flush();
+    expect([a.state, b.state, c.state]).toEqual(['granted', 'granted', 'pending']);
+    expect(budget.stats().queueLength).toBe(1);
+    a.release?.();
+    a.release?.(); // idempotent
+    await flush();
+    expect(c.state).toBe('granted');
+    expect(budget.stats().inFlight).toBe(2);
+  });
+
+  it('lets a configured burst pass, then paces at the configured rate', async () => {
+    const budget = new UpstreamBudget({ clock, rateLimit: { perSecond: 2, burst: 3 } });
+    const burst = [track(budget.acquire(5000)), track(budget.acquire(5000)), track(budget.acquire(5000))];
+    const next = track(budget.acquire(5000));
+    await flush();
+    expect(burst.map((c) => c.state)).toEqual(['granted', 'granted', 'granted']);
+    expect(next.state).toBe('pending');
+    await step(clock, 499);
+    expect(next.state).toBe('pending');
+    await step(clock, 1);
+    expect(next.state).toBe('granted');
+  });
+
+  it('serves waiting calls in FIFO order', async () => {
+    const budget = new UpstreamBudget({ clock, rateLimit: { perSecond: 1, burst: 1 } });
+    const order: string[] = [];
+    track(budget.acquire(10_000));
+    for (const name of ['b', 'c', 'd']) void budget.acquire(10_000).then(() => order.push(name));
+    await flush();
+    expect(order).toEqual([]);
+    await step(clock, 1000);
+    expect(order).toEqual(['b']);
+    await step(clock, 1000);
+    await step(clock, 1000);
+    expect(order).toEqual(['b', 'c', 'd']);
+  });
+
+  it('refuses at once, with retryAfter, a call whose expected wait exceeds maxWaitMs', async () => {
+    const budget = new UpstreamBudget({ clock, rateLimit: { perSecond: 1, burst: 1 } });
+    const ok = [track(budget.acquire(2000)), track(budget.acquire(2000)), track(budget.acquire(2000))];
+    const refused = track(budget.acquire(2000));
+    await flush();
+    expect(ok.map((c) => c.state)).toEqual(['granted', 'pending', 'pending']);
+    expect(refused.state).toBe('refused');
+    expect(refused.error).toBeInstanceOf(RateLimitedError);
+    expect((refused.error as RateLimitedError).retryAfter).toBe(3);
+    expect(budget.stats().queueLength).toBe(2);
+  });
+
+  it('refuses a waiting call when its wait outlasts maxWaitMs after all', async () => {
+    const budget = new UpstreamBudget({ clock, maxConcurrency: 1 });
+    const held = track(budget.acquire(0));
+    const waiting = track(budget.acquire(500));
+    await step(clock, 499);
+    expect(waiting.state).toBe('pending');
+    await step(clock, 1);
+    expect(waiting.state).toBe('refused');
+    expect((waiting.error as RateLimitedError).code).toBe('RATE_LIMITED');
+    held.release?.();
+    expect(budget.stats()).toMatchObject({ queueLength: 0, inFlight: 0 });
+  });
+
+  it('learns burst and rate from x-ratelimit headers', async () => {
+    const budget = new UpstreamBudget({ clock });
+    const reset = String(clock.now() / 1000 + 5);
+    budget.observe({ 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset });
+    expect(budget.stats()).toMatchObject({ burst: 10, ratePerSecond: 2, tokens: 0 });
+    const call = track(budget.acquire(10_000));
+    await step(clock, 499);
+    expect(call.state).toBe('pending');
+    await step(clock, 1);
+    expect(call.state).toBe('granted');
+  });
+
+  it('refines a learned rate as responses come', () => {
+    const budget = new UpstreamBudget({ clock });
+    const now = clock.now() / 1000;
+    budget.observe({
+      'x-ratelimit-limit': '10',
+      'x-ratelimit-remaining': '8',
+      'x-ratelimit-reset': String(now + 1),
+    });
+    const first = budget.stats().ratePerSecond as number;
+    budget.observe({
+      'x-ratelimit-limit': '10',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': String(now + 2),
+    });
+    const second = budget.stats().ratePerSecond as number;
+    expect(first).toBe(2);
+    expect(second).toBeGreaterThan(first);
+    expect(second).toBeLessThan(5);
+  });
+
+  it('stays unlimited when headers give no rate (bucket full)', async () => {
+    const budget = new UpstreamBudget({ clock });
+    budget.observe({ 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '10', 'x-ratelimit-reset': '0' });
+    expect(budget.stats()).toMatchObject({ burst: 10, ratePerSecond: null });
+    const calls = Array.from({ length: 20 }, () => track(budget.acquire(0)));
+    await flush();
+    expect(calls.every((c) => c.state === 'granted')).toBe(true);
+  });
+
+  it("corrects a configured bucket's count with Auth0's remaining", async () => {
+    const budget = new UpstreamBudget({ clock, rateLimit: { perSecond: 10, burst: 10 } });
+    budget.observe({ 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '0' });
+    expect(budget.stats()).toMatchObject({ burst: 10, ratePerSecond: 10, tokens: 0 });
+    const call = track(budget.acquire(1000));
+    await flush();
+    expect(call.state).toBe('pending');
+    await step(clock, 100);
+    expect(call.state).toBe('granted');
+  });
+
+  it('pauses after a 429 for Retry-After when sent', async () => {
+    const budget = new UpstreamBudget({ clock, rateLimit: { perSecond: 10, burst: 10 } });
+    budget.onRateLimited(3);
+    const call = track(budget.acquire(10_000));
+    await step(clock, 2999);
+    expect(call.state).toBe('pending');
+    await step(clock, 1);
+    expect(call.state).toBe('granted');
+  });
+
+  it('pauses after a 429 for one token interval without Retry-After, not until the whole-second reset', async () => {
+    const budget = new UpstreamBudget({ clock, rateLimit: { perSecond: 10, burst: 10 } });
+    budget.onRateLimited();
+    const first = track(budget.acquire(10_000));
+    const second = track(budget.acquire(10_000));
+    await step(clock, 99);
+    expect(first.state).toBe('pending');
+    await step(clock, 1);
+    expect(first.state).toBe('granted');
+    expect(second.state).toBe('pending');
+    await step(clock, 100);
+    expect(second.state).toBe('granted');
+  });
+
+  it('refuses at once when a 429 pause exceeds maxWaitMs', async () => {
+    const budget = new UpstreamBudget({ clock });
+    budget.onRateLimited(30);
+    const call = track(budget.acquire(10_000));
+    await flush();
+    expect(call.state).toBe('refused');
+    expect((call.error as RateLimitedError).retryAfter).toBe(30);
+  });
+
+  it('reports the queue length to its listener', async () => {
+    const lengths: number[] = [];
+    const budget = new UpstreamBudget({ clock, maxConcurrency: 1, onQueueChange: (n) => lengths.push(n) });
+    const held = track(budget.acquire(1000));
+    track(budget.acquire(1000));
+    await flush();
+    held.release?.();
+    await flush();
+    expect(lengths).toEqual([1, 0]);
+  });
+});

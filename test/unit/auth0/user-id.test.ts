@@ -1,0 +1,92 @@
+import { BadUserInputError } from '../../../src/errors.js';
+import {
+  assertPathSegment,
+  encodePathSegment,
+  MAX_PATH_SEGMENT_LENGTH,
+  parseUserId,
+} from '../../../src/auth0/user-id.js';
+
+function refusal(run: () => unknown): BadUserInputError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(BadUserInputError);
+    return error as BadUserInputError;
+  }
+  throw new Error('expected a BadUserInputError');
+}
+
+describe('parseUserId', () => {
+  it.each([
+    ['auth0|abc', 'auth0', 'abc'],
+    ['google-oauth2|1080', 'google-oauth2', '1080'],
+    ['github|123', 'github', '123'],
+    ['auth0|Conn|123', 'auth0', 'Conn|123'],
+  ])('splits %s at the first bar', (value, provider, id) => {
+    expect(parseUserId(value, 'primaryId')).toEqual({ provider, id });
+  });
+
+  it.each(['abc', '|abc', 'auth0|', '|', ''])('refuses %j as BAD_USER_INPUT naming the argument', (value) => {
+    const error = refusal(() => parseUserId(value, 'primaryId'));
+    expect(error.code).toBe('BAD_USER_INPUT');
+    expect(error.message).toContain('primaryId');
+  });
+
+  it('never echoes more than a short excerpt of the input', () => {
+    const long = 'x'.repeat(400);
+    const error = refusal(() => parseUserId(long, 'primaryId'));
+    expect(error.message.length).toBeLessThan(200);
+  });
+
+  it('refuses control characters without echoing them', () => {
+    const error = refusal(() => parseUserId('auth0|a\u0000b\nc', 'primaryId'));
+    // eslint-disable-next-line no-control-regex
+    expect(error.message).not.toMatch(/[\u0000-\u001f]/);
+  });
+});
+
+describe('assertPathSegment', () => {
+  it.each([
+    ['empty', ''],
+    ['dot', '.'],
+    ['dot-dot', '..'],
+    ['NUL', 'a\u0000'],
+    ['newline', 'a\nb'],
+    ['DEL', 'a\u007f'],
+    ['over-long', 'a'.repeat(MAX_PATH_SEGMENT_LENGTH + 1)],
+  ])('refuses %s', (_name, value) => {
+    const error = refusal(() => assertPathSegment(value, 'provider'));
+    expect(error.message).toContain('provider');
+    // eslint-disable-next-line no-control-regex
+    expect(error.message).not.toMatch(/[\u0000-\u001f\u007f]/);
+    expect(error.message.length).toBeLessThan(200);
+  });
+
+  it('accepts a value at the length bound', () => {
+    const value = 'a'.repeat(MAX_PATH_SEGMENT_LENGTH);
+    expect(assertPathSegment(value, 'userId')).toBe(value);
+  });
+
+  it.each(['...', '.a', '%2e%2e', 'a.b'])('accepts %j, which is no dot segment', (value) => {
+    expect(assertPathSegment(value, 'userId')).toBe(value);
+  });
+});
+
+describe('encodePathSegment', () => {
+  it.each([
+    ['auth0|abc', 'auth0%7Cabc'],
+    ['auth0|a/b', 'auth0%7Ca%2Fb'],
+    ['auth0|a?b=c', 'auth0%7Ca%3Fb%3Dc'],
+    ['auth0|a#b', 'auth0%7Ca%23b'],
+    ['auth0|a%2Fb', 'auth0%7Ca%252Fb'],
+    ['%2e%2e', '%252e%252e'],
+  ])('keeps %j as one encoded segment', (value, encoded) => {
+    expect(encodePathSegment(value, 'primaryId')).toBe(encoded);
+    expect(encoded).not.toMatch(/[/?#]/);
+    expect(decodeURIComponent(encoded)).toBe(value);
+  });
+
+  it('validates before encoding', () => {
+    expect(() => encodePathSegment('..', 'provider')).toThrow(BadUserInputError);
+  });
+});
