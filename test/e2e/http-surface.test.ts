@@ -1,0 +1,174 @@
+import { MeDocument } from '../generated/graphql.js';
+import { codesOf, execute, postGraphQL } from '../support/graphql-client.js';
+import { demoTokens, startHarness, type Harness } from '../support/harness.js';
+
+describe('HTTP surface (DESIGN §6)', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ env: { CORS_ORIGINS: 'https://app.example.com' } });
+  });
+  afterAll(() => h.close());
+  beforeEach(() => h.emulator.tenant.reset());
+
+  it('answers /healthz with 200', async () => {
+    const response = await fetch(`${h.gateway.origin}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers /readyz with 200 once JWKS and a service token can be had', async () => {
+    const response = await fetch(`${h.gateway.origin}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ready', checks: { jwks: true, token: true } });
+  });
+
+  it('answers /readyz with 503 while the JWKS is unreachable, and recovers by itself', async () => {
+    h.emulator.faults.add({ route: 'jwks', status: 503, body: { error: 'down' }, times: 100 });
+    const down = await fetch(`${h.gateway.origin}/readyz`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({ checks: { jwks: false } });
+
+    h.emulator.faults.clear();
+    const up = await fetch(`${h.gateway.origin}/readyz`);
+    expect(up.status).toBe(200);
+  });
+
+  it('answers /readyz with 503 while the token endpoint fails, and recovers by itself', async () => {
+    const fresh = await startHarness();
+    try {
+      fresh.emulator.faults.add({ route: 'token', status: 500, body: { error: 'server_error' }, times: 100 });
+      const down = await fetch(`${fresh.gateway.origin}/readyz`);
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({ checks: { token: false } });
+
+      fresh.emulator.faults.clear();
+      expect((await fetch(`${fresh.gateway.origin}/readyz`)).status).toBe(200);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('serves Prometheus metrics that count GraphQL operations and Auth0 calls', async () => {
+    const { alice } = await demoTokens(h.emulator);
+    await execute(h.url, MeDocument, {}, { token: alice });
+    const response = await fetch(`${h.gateway.origin}/metrics`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toMatch(/graphql_operations_total\{[^}]*operation_name="Me"[^}]*\} \d+/);
+    expect(text).toMatch(/auth0_requests_total\{[^}]*\} \d+/);
+  });
+
+  it('returns the x-request-id it was given, or a new one', async () => {
+    const given = await fetch(`${h.gateway.origin}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
+    expect(given.headers.get('x-request-id')).toBe('abc-123');
+    const invalid = await fetch(`${h.gateway.origin}/healthz`, {
+      headers: { 'x-request-id': 'bad id\twith spaces' },
+    });
+    expect(invalid.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const none = await fetch(`${h.gateway.origin}/healthz`);
+    expect(none.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  describe('CORS', () => {
+    it('answers a preflight from an allowed origin, Authorization included', async () => {
+      const response = await fetch(h.url, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://app.example.com',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      });
+      expect(response.status).toBe(204);
+      expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+      expect(response.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+      expect(response.headers.get('access-control-allow-methods')).toMatch(/POST/);
+    });
+
+    it('refuses a preflight from any other origin', async () => {
+      const response = await fetch(h.url, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
+      });
+      expect(response.status).toBe(403);
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    });
+
+    it('marks responses to an allowed origin', async () => {
+      const result = await postGraphQL(
+        h.url,
+        { query: '{ __typename }' },
+        { headers: { origin: 'https://app.example.com' } },
+      );
+      expect(result.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    });
+  });
+
+  describe('request hygiene', () => {
+    it('refuses a body over the size limit with 413', async () => {
+      const result = await fetch(h.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `{ __typename }`, variables: { pad: 'x'.repeat(300 * 1024) } }),
+      });
+      expect(result.status).toBe(413);
+      expect((await result.json()).errors[0].extensions.code).toBe('BAD_REQUEST');
+    });
+
+    it('refuses invalid JSON with 400', async () => {
+      const result = await fetch(h.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{',
+      });
+      expect(result.status).toBe(400);
+      expect((await result.json()).errors[0].extensions.code).toBe('BAD_REQUEST');
+    });
+
+    it('keeps CSRF prevention on: a text/plain POST is refused', async () => {
+      const result = await fetch(h.url, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(result.status).toBe(400);
+      expect(await result.text()).toMatch(/CSRF|preflight/i);
+    });
+
+    it('serves queries over GET with a preflight-forcing header', async () => {
+      const result = await fetch(`${h.url}?query=${encodeURIComponent('{ __typename }')}`, {
+        headers: { 'apollo-require-preflight': 'true' },
+      });
+      expect(result.status).toBe(200);
+      expect(await result.json()).toEqual({ data: { __typename: 'Query' } });
+    });
+
+    it('answers unknown paths with 404', async () => {
+      expect((await fetch(`${h.gateway.origin}/nope`)).status).toBe(404);
+    });
+
+    it('never sends stack traces with errors', async () => {
+      const result = await postGraphQL(h.url, { query: '{ user(id: "auth0|someone") { id } }' });
+      expect(codesOf(result)).toEqual(['UNAUTHENTICATED']);
+      expect(result.text).not.toMatch(/stacktrace|\/src\/|\.ts:\d+/);
+    });
+
+    it('serves introspection by default, with isOneOf', async () => {
+      const result = await postGraphQL<{ __type: { isOneOf: boolean } }>(h.url, {
+        query: '{ __type(name: "LinkAccountsInput") { isOneOf } }',
+      });
+      expect(result.body.data?.__type.isOneOf).toBe(true);
+    });
+  });
+
+  it('turns introspection off with INTROSPECTION=false', async () => {
+    const closed = await startHarness({ env: { INTROSPECTION: 'false' } });
+    try {
+      const result = await postGraphQL(closed.url, { query: '{ __schema { queryType { name } } }' });
+      expect(codesOf(result)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    } finally {
+      await closed.close();
+    }
+  });
+});
