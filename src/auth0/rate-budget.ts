@@ -133,15 +133,16 @@ export class UpstreamBudget {
       this.burst = limit;
       const windowSeconds = reset - now / 1000;
       if (limit > remaining && windowSeconds > 0) {
-        // `reset` is rounded up, so one estimate is low by up to a second's worth; averaging
-        // estimates from later responses refines it.
+        // `reset` is rounded up, so every estimate is a lower bound (loosest when little is
+        // spent); the highest one seen so far is the tightest, and larger deficits (after a
+        // burst or a 429) refine it.
         const estimate = (limit - remaining) / windowSeconds;
         if (this.rate === null) {
           this.rate = estimate;
           this.tokens = remaining;
           this.lastRefill = Math.max(now, this.lastRefill);
         } else {
-          this.rate = this.rate * 0.7 + estimate * 0.3;
+          this.rate = Math.max(this.rate, estimate);
         }
       }
     }
