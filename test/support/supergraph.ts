@@ -1,0 +1,245 @@
+// A real supergraph for e2e tests: composition with @apollo/composition, a second subgraph that
+// extends `User`, and an @apollo/gateway router, all over HTTP on 127.0.0.1.
+import { composeServices } from '@apollo/composition';
+import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import {
+  type GraphQLSchema,
+  type InputObjectTypeDefinitionNode,
+  type InputObjectTypeExtensionNode,
+  isInputObjectType,
+  Kind,
+  parse,
+} from 'graphql';
+
+/** Headers the router forwards (docs/federation.md): `x-request-id` to every subgraph, `authorization` to some. */
+export const FORWARDED_HEADERS = ['authorization', 'x-request-id'] as const;
+
+/**
+ * In JWT mode the caller's bearer is a Management API token for the user's own identities, so
+ * the router hands it only to the subgraphs that need it (docs/federation.md).
+ */
+export const AUTHORIZATION_SUBGRAPHS = ['accounts'];
+
+export interface SubgraphSource {
+  name: string;
+  /** The subgraph's GraphQL endpoint, written into the supergraph for the router. */
+  url: string;
+  sdl: string;
+}
+
+/** `_service { sdl }` of a running subgraph: what `rover subgraph introspect` reads. */
+export async function fetchSubgraphSdl(url: string): Promise<string> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ _service { sdl } }' }),
+  });
+  const body = (await response.json()) as { data?: { _service?: { sdl?: string } }; errors?: unknown[] };
+  const sdl = body.data?._service?.sdl;
+  if (!response.ok || typeof sdl !== 'string') {
+    throw new Error(
+      `_service { sdl } failed at ${url}: HTTP ${response.status} ${JSON.stringify(body.errors)}`,
+    );
+  }
+  return sdl;
+}
+
+/** Composes subgraphs as `rover supergraph compose` does; throws with every error on failure. */
+export function composeSupergraph(subgraphs: SubgraphSource[]): { supergraphSdl: string; hints: string[] } {
+  const result = composeServices(
+    subgraphs.map(({ name, url, sdl }) => ({ name, url, typeDefs: parse(sdl) })),
+  );
+  if (result.errors) {
+    throw new Error(`composition failed:\n${result.errors.map((e) => e.message).join('\n')}`);
+  }
+  return { supergraphSdl: result.supergraphSdl, hints: result.hints.map((h) => h.toString()) };
+}
+
+/** Names of the input types that carry `@oneOf` in a supergraph (or any) SDL. */
+export function oneOfInputNames(sdl: string): string[] {
+  return parse(sdl)
+    .definitions.filter(
+      (d): d is InputObjectTypeDefinitionNode | InputObjectTypeExtensionNode =>
+        (d.kind === Kind.INPUT_OBJECT_TYPE_DEFINITION || d.kind === Kind.INPUT_OBJECT_TYPE_EXTENSION) &&
+        !!d.directives?.some((directive) => directive.name.value === 'oneOf'),
+    )
+    .map((d) => d.name.value);
+}
+
+/**
+ * The gateway's API schema drops `isOneOf` (its input types carry no directives), so the router
+ * would pass a both-members input on to the subgraph. This marks the types that carry `@oneOf`
+ * in the composed supergraph as OneOf in the API schema, in place: graphql-js validation (literals)
+ * and the gateway's variable coercion then refuse such inputs in the router itself.
+ * Register it with `gateway.onSchemaLoadOrUpdate` before the gateway is loaded.
+ */
+export function enforceOneOfInputs(schemaContext: {
+  apiSchema: GraphQLSchema;
+  coreSupergraphSdl: string;
+}): string[] {
+  const marked: string[] = [];
+  for (const name of oneOfInputNames(schemaContext.coreSupergraphSdl)) {
+    const type = schemaContext.apiSchema.getType(name);
+    if (isInputObjectType(type) && !type.isOneOf) {
+      (type as { isOneOf: boolean }).isOneOf = true;
+      marked.push(name);
+    }
+  }
+  return marked;
+}
+
+/** What the router hands to `RemoteGraphQLDataSource.willSendRequest`: the client's headers to forward. */
+export interface RouterContext {
+  forwardedHeaders: Record<string, string>;
+}
+
+export interface Router {
+  /** `http://127.0.0.1:PORT/` */
+  url: string;
+  gateway: ApolloGateway;
+  /** Every request the router sent to a subgraph, in order: shows what a client request reached. */
+  subgraphRequests: { subgraph: string; query: string }[];
+  /** Input types the OneOf workaround marked, at the last schema load (empty when disabled). */
+  oneOfInputs: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a supergraph with @apollo/gateway in Apollo Server 5 on 127.0.0.1, port 0, forwarding
+ * `x-request-id` to every subgraph and `Authorization` to `authorizationSubgraphs`.
+ * `enforceOneOf: false` leaves the gateway as it ships, to show what a router without the
+ * workaround does.
+ */
+export async function startRouter(options: {
+  supergraphSdl: string;
+  enforceOneOf?: boolean;
+  /** Subgraphs that receive the caller's `Authorization`; default `AUTHORIZATION_SUBGRAPHS`. */
+  authorizationSubgraphs?: string[];
+}): Promise<Router> {
+  const authorizationSubgraphs = options.authorizationSubgraphs ?? AUTHORIZATION_SUBGRAPHS;
+  // Without it the gateway reports usage to Apollo and probes cloud metadata addresses.
+  if (process.env.APOLLO_TELEMETRY_DISABLED !== 'true') {
+    throw new Error('APOLLO_TELEMETRY_DISABLED=true must be set before an ApolloGateway is constructed');
+  }
+  const subgraphRequests: Router['subgraphRequests'] = [];
+  const gateway = new ApolloGateway({
+    supergraphSdl: options.supergraphSdl,
+    buildService: ({ name, url }) =>
+      new RemoteGraphQLDataSource<RouterContext>({
+        url,
+        willSendRequest(options) {
+          subgraphRequests.push({ subgraph: name, query: options.request.query ?? '' });
+          // Schema loading and health checks have no client request behind them.
+          if (!('incomingRequestContext' in options)) return;
+          for (const [header, value] of Object.entries(options.context.forwardedHeaders)) {
+            if (header === 'authorization' && !authorizationSubgraphs.includes(name)) continue;
+            options.request.http?.headers.set(header, value);
+          }
+        },
+      }),
+  });
+  const router: Router = { url: '', gateway, subgraphRequests, oneOfInputs: [], close: async () => {} };
+  if (options.enforceOneOf !== false) {
+    gateway.onSchemaLoadOrUpdate((schemaContext) => {
+      router.oneOfInputs = enforceOneOfInputs(schemaContext);
+    });
+  }
+  const server = new ApolloServer<RouterContext>({ gateway });
+  const { url } = await startStandaloneServer(server, {
+    listen: { host: '127.0.0.1', port: 0 },
+    context: async ({ req }) => {
+      const forwardedHeaders: Record<string, string> = {};
+      for (const name of FORWARDED_HEADERS) {
+        const value = req.headers[name];
+        if (typeof value === 'string') forwardedHeaders[name] = value;
+      }
+      return { forwardedHeaders };
+    },
+  });
+  router.url = url;
+  router.close = () => server.stop();
+  return router;
+}
+
+/** One request the loyalty subgraph received. */
+export interface ReceivedRequest {
+  query: string;
+  variables: Record<string, unknown>;
+  authorization: string | undefined;
+  requestId: string | undefined;
+}
+
+export interface LoyaltySubgraph {
+  name: 'loyalty';
+  url: string;
+  sdl: string;
+  /** Every operation it received, in order. */
+  requests: ReceivedRequest[];
+  /** The `_entities` operations among them. */
+  entityRequests(): ReceivedRequest[];
+  close(): Promise<void>;
+}
+
+export const LOYALTY_SDL = `extend schema
+  @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+
+type User @key(fields: "id") {
+  id: ID!
+  "Loyalty tier, owned by the loyalty subgraph."
+  loyaltyTier: String
+}
+
+type Query {
+  "Users with the highest tiers, as references the accounts subgraph resolves."
+  loyaltyLeaders: [User!]!
+}
+`;
+
+/**
+ * A second subgraph as a platform team would write one: it extends `User @key(fields: "id")` with
+ * `loyaltyTier`, and lists `loyaltyLeaders` so that a plan needs `User` entities from the accounts
+ * subgraph. `tiers` maps user ids to tiers; the leaders are its keys, in order.
+ */
+export async function startLoyaltySubgraph(tiers: Record<string, string>): Promise<LoyaltySubgraph> {
+  const requests: ReceivedRequest[] = [];
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(LOYALTY_SDL),
+    resolvers: {
+      Query: { loyaltyLeaders: () => Object.keys(tiers).map((id) => ({ id })) },
+      User: {
+        __resolveReference: (reference: { id: string }) => reference,
+        loyaltyTier: (user: { id: string }) => tiers[user.id] ?? null,
+      },
+    },
+  });
+  const server = new ApolloServer({
+    schema,
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      {
+        async requestDidStart({ request }) {
+          const header = (name: string) => request.http?.headers.get(name) ?? undefined;
+          requests.push({
+            query: request.query ?? '',
+            variables: request.variables ?? {},
+            authorization: header('authorization'),
+            requestId: header('x-request-id'),
+          });
+        },
+      },
+    ],
+  });
+  const { url } = await startStandaloneServer(server, { listen: { host: '127.0.0.1', port: 0 } });
+  return {
+    name: 'loyalty',
+    url,
+    sdl: LOYALTY_SDL,
+    requests,
+    entityRequests: () => requests.filter((r) => r.query.includes('_entities')),
+    close: () => server.stop(),
+  };
+}
