@@ -87,6 +87,9 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
     schema: options.schema,
     introspection: options.introspection,
     csrfPrevention: true,
+    // main.ts owns shutdown (stop accepting, drain, then stop Apollo); Apollo's own signal
+    // handlers would race it and leave the process hanging.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(options.logger),
     logger: options.logger,

@@ -113,7 +113,9 @@ describe('HTTP surface (DESIGN §6)', () => {
         body: JSON.stringify({ query: `{ __typename }`, variables: { pad: 'x'.repeat(300 * 1024) } }),
       });
       expect(result.status).toBe(413);
-      expect((await result.json()).errors[0].extensions.code).toBe('BAD_REQUEST');
+      expect(
+        ((await result.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code,
+      ).toBe('BAD_REQUEST');
     });
 
     it('refuses invalid JSON with 400', async () => {
@@ -123,7 +125,9 @@ describe('HTTP surface (DESIGN §6)', () => {
         body: '{',
       });
       expect(result.status).toBe(400);
-      expect((await result.json()).errors[0].extensions.code).toBe('BAD_REQUEST');
+      expect(
+        ((await result.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code,
+      ).toBe('BAD_REQUEST');
     });
 
     it('keeps CSRF prevention on: a text/plain POST is refused', async () => {
