@@ -87,8 +87,18 @@ export class UpstreamBudget {
     this.configured = Boolean(options.rateLimit);
     this.rate = options.rateLimit?.perSecond ?? null;
     this.burst = options.rateLimit?.burst ?? null;
-    this.tokens = this.burst ?? 0;
+    this.tokens = this.capacity() ?? 0;
     this.lastRefill = this.clock.now();
+  }
+
+  /**
+   * Tokens the local bucket may hold: the burst less one held in reserve. Auth0 counts a call
+   * when it arrives, we when we send it; a slower first arrival (a new connection) makes Auth0's
+   * refill start later than ours, and the reserve absorbs that skew instead of earning a 429.
+   */
+  private capacity(): number | null {
+    if (this.burst === null) return null;
+    return this.burst >= 2 ? this.burst - 1 : this.burst;
   }
 
   /**
@@ -148,7 +158,7 @@ export class UpstreamBudget {
     }
     if (this.rate !== null && now >= this.pausedUntil) {
       // Other replicas (and other apps) spend the same tenant budget: Auth0's count wins when lower.
-      this.tokens = Math.min(this.tokens, remaining, this.burst ?? remaining);
+      this.tokens = Math.min(this.tokens, remaining, this.capacity() ?? remaining);
     }
     this.pump();
   }
@@ -192,7 +202,7 @@ export class UpstreamBudget {
   private tokensAt(time: number): number {
     if (this.rate === null) return Infinity;
     if (time <= this.lastRefill) return this.tokens;
-    return Math.min(this.burst ?? Infinity, this.tokens + ((time - this.lastRefill) * this.rate) / 1000);
+    return Math.min(this.capacity() ?? Infinity, this.tokens + ((time - this.lastRefill) * this.rate) / 1000);
   }
 
   private refill(now: number): void {

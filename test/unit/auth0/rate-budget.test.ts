@@ -49,8 +49,8 @@ describe('UpstreamBudget', () => {
     expect(budget.stats().inFlight).toBe(2);
   });
 
-  it('lets a configured burst pass, then paces at the configured rate', async () => {
-    const budget = new UpstreamBudget({ clock, rateLimit: { perSecond: 2, burst: 3 } });
+  it('lets a configured burst pass (less one token held in reserve), then paces at the configured rate', async () => {
+    const budget = new UpstreamBudget({ clock, rateLimit: { perSecond: 2, burst: 4 } });
     const burst = [track(budget.acquire(5000)), track(budget.acquire(5000)), track(budget.acquire(5000))];
     const next = track(budget.acquire(5000));
     await flush();

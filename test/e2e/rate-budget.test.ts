@@ -1,0 +1,85 @@
+import { DEMO } from '../../src/auth0-emulator/index.js';
+import { postGraphQL } from '../support/graphql-client.js';
+import { startHarness, type Harness } from '../support/harness.js';
+
+const LINK =
+  'mutation L($p: ID!, $i: LinkAccountsInput!) { linkAccounts(primaryId: $p, input: $i) { identities { id } } }';
+
+async function burst(h: Harness, count: number) {
+  const ids = Array.from({ length: count }, (_, i) => `auth0|burst${String(i).padStart(19, '0')}`);
+  for (const user_id of ids)
+    h.emulator.tenant.addUser({ user_id, email: 'alice@example.com', email_verified: true });
+  const token = await h.emulator.tokens.adminToken({ scope: 'update:users' });
+  return Promise.all(
+    ids.map((id) =>
+      postGraphQL(
+        h.url,
+        { query: LINK, variables: { p: DEMO.users.alice, i: { admin: { provider: 'auth0', userId: id } } } },
+        { token },
+      ),
+    ),
+  );
+}
+
+describe('the upstream budget against the emulator’s rate limiter (DESIGN §8)', () => {
+  it('sends nothing while the budget is spent and lets waiting calls go out as it returns', async () => {
+    const h = await startHarness({
+      emulator: { rateLimit: { perSecond: 20, burst: 5 } },
+      env: { AUTH0_RATE_LIMIT: '20/5', ADMIN_LINK_POLICY: 'trust', AUTH0_MAX_WAIT_MS: '10000' },
+    });
+    try {
+      const results = await burst(h, 15);
+
+      // Three times the burst, all delivered: the later ones waited for budget.
+      expect(results.map((r) => r.body.errors?.[0]?.extensions?.code ?? 'ok')).toEqual(
+        results.map(() => 'ok'),
+      );
+      const statuses = h.emulator.journal.entries({ route: 'link' }).map((e) => e.status);
+      expect(statuses).toHaveLength(15);
+      // Nothing was sent to collect a 429.
+      expect(statuses.filter((s) => s === 429)).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('refuses at once with RATE_LIMITED and retryAfter when the wait would exceed AUTH0_MAX_WAIT_MS', async () => {
+    const h = await startHarness({
+      emulator: { rateLimit: { perSecond: 1, burst: 3 } },
+      env: { AUTH0_RATE_LIMIT: '1/3', ADMIN_LINK_POLICY: 'trust', AUTH0_MAX_WAIT_MS: '200' },
+    });
+    try {
+      const results = await burst(h, 6);
+
+      const outcomes = results.map((r) => r.body.errors?.[0]?.extensions?.code ?? 'ok');
+      expect(outcomes.filter((o) => o === 'ok')).toHaveLength(2);
+      expect(outcomes.filter((o) => o === 'RATE_LIMITED')).toHaveLength(4);
+      for (const r of results.filter((x) => x.body.errors)) {
+        expect(r.body.errors?.[0]?.extensions?.retryAfter).toBeGreaterThanOrEqual(1);
+      }
+      // The refused calls never reached Auth0, and Auth0 never had to answer 429.
+      expect(h.emulator.journal.entries({ route: 'link' }).map((e) => e.status)).toEqual([201, 201]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('learns the budget from x-ratelimit headers when AUTH0_RATE_LIMIT is unset', async () => {
+    const h = await startHarness({
+      emulator: { rateLimit: { perSecond: 20, burst: 5 } },
+      env: { ADMIN_LINK_POLICY: 'trust', AUTH0_MAX_WAIT_MS: '10000' },
+    });
+    try {
+      const results = await burst(h, 15);
+
+      expect(results.map((r) => r.body.errors?.[0]?.extensions?.code ?? 'ok')).toEqual(
+        results.map(() => 'ok'),
+      );
+      // Some 429s while learning are expected, and each was retried, not surfaced.
+      const statuses = h.emulator.journal.entries({ route: 'link' }).map((e) => e.status);
+      expect(statuses.filter((s) => s === 201)).toHaveLength(15);
+    } finally {
+      await h.close();
+    }
+  });
+});
