@@ -104,10 +104,42 @@ function refuse(message: string, cause?: unknown): CallerResult {
   return { caller: null, error: new UnauthenticatedError(message, { cause }) };
 }
 
+// Verified tokens are remembered so a client's every request does not pay for an RSA check:
+// the same token string always gets the same verdict until it expires. Bounded in count, and
+// in time so that a signing key withdrawn from the JWKS stops being honoured soon.
+const VERIFIED_CACHE_SIZE = 5_000;
+const VERIFIED_CACHE_MAX_AGE_MS = 5 * 60_000;
+
+class VerifiedTokens {
+  private readonly entries = new Map<string, { caller: Caller; validUntilMs: number }>();
+
+  get(token: string, nowMs: number): Caller | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (nowMs >= entry.validUntilMs) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry.caller;
+  }
+
+  set(token: string, caller: Caller, expSeconds: number, nowMs: number): void {
+    if (this.entries.size >= VERIFIED_CACHE_SIZE) {
+      // Map keeps insertion order: drop the oldest.
+      this.entries.delete(this.entries.keys().next().value as string);
+    }
+    this.entries.set(token, {
+      caller,
+      validUntilMs: Math.min(expSeconds * 1000, nowMs + VERIFIED_CACHE_MAX_AGE_MS),
+    });
+  }
+}
+
 /** Verifies the caller's bearer token once per request (DESIGN §3, §7): signature via JWKS, iss, aud, exp, sub. */
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
   const audience = [...new Set([options.managementAudience, options.adminAudience])];
   const clockToleranceSeconds = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  const verified = new VerifiedTokens();
 
   return {
     async verifyAuthorizationHeader(header) {
@@ -116,6 +148,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       const match = BEARER.exec(header);
       if (!match) return refuse("The Authorization header must have the form 'Bearer <access token>'.");
       const token = match[1];
+      const cached = verified.get(token, Date.now());
+      if (cached) return { caller: cached, error: null };
       const result = await verifyRs256Jwt(token, {
         keys: options.keys,
         issuer: options.issuer,
@@ -123,7 +157,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         clockToleranceSeconds,
       });
       if (!result.ok) return refuse(FAILURE_MESSAGES[result.kind], result.cause);
-      return { caller: toCaller(token, result.payload, options), error: null };
+      const caller = toCaller(token, result.payload, options);
+      verified.set(token, caller, result.payload.exp as number, Date.now());
+      return { caller, error: null };
     },
   };
 }

@@ -47,7 +47,8 @@ export interface Auth0HttpClient {
  */
 export function createAuth0HttpClient(options: Auth0HttpClientOptions): Auth0HttpClient {
   const maxSockets = options.maxSockets ?? 32;
-  const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 10) };
+  // Keep every socket the budget may use open between calls: reconnecting costs more than a call.
+  const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
   const agent = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
   const connectTimeoutMs = options.connectTimeoutMs ?? Math.min(options.timeoutMs, 3000);
 

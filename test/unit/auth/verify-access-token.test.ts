@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { errors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import {
   createAccessTokenVerifier,
@@ -393,5 +394,53 @@ describe('createRemoteKeySet', () => {
     );
     const token = await sign(keys, userAccessClaims({ iss: ISSUER }));
     expectRefused(await verifier.verifyAuthorizationHeader(`Bearer ${token}`), /issuer/);
+  });
+});
+
+describe('createAccessTokenVerifier: verified-token cache', () => {
+  it('verifies a token once and reuses the verdict for the same token', async () => {
+    let lookups = 0;
+    const counting: typeof keys.keys = (header, token) => {
+      lookups += 1;
+      return keys.keys(header, token);
+    };
+    const verifier = createAccessTokenVerifier(verifierOptions(counting));
+    const token = await sign(keys, userAccessClaims());
+
+    const first = await verifier.verifyAuthorizationHeader(`Bearer ${token}`);
+    const second = await verifier.verifyAuthorizationHeader(`Bearer ${token}`);
+
+    expect(second.caller).toBe(first.caller);
+    expect(lookups).toBe(1);
+  });
+
+  it('does not remember refusals', async () => {
+    let lookups = 0;
+    const counting: typeof keys.keys = (header, token) => {
+      lookups += 1;
+      return keys.keys(header, token);
+    };
+    const verifier = createAccessTokenVerifier(verifierOptions(counting));
+    const token = await sign(keys, userAccessClaims({ iss: 'https://evil.example/' }));
+
+    expect((await verifier.verifyAuthorizationHeader(`Bearer ${token}`)).error).not.toBeNull();
+    expect((await verifier.verifyAuthorizationHeader(`Bearer ${token}`)).error).not.toBeNull();
+    expect(lookups).toBe(2);
+  });
+
+  it('stops honouring a cached token once it expires', async () => {
+    jest.useFakeTimers({ now: Date.now(), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const verifier = createAccessTokenVerifier(verifierOptions(keys.keys));
+      const token = await sign(keys, userAccessClaims({ exp: nowSeconds() + 60 }));
+      expect((await verifier.verifyAuthorizationHeader(`Bearer ${token}`)).caller).not.toBeNull();
+
+      jest.setSystemTime(Date.now() + 120_000);
+      const later = await verifier.verifyAuthorizationHeader(`Bearer ${token}`);
+      expect(later.caller).toBeNull();
+      expect(later.error?.message).toMatch(/expired/);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
