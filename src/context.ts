@@ -5,13 +5,14 @@ import type { Caller } from './auth/caller.js';
 import { Auth0ManagementApi, type Auth0Services } from './auth0/management-api.js';
 import type { WireUser } from './auth0/wire.js';
 import type { Config } from './config.js';
-import { createAuditLog, type AuditEvent } from './accounts/audit.js';
+import { createAuditLog, skipAudit, type AuditEvent } from './accounts/audit.js';
 import { createUserLoader } from './accounts/user-loader.js';
 
 /** Everything one GraphQL request's resolvers may use. Built once per request by `createContext`. */
 export interface GatewayContext {
   readonly requestId: string;
-  readonly logger: Logger;
+  /** This request's logger (with its requestId), made on first use. */
+  readonly logger: () => Logger;
   /** The caller, verified once; `null` caller with `null` error when no token was sent. */
   readonly auth: CallerResult;
   /** One datasource per request over the process's shared HTTP client, budget and token. */
@@ -41,16 +42,18 @@ export async function createContext(
   deps: ContextDependencies,
   request: { requestId: string; authorization: string | undefined },
 ): Promise<GatewayContext> {
-  const logger = deps.logger.child({ requestId: request.requestId });
-  const auth0 = new Auth0ManagementApi(deps.services, { requestId: request.requestId, logger });
+  // A child logger costs more than most requests log: made on first use only.
+  let logger: Logger | undefined;
+  const requestLogger = () => (logger ??= deps.logger.child({ requestId: request.requestId }));
+  const auth0 = new Auth0ManagementApi(deps.services, { requestId: request.requestId, logger: deps.logger });
   return {
     requestId: request.requestId,
-    logger,
+    logger: requestLogger,
     auth: await deps.verifyAuthorizationHeader(request.authorization),
     auth0,
     users: createUserLoader(auth0),
     config: deps.config,
     verifyLinkToken: deps.verifyLinkToken,
-    audit: createAuditLog(logger),
+    audit: deps.logger.isLevelEnabled('info') ? createAuditLog(requestLogger) : skipAudit,
   };
 }

@@ -67,10 +67,9 @@ async function primaryAfterChange(change: AccountChange, ctx: GatewayContext): P
   try {
     return toUser(await ctx.auth0.getUser(change.primaryId));
   } catch (error) {
-    ctx.logger.warn(
-      { err: error, primaryId: change.primaryId },
-      'could not read the primary after the change',
-    );
+    ctx
+      .logger()
+      .warn({ err: error, primaryId: change.primaryId }, 'could not read the primary after the change');
     return {
       id: change.primaryId,
       identities: change.identities.map(toIdentity),

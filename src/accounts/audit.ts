@@ -25,9 +25,12 @@ export interface AuditDraft {
 }
 
 /** Writes audit events as one structured log line each (`audit: true` to filter them). */
-export function createAuditLog(logger: Logger): (event: AuditEvent) => void {
-  return (event) => logger.info({ audit: true, ...event }, event.event);
+export function createAuditLog(logger: () => Logger): (event: AuditEvent) => void {
+  return (event) => logger().info({ audit: true, ...event }, event.event);
 }
+
+/** The audit log when audit lines would not be written (LOG_LEVEL above info). */
+export function skipAudit(): void {}
 
 /**
  * Runs one link/unlink attempt and records exactly one audit event for it, whatever happens.
@@ -39,8 +42,9 @@ export async function audited<T>(
   run: (draft: AuditDraft) => Promise<T>,
 ): Promise<T> {
   const draft: AuditDraft = { mode: null, secondary: null, callerSubject: null };
-  const record = (outcome: string, reason: string | null) =>
-    audit({ ...base, ...draft, outcome, reason, time: new Date().toISOString() });
+  const record = (outcome: string, reason: string | null) => {
+    if (audit !== skipAudit) audit({ ...base, ...draft, outcome, reason, time: new Date().toISOString() });
+  };
   try {
     const result = await run(draft);
     record('success', null);
