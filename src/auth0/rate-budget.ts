@@ -49,6 +49,10 @@ interface Waiter {
   cancelDeadline(): void;
 }
 
+// Where between the learned bounds calls are paced: nearer the safe (lower) one, since an
+// overshoot costs 429s and a shortfall only a little throughput.
+const UPPER_BOUND_SHARE = 0.1;
+
 // Float drift must not leave a bucket at 0.9999999 tokens forever.
 const EPSILON = 1e-9;
 
@@ -75,6 +79,9 @@ export class UpstreamBudget {
   private tokens: number;
   private lastRefill: number;
   private pausedUntil = 0;
+  /** Bounds on the tenant's refill rate learned from headers (tokens per second). */
+  private lowerRate = 0;
+  private upperRate = Infinity;
   private inFlight = 0;
   private readonly queue: Waiter[] = [];
   private cancelTimer?: () => void;
@@ -142,18 +149,24 @@ export class UpstreamBudget {
     if (!this.configured) {
       this.burst = limit;
       const windowSeconds = reset - now / 1000;
-      if (limit > remaining && windowSeconds > 0) {
-        // `reset` is rounded up, so every estimate is a lower bound (loosest when little is
-        // spent); the highest one seen so far is the tightest, and larger deficits (after a
-        // burst or a 429) refine it.
-        const estimate = (limit - remaining) / windowSeconds;
+      const deficit = limit - remaining;
+      if (deficit > 0 && windowSeconds > 0) {
+        // `reset` is the refill time rounded up to a whole second, so the deficit refills in
+        // more than `window − 1` and at most `window` seconds: each response bounds the rate from
+        // below and (for windows over a second) from above. The tightest bounds seen so far are
+        // kept, and calls are paced between them; a 429 (remaining 0) tightens both.
+        this.lowerRate = Math.max(this.lowerRate, deficit / windowSeconds);
+        if (windowSeconds > 1) this.upperRate = Math.min(this.upperRate, deficit / (windowSeconds - 1));
+        // Bounds that cross (another client spent the same budget) say nothing of the rate: keep the safe one.
+        if (this.upperRate < this.lowerRate) this.upperRate = Infinity;
+        const estimate = Number.isFinite(this.upperRate)
+          ? (this.lowerRate + this.upperRate) / 2
+          : this.lowerRate;
         if (this.rate === null) {
-          this.rate = estimate;
           this.tokens = remaining;
           this.lastRefill = Math.max(now, this.lastRefill);
-        } else {
-          this.rate = Math.max(this.rate, estimate);
         }
+        this.rate = estimate;
       }
     }
     if (this.rate !== null && now >= this.pausedUntil) {
