@@ -160,7 +160,7 @@ export class UpstreamBudget {
         // Bounds that cross (another client spent the same budget) say nothing of the rate: keep the safe one.
         if (this.upperRate < this.lowerRate) this.upperRate = Infinity;
         const estimate = Number.isFinite(this.upperRate)
-          ? (this.lowerRate + this.upperRate) / 2
+          ? this.lowerRate + (this.upperRate - this.lowerRate) * UPPER_BOUND_SHARE
           : this.lowerRate;
         if (this.rate === null) {
           this.tokens = remaining;
