@@ -81,28 +81,22 @@ async function primaryAfterChange(change: AccountChange, ctx: GatewayContext): P
   }
 }
 
-@Resolver(() => LinkAccountsPayload)
-export class LinkAccountsPayloadResolver {
-  @FieldResolver(() => [Identity])
-  identities(@Root() change: AccountChange): Identity[] {
-    return change.identities.map(toIdentity);
-  }
+/** `identities` and `user` of a link/unlink payload: both payloads resolve from an AccountChange. */
+function createChangePayloadResolver(payload: typeof LinkAccountsPayload | typeof UnlinkAccountPayload) {
+  @Resolver(() => payload)
+  class ChangePayloadResolver {
+    @FieldResolver(() => [Identity])
+    identities(@Root() change: AccountChange): Identity[] {
+      return change.identities.map(toIdentity);
+    }
 
-  @FieldResolver(() => User)
-  user(@Root() change: AccountChange, @Ctx() ctx: GatewayContext): Promise<User> {
-    return primaryAfterChange(change, ctx);
+    @FieldResolver(() => User)
+    user(@Root() change: AccountChange, @Ctx() ctx: GatewayContext): Promise<User> {
+      return primaryAfterChange(change, ctx);
+    }
   }
+  return ChangePayloadResolver;
 }
 
-@Resolver(() => UnlinkAccountPayload)
-export class UnlinkAccountPayloadResolver {
-  @FieldResolver(() => [Identity])
-  identities(@Root() change: AccountChange): Identity[] {
-    return change.identities.map(toIdentity);
-  }
-
-  @FieldResolver(() => User)
-  user(@Root() change: AccountChange, @Ctx() ctx: GatewayContext): Promise<User> {
-    return primaryAfterChange(change, ctx);
-  }
-}
+export const LinkAccountsPayloadResolver = createChangePayloadResolver(LinkAccountsPayload);
+export const UnlinkAccountPayloadResolver = createChangePayloadResolver(UnlinkAccountPayload);
