@@ -15,12 +15,12 @@ import {
   parse,
 } from 'graphql';
 
-/** Headers the router forwards (docs/federation.md): `x-request-id` to every subgraph, `authorization` to some. */
+/** Headers the router forwards (README, "Running it in a supergraph"): `x-request-id` to every subgraph, `authorization` to some. */
 export const FORWARDED_HEADERS = ['authorization', 'x-request-id'] as const;
 
 /**
  * In JWT mode the caller's bearer is a Management API token for the user's own identities, so
- * the router hands it only to the subgraphs that need it (docs/federation.md).
+ * the router hands it only to the subgraphs that need it (README, "Running it in a supergraph").
  */
 export const AUTHORIZATION_SUBGRAPHS = ['accounts'];
 
