@@ -261,7 +261,7 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
       const routed = await postGraphQL(router.url, { query });
 
       expect(direct.body.data?.__type).toEqual({ name: 'LinkAccountsInput', isOneOf: true });
-      // Pinned so docs/federation.md is revisited when the gateway learns `isOneOf`.
+      // Pinned so the README's supergraph section is revisited when the gateway learns `isOneOf`.
       expect(routed.status).toBe(500);
       expect(routed.body.errors?.[0].message).toMatch(/Cannot query field "isOneOf" on type "__Type"/);
     });
