@@ -11,7 +11,13 @@ import {
   type CryptoKey,
   type JWK,
 } from 'jose';
-import type { MintAlg, TokenMinter } from './types.js';
+import type {
+  AdminTokenOptions,
+  IdTokenOptions,
+  SignOptions,
+  TokenMinter,
+  UserAccessTokenOptions,
+} from './types.js';
 
 export const DEFAULT_USER_SCOPE = 'openid profile email read:current_user update:current_user_identities';
 export const DEFAULT_ADMIN_SCOPE = 'read:users update:users';
@@ -118,14 +124,7 @@ export class EmulatorTokenMinter implements TokenMinter {
     return { iat, exp: iat + expiresInSeconds };
   }
 
-  userAccessToken(o: {
-    sub: string;
-    azp?: string;
-    scope?: string;
-    audience?: string | string[];
-    expiresInSeconds?: number;
-    issuer?: string;
-  }): Promise<string> {
+  userAccessToken(o: UserAccessTokenOptions): Promise<string> {
     return this.sign({
       iss: o.issuer ?? this.ctx.issuer,
       sub: o.sub,
@@ -136,15 +135,7 @@ export class EmulatorTokenMinter implements TokenMinter {
     });
   }
 
-  idToken(o: {
-    sub: string | null;
-    aud?: string;
-    issuer?: string;
-    expiresInSeconds?: number;
-    email?: string;
-    emailVerified?: boolean;
-    alg?: MintAlg;
-  }): Promise<string> {
+  idToken(o: IdTokenOptions): Promise<string> {
     const known = o.sub === null ? undefined : this.ctx.lookupEmail(o.sub);
     const email = o.email ?? known?.email;
     const emailVerified = o.emailVerified ?? known?.email_verified;
@@ -161,16 +152,7 @@ export class EmulatorTokenMinter implements TokenMinter {
     );
   }
 
-  adminToken(
-    o: {
-      scope?: string;
-      permissions?: string[];
-      audience?: string | string[];
-      sub?: string;
-      expiresInSeconds?: number;
-      issuer?: string;
-    } = {},
-  ): Promise<string> {
+  adminToken(o: AdminTokenOptions = {}): Promise<string> {
     const sub = o.sub ?? `${this.ctx.adminClientId}@clients`;
     const scope = o.scope ?? (o.permissions ? undefined : DEFAULT_ADMIN_SCOPE);
     return this.sign({
@@ -185,10 +167,7 @@ export class EmulatorTokenMinter implements TokenMinter {
     });
   }
 
-  async sign(
-    claims: Record<string, unknown>,
-    o: { alg?: MintAlg; kid?: string; expiresInSeconds?: number } = {},
-  ): Promise<string> {
+  async sign(claims: Record<string, unknown>, o: SignOptions = {}): Promise<string> {
     const payload =
       o.expiresInSeconds === undefined ? claims : { ...claims, ...this.times(o.expiresInSeconds) };
     const alg = o.alg ?? 'RS256';

@@ -75,36 +75,45 @@ export interface Faults {
 
 export type MintAlg = 'RS256' | 'HS256' | 'none' | 'foreign-RS256';
 
+export interface UserAccessTokenOptions {
+  sub: string;
+  azp?: string;
+  scope?: string;
+  audience?: string | string[];
+  expiresInSeconds?: number;
+  issuer?: string;
+}
+
+export interface IdTokenOptions {
+  sub: string | null;
+  aud?: string;
+  issuer?: string;
+  expiresInSeconds?: number;
+  email?: string;
+  emailVerified?: boolean;
+  alg?: MintAlg;
+}
+
+export interface AdminTokenOptions {
+  scope?: string;
+  permissions?: string[];
+  audience?: string | string[];
+  sub?: string;
+  expiresInSeconds?: number;
+  issuer?: string;
+}
+
+export interface SignOptions {
+  alg?: MintAlg;
+  kid?: string;
+  expiresInSeconds?: number;
+}
+
 export interface TokenMinter {
-  userAccessToken(o: {
-    sub: string;
-    azp?: string;
-    scope?: string;
-    audience?: string | string[];
-    expiresInSeconds?: number;
-    issuer?: string;
-  }): Promise<string>;
-  idToken(o: {
-    sub: string | null;
-    aud?: string;
-    issuer?: string;
-    expiresInSeconds?: number;
-    email?: string;
-    emailVerified?: boolean;
-    alg?: MintAlg;
-  }): Promise<string>;
-  adminToken(o?: {
-    scope?: string;
-    permissions?: string[];
-    audience?: string | string[];
-    sub?: string;
-    expiresInSeconds?: number;
-    issuer?: string;
-  }): Promise<string>;
-  sign(
-    claims: Record<string, unknown>,
-    o?: { alg?: MintAlg; kid?: string; expiresInSeconds?: number },
-  ): Promise<string>;
+  userAccessToken(o: UserAccessTokenOptions): Promise<string>;
+  idToken(o: IdTokenOptions): Promise<string>;
+  adminToken(o?: AdminTokenOptions): Promise<string>;
+  sign(claims: Record<string, unknown>, o?: SignOptions): Promise<string>;
 }
 
 export interface TenantControl {
