@@ -38,7 +38,23 @@ export interface Config {
     readonly corsOrigins: readonly string[];
     readonly introspection: boolean;
   };
+  /** Where state shared by replicas lives (DESIGN §10). */
+  readonly shared: {
+    /** `redis://` (loopback) or `rediss://` URL; `null`: everything in process memory. */
+    readonly redisUrl: string | null;
+    /** Prefix of every key written to Redis. */
+    readonly keyPrefix: string;
+  };
+  /** Link/unlink attempts one caller (token `sub`) may make per window (CALLER_RATE_LIMIT). */
+  readonly callerRateLimit: CallerRateLimitSetting;
+  /** OTLP endpoint for traces; `null`: no tracing. */
+  readonly otlpEndpoint: string | null;
   readonly logLevel: string;
+}
+
+export interface CallerRateLimitSetting {
+  count: number;
+  windowSeconds: number;
 }
 
 /** Bad configuration: the message names the variable and is meant to be printed alone. */
@@ -82,6 +98,28 @@ export function toAuth0Origin(domain: string): string {
   return url.origin;
 }
 
+/** `REDIS_URL` → URL: plain redis:// only for loopback hosts, as for AUTH0_DOMAIN. */
+export function toRedisUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('REDIS_URL', 'must be a URL such as rediss://redis.example.com:6380');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError('REDIS_URL', 'must use rediss:// (or redis:// for a loopback host)');
+  }
+  if (!url.hostname) throw new ConfigError('REDIS_URL', 'must name a host');
+  if (url.protocol === 'redis:' && !LOOPBACK_HOST.test(url.hostname)) {
+    // The stored service token is encrypted, but a Redis password and every key would not be.
+    throw new ConfigError('REDIS_URL', 'plain redis:// is allowed only for loopback hosts; use rediss://');
+  }
+  if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d{1,2}$/.test(url.pathname)) {
+    throw new ConfigError('REDIS_URL', 'the path may only be a database number, e.g. /0');
+  }
+  return value;
+}
+
 const boolean = z.enum(['true', 'false']).transform((v) => v === 'true');
 const positiveInt = z.coerce.number().int().positive();
 
@@ -107,6 +145,16 @@ const schema = z.object({
     .regex(/^\d+(\.\d+)?\/\d+$/, 'must be <per second>/<burst>, e.g. 16/50')
     .optional(),
   AUTH0_MAX_WAIT_MS: z.coerce.number().int().min(0).default(10000),
+  REDIS_URL: z.string().optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 printable characters without spaces')
+    .default('auth0-link-gateway:'),
+  CALLER_RATE_LIMIT: z
+    .string()
+    .regex(/^\d+\/\d+$/, 'must be <count>/<seconds>, e.g. 30/60')
+    .default('30/60'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -117,6 +165,14 @@ function parseRateLimit(value: string | undefined): RateLimitSetting | null {
     throw new ConfigError('AUTH0_RATE_LIMIT', 'rate and burst must be positive, e.g. 16/50');
   }
   return { perSecond, burst };
+}
+
+function parseCallerRateLimit(value: string): CallerRateLimitSetting {
+  const [count, windowSeconds] = value.split('/').map(Number);
+  if (!(count >= 1) || !(windowSeconds >= 1)) {
+    throw new ConfigError('CALLER_RATE_LIMIT', 'count and seconds must be at least 1, e.g. 30/60');
+  }
+  return { count, windowSeconds };
 }
 
 function parseCorsOrigins(value: string): string[] {
@@ -175,6 +231,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: parseCorsOrigins(e.CORS_ORIGINS),
       introspection: e.INTROSPECTION,
     },
+    shared: {
+      redisUrl: e.REDIS_URL === undefined ? null : toRedisUrl(e.REDIS_URL),
+      keyPrefix: e.REDIS_KEY_PREFIX,
+    },
+    callerRateLimit: parseCallerRateLimit(e.CALLER_RATE_LIMIT),
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
     logLevel: e.LOG_LEVEL,
   };
   return deepFreeze(config);

@@ -22,7 +22,9 @@ export type ErrorReason =
   | 'INSUFFICIENT_SCOPE'
   | 'INVALID_LINK_TOKEN'
   | 'EMAIL_NOT_VERIFIED'
-  | 'EMAIL_MISMATCH';
+  | 'EMAIL_MISMATCH'
+  | 'CALLER_LIMIT'
+  | 'TENANT_LIMIT';
 
 /** What Auth0 answered, when it answered: exposed as `extensions.auth0`. */
 export interface Auth0ErrorInfo {

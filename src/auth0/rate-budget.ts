@@ -1,5 +1,12 @@
 import type { RateLimitSetting } from '../config.js';
 import { RateLimitedError } from '../errors.js';
+import { MemoryBucket } from '../shared-state/memory.js';
+import type {
+  BucketChange,
+  BucketSnapshot,
+  MaybePromise,
+  RateBucketStore,
+} from '../shared-state/shared-state.js';
 import { headerValue, type HeaderBag } from './to-gateway-error.js';
 
 /** Time source and timers, injectable so tests can drive the bucket without waiting. */
@@ -22,11 +29,13 @@ export const systemClock: BudgetClock = {
 export interface UpstreamBudgetOptions {
   /** Configured bucket (AUTH0_RATE_LIMIT); `null`/absent: learned from `x-ratelimit-*` headers. */
   rateLimit?: RateLimitSetting | null;
-  /** Most calls in flight to Auth0 at once; default 20. */
+  /** Most calls in flight to Auth0 at once (from this process); default 20. */
   maxConcurrency?: number;
   /** Most calls waiting; beyond that a call is refused at once. Default 1000. */
   maxQueueLength?: number;
   clock?: BudgetClock;
+  /** Where the bucket's tokens are counted: shared by replicas or not. Default: memory on `clock`. */
+  store?: RateBucketStore;
   /** Told the queue length whenever it changes (for a gauge). */
   onQueueChange?: (queueLength: number) => void;
 }
@@ -37,7 +46,7 @@ export type ReleaseBudget = () => void;
 export interface BudgetStats {
   queueLength: number;
   inFlight: number;
-  /** Tokens in the local bucket now; `null` while no rate is known (no limit applied). */
+  /** Tokens in the bucket as last seen; `null` while no rate is known (no limit applied). */
   tokens: number | null;
   ratePerSecond: number | null;
   burst: number | null;
@@ -47,6 +56,8 @@ interface Waiter {
   resolve(release: ReleaseBudget): void;
   reject(error: Error): void;
   cancelDeadline(): void;
+  /** Its deadline passed while a take was in flight: refused unless that take grants it. */
+  expired: boolean;
 }
 
 // Where between the learned bounds calls are paced: nearer the safe (lower) one, since an
@@ -56,11 +67,34 @@ const UPPER_BOUND_SHARE = 0.1;
 // Float drift must not leave a bucket at 0.9999999 tokens forever.
 const EPSILON = 1e-9;
 
+// A shared store that failed outright (it normally falls back by itself) is asked again after this.
+const STORE_RETRY_MS = 100;
+
+/** Runs `then` on a store's answer: at once for a memory store, after the round trip for Redis. */
+function settle<T>(value: MaybePromise<T>, then: (result: T) => void, failed: () => void): void {
+  if (value instanceof Promise) value.then(then, failed);
+  else then(value);
+}
+
 /**
- * The process's share of the tenant's Management API rate limit (DESIGN §8): a local token
- * bucket, configured or learned from Auth0's headers, that calls wait on in FIFO order, plus a
- * cap on calls in flight. A call whose expected wait exceeds its `maxWaitMs` is refused at once
- * with RATE_LIMITED rather than queued.
+ * Tokens the bucket may hold: the burst less one held in reserve. Auth0 counts a call when it
+ * arrives, we when we send it; a slower first arrival (a new connection) makes Auth0's refill
+ * start later than ours, and the reserve absorbs that skew instead of earning a 429.
+ */
+function capacityOf(burst: number): number {
+  return burst >= 2 ? burst - 1 : burst;
+}
+
+/**
+ * The tenant's Management API rate limit as this process spends it (DESIGN §8): a token bucket,
+ * configured or learned from Auth0's headers, that calls wait on in FIFO order, plus a cap on
+ * calls in flight. A call whose expected wait exceeds its `maxWaitMs` is refused at once with
+ * RATE_LIMITED (reason TENANT_LIMIT) rather than queued.
+ *
+ * Every pacing rule lives here; the bucket's store only counts tokens atomically — in memory, or
+ * in Redis so that replicas spend one bucket (DESIGN §10). This process asks the store for as
+ * many tokens as it has waiting calls, one request at a time, and when it gets fewer, asks again
+ * when the store's answer says the next token is due.
  *
  * Auth0's `x-ratelimit-reset` is whole epoch seconds (rounded up) for when the bucket is full
  * again. Waiting for it (as node-auth0 does after a 429) lets through only the burst each
@@ -69,43 +103,41 @@ const EPSILON = 1e-9;
  */
 export class UpstreamBudget {
   private readonly clock: BudgetClock;
+  private readonly store: RateBucketStore;
   private readonly maxConcurrency: number;
   private readonly maxQueueLength: number;
   private readonly configured: boolean;
   private readonly onQueueChange?: (queueLength: number) => void;
-  /** Tokens per second; `null` until configured or learned. */
-  private rate: number | null;
   private burst: number | null;
-  private tokens: number;
-  private lastRefill: number;
-  private pausedUntil = 0;
+  /** The store's last answer, and this process's time when it came. */
+  private seen: BucketSnapshot;
+  private seenAt: number;
+  /** Tokens taken from the store for calls that gave up while the take was in flight. */
+  private prepaid = 0;
+  private taking = false;
   /** Bounds on the tenant's refill rate learned from headers (tokens per second). */
   private lowerRate = 0;
   private upperRate = Infinity;
+  private learnedRate: number | null = null;
   private inFlight = 0;
   private readonly queue: Waiter[] = [];
   private cancelTimer?: () => void;
+  private reportedQueueLength = 0;
 
   constructor(options: UpstreamBudgetOptions = {}) {
     this.clock = options.clock ?? systemClock;
+    this.store = options.store ?? new MemoryBucket(() => this.clock.now());
     this.maxConcurrency = options.maxConcurrency ?? 20;
     this.maxQueueLength = options.maxQueueLength ?? 1000;
     this.onQueueChange = options.onQueueChange;
     this.configured = Boolean(options.rateLimit);
-    this.rate = options.rateLimit?.perSecond ?? null;
     this.burst = options.rateLimit?.burst ?? null;
-    this.tokens = this.capacity() ?? 0;
-    this.lastRefill = this.clock.now();
-  }
-
-  /**
-   * Tokens the local bucket may hold: the burst less one held in reserve. Auth0 counts a call
-   * when it arrives, we when we send it; a slower first arrival (a new connection) makes Auth0's
-   * refill start later than ours, and the reserve absorbs that skew instead of earning a 429.
-   */
-  private capacity(): number | null {
-    if (this.burst === null) return null;
-    return this.burst >= 2 ? this.burst - 1 : this.burst;
+    this.seen = { tokens: 0, ratePerSecond: null, capacity: null, pausedForMs: 0 };
+    this.seenAt = this.clock.now();
+    if (options.rateLimit) {
+      const { perSecond, burst } = options.rateLimit;
+      this.adjust({ limit: { ratePerSecond: perSecond, capacity: capacityOf(burst) } });
+    }
   }
 
   /**
@@ -114,41 +146,34 @@ export class UpstreamBudget {
    * queue is full, and when the wait turns out longer than `maxWaitMs` after all.
    */
   acquire(maxWaitMs: number): Promise<ReleaseBudget> {
-    const now = this.clock.now();
-    this.refill(now);
-    if (this.queue.length === 0 && this.canGrant(now)) return Promise.resolve(this.grant());
-    const expectedMs = this.expectedWaitMs(this.queue.length, now);
+    const expectedMs = this.expectedWaitMs(this.queue.length, this.clock.now());
     if (expectedMs > maxWaitMs || this.queue.length >= this.maxQueueLength) {
       return Promise.reject(this.refusal(expectedMs));
     }
     return new Promise<ReleaseBudget>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, cancelDeadline: () => undefined };
+      const waiter: Waiter = { resolve, reject, cancelDeadline: () => undefined, expired: false };
       waiter.cancelDeadline = this.clock.setTimer(() => {
-        this.pump();
-        const index = this.queue.indexOf(waiter);
-        if (index === -1) return;
-        this.queue.splice(index, 1);
-        this.onQueueChange?.(this.queue.length);
-        reject(this.refusal(this.expectedWaitMs(0, this.clock.now())));
-        this.pump();
+        waiter.expired = true;
+        // A take in flight may still grant it; the answer settles expired waiters.
+        if (!this.taking) this.refuseExpired();
       }, maxWaitMs);
       this.queue.push(waiter);
-      this.onQueueChange?.(this.queue.length);
       this.pump();
+      this.reportQueue();
     });
   }
 
-  /** Learns from (and corrects the local count with) Auth0's `x-ratelimit-*` response headers. */
+  /** Learns from (and corrects the bucket's count with) Auth0's `x-ratelimit-*` response headers. */
   observe(headers: HeaderBag): void {
     const limit = Number(headerValue(headers, 'x-ratelimit-limit'));
     const remaining = Number(headerValue(headers, 'x-ratelimit-remaining'));
     const reset = Number(headerValue(headers, 'x-ratelimit-reset'));
     if (!(limit > 0) || !Number.isFinite(remaining) || remaining < 0) return;
-    const now = this.clock.now();
-    this.refill(now);
+    // Other replicas (and other apps) spend the same tenant budget: Auth0's count wins when lower.
+    const change: BucketChange = { remaining };
     if (!this.configured) {
       this.burst = limit;
-      const windowSeconds = reset - now / 1000;
+      const windowSeconds = reset - this.clock.now() / 1000;
       const deficit = limit - remaining;
       if (deficit > 0 && windowSeconds > 0) {
         // `reset` is the refill time rounded up to a whole second, so the deficit refills in
@@ -159,21 +184,19 @@ export class UpstreamBudget {
         if (windowSeconds > 1) this.upperRate = Math.min(this.upperRate, deficit / (windowSeconds - 1));
         // Bounds that cross (another client spent the same budget) say nothing of the rate: keep the safe one.
         if (this.upperRate < this.lowerRate) this.upperRate = Infinity;
-        const estimate = Number.isFinite(this.upperRate)
+        this.learnedRate = Number.isFinite(this.upperRate)
           ? this.lowerRate + (this.upperRate - this.lowerRate) * UPPER_BOUND_SHARE
           : this.lowerRate;
-        if (this.rate === null) {
-          this.tokens = remaining;
-          this.lastRefill = Math.max(now, this.lastRefill);
-        }
-        this.rate = estimate;
+      }
+      if (this.learnedRate !== null) {
+        change.limit = {
+          ratePerSecond: this.learnedRate,
+          capacity: capacityOf(limit),
+          initialTokens: remaining,
+        };
       }
     }
-    if (this.rate !== null && now >= this.pausedUntil) {
-      // Other replicas (and other apps) spend the same tenant budget: Auth0's count wins when lower.
-      this.tokens = Math.min(this.tokens, remaining, this.capacity() ?? remaining);
-    }
-    this.pump();
+    this.adjust(change);
   }
 
   /**
@@ -181,95 +204,143 @@ export class UpstreamBudget {
    * (when Auth0 sent it), else before one token interval; then calls resume at the bucket's pace.
    */
   onRateLimited(retryAfterSeconds?: number): void {
-    const now = this.clock.now();
-    this.refill(now);
-    const intervalMs = this.rate ? 1000 / this.rate : 1000;
-    const pauseMs = retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : intervalMs;
-    this.pausedUntil = Math.max(this.pausedUntil, now + pauseMs);
-    if (this.rate !== null) {
-      this.tokens = 0;
-      this.lastRefill = now;
-    }
-    this.pump();
+    const rate = this.seen.ratePerSecond;
+    const intervalMs = rate ? 1000 / rate : 1000;
+    this.adjust({ pauseMs: retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : intervalMs });
   }
 
   stats(): BudgetStats {
-    const now = this.clock.now();
+    const { ratePerSecond } = this.seen;
     return {
       queueLength: this.queue.length,
       inFlight: this.inFlight,
-      tokens: this.rate === null ? null : this.tokensAt(now),
-      ratePerSecond: this.rate,
+      tokens: ratePerSecond === null ? null : this.tokensAt(this.clock.now()),
+      ratePerSecond,
       burst: this.burst,
     };
+  }
+
+  private adjust(change: BucketChange): void {
+    settle(
+      this.store.adjust(change),
+      (state) => {
+        this.see(state);
+        this.pump();
+      },
+      () => this.pump(),
+    );
+  }
+
+  private see(state: BucketSnapshot): void {
+    this.seen = state;
+    this.seenAt = this.clock.now();
   }
 
   private refusal(expectedMs: number): RateLimitedError {
     const retryAfter = Math.max(1, Math.ceil(expectedMs / 1000));
     return new RateLimitedError(
       `The gateway's Auth0 rate-limit budget is exhausted; retry after ${retryAfter} s.`,
-      { retryAfter },
+      { retryAfter, reason: 'TENANT_LIMIT' },
     );
   }
 
+  /** Tokens the bucket holds at `time` as far as the last answer tells (other replicas may spend some first). */
   private tokensAt(time: number): number {
-    if (this.rate === null) return Infinity;
-    if (time <= this.lastRefill) return this.tokens;
-    return Math.min(this.capacity() ?? Infinity, this.tokens + ((time - this.lastRefill) * this.rate) / 1000);
-  }
-
-  private refill(now: number): void {
-    if (now <= this.lastRefill) return;
-    this.tokens = this.tokensAt(now);
-    this.lastRefill = now;
-  }
-
-  private canGrant(now: number): boolean {
-    return (
-      this.inFlight < this.maxConcurrency && now >= this.pausedUntil && this.tokensAt(now) >= 1 - EPSILON
-    );
+    const { tokens, ratePerSecond, capacity } = this.seen;
+    if (ratePerSecond === null) return Infinity;
+    const elapsed = Math.max(0, time - this.seenAt);
+    return Math.min(capacity ?? Infinity, tokens + (elapsed * ratePerSecond) / 1000);
   }
 
   /** Milliseconds until the call at queue `position` (0 = next) could go, ignoring the concurrency cap. */
   private expectedWaitMs(position: number, now: number): number {
-    const start = Math.max(now, this.pausedUntil);
-    if (this.rate === null) return start - now;
-    const deficit = position + 1 - this.tokensAt(start);
-    return start - now + (deficit > EPSILON ? (deficit * 1000) / this.rate : 0);
+    const start = Math.max(now, this.seenAt + this.seen.pausedForMs);
+    const rate = this.seen.ratePerSecond;
+    if (rate === null) return start - now;
+    const deficit = position + 1 - this.prepaid - this.tokensAt(start);
+    return start - now + (deficit > EPSILON ? (deficit * 1000) / rate : 0);
   }
 
-  private grant(): ReleaseBudget {
-    if (this.rate !== null) this.tokens -= 1;
+  private grantNext(): void {
+    const waiter = this.queue.shift() as Waiter;
+    waiter.cancelDeadline();
     this.inFlight += 1;
     let released = false;
-    return () => {
+    waiter.resolve(() => {
       if (released) return;
       released = true;
       this.inFlight -= 1;
       this.pump();
-    };
+    });
   }
 
+  private refuseExpired(): void {
+    const expired = this.queue.filter((w) => w.expired);
+    if (expired.length === 0) return;
+    for (const waiter of expired) this.queue.splice(this.queue.indexOf(waiter), 1);
+    this.reportQueue();
+    const refusal = this.refusal(this.expectedWaitMs(0, this.clock.now()));
+    for (const waiter of expired) waiter.reject(refusal);
+    this.pump();
+  }
+
+  /** Asks the store for tokens for the waiting calls (one request at a time, FIFO). */
   private pump(): void {
-    const now = this.clock.now();
-    this.refill(now);
-    let changed = false;
-    while (this.queue.length > 0 && this.canGrant(now)) {
-      const waiter = this.queue.shift() as Waiter;
-      waiter.cancelDeadline();
-      waiter.resolve(this.grant());
-      changed = true;
-    }
-    if (changed) this.onQueueChange?.(this.queue.length);
+    if (this.taking) return;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
-    // Blocked by the concurrency cap: a release pumps again. Blocked by the bucket: wake at the next token.
-    if (this.queue.length > 0 && this.inFlight < this.maxConcurrency) {
-      const delayMs = Math.max(1, Math.ceil(this.expectedWaitMs(0, now)));
-      this.cancelTimer = this.clock.setTimer(() => {
+    while (this.prepaid > 0 && this.queue.length > 0 && this.inFlight < this.maxConcurrency) {
+      this.prepaid -= 1;
+      this.grantNext();
+    }
+    const wanted = Math.min(this.queue.length, this.maxConcurrency - this.inFlight);
+    if (wanted <= 0) {
+      this.reportQueue();
+      return;
+    }
+    this.taking = true;
+    settle(
+      this.store.take(wanted),
+      ({ taken, state }) => {
+        this.taking = false;
+        this.see(state);
+        let granted = 0;
+        while (granted < taken && this.queue.length > 0 && this.inFlight < this.maxConcurrency) {
+          this.grantNext();
+          granted += 1;
+        }
+        // Unlimited takes cost nothing; counted ones are kept for the next call.
+        if (state.ratePerSecond !== null) this.prepaid += taken - granted;
+        this.reportQueue();
+        this.refuseExpired();
+        if (this.taking || this.queue.length === 0 || this.inFlight >= this.maxConcurrency) return;
+        // Everything asked for came: there may be more. Else wake when the next token is due (a
+        // release pumps again when the concurrency cap is what blocks).
+        if (taken === wanted) this.pump();
+        else this.wakeIn(this.expectedWaitMs(0, this.clock.now()));
+      },
+      () => {
+        this.taking = false;
+        this.refuseExpired();
+        this.wakeIn(STORE_RETRY_MS);
+      },
+    );
+  }
+
+  private reportQueue(): void {
+    if (this.queue.length === this.reportedQueueLength) return;
+    this.reportedQueueLength = this.queue.length;
+    this.onQueueChange?.(this.queue.length);
+  }
+
+  private wakeIn(delayMs: number): void {
+    this.cancelTimer?.();
+    this.cancelTimer = this.clock.setTimer(
+      () => {
         this.cancelTimer = undefined;
         this.pump();
-      }, delayMs);
-    }
+      },
+      Math.max(1, Math.ceil(delayMs)),
+    );
   }
 }

@@ -32,6 +32,9 @@ describe('loadConfig', () => {
     });
     expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, corsOrigins: [], introspection: true });
     expect(config.logLevel).toBe('info');
+    expect(config.shared).toEqual({ redisUrl: null, keyPrefix: 'auth0-link-gateway:' });
+    expect(config.callerRateLimit).toEqual({ count: 30, windowSeconds: 60 });
+    expect(config.otlpEndpoint).toBeNull();
     expect(Object.isFrozen(config.auth0)).toBe(true);
   });
 
@@ -72,6 +75,35 @@ describe('loadConfig', () => {
     expect(config.production).toBe(true);
   });
 
+  it('reads the replica variables (DESIGN §10)', () => {
+    const config = loadConfig({
+      ...base,
+      REDIS_URL: 'rediss://:pw@redis.example.com:6380/2',
+      REDIS_KEY_PREFIX: 'links-eu:',
+      CALLER_RATE_LIMIT: '5/10',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+    });
+    expect(config.shared).toEqual({
+      redisUrl: 'rediss://:pw@redis.example.com:6380/2',
+      keyPrefix: 'links-eu:',
+    });
+    expect(config.callerRateLimit).toEqual({ count: 5, windowSeconds: 10 });
+    expect(config.otlpEndpoint).toBe('http://127.0.0.1:4318');
+  });
+
+  it.each(['redis://127.0.0.1:6379', 'redis://localhost', 'redis://[::1]:6379/0', 'rediss://10.0.0.5:6380'])(
+    'accepts REDIS_URL %s',
+    (url) => {
+      expect(loadConfig({ ...base, REDIS_URL: url }).shared.redisUrl).toBe(url);
+    },
+  );
+
+  it('never puts a Redis password in an error message', () => {
+    const error = errorOf({ ...base, REDIS_URL: 'redis://:hunter2@redis.example.com:6379' });
+    expect(error.variable).toBe('REDIS_URL');
+    expect(error.message).not.toContain('hunter2');
+  });
+
   it.each([
     [{ AUTH0_DOMAIN: '' }, 'AUTH0_DOMAIN'],
     [{ AUTH0_CLIENT_ID: '' }, 'AUTH0_CLIENT_ID'],
@@ -91,6 +123,15 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ AUTH0_AUDIENCE: 'not a url' }, 'AUTH0_AUDIENCE'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'redis://redis.example.com:6379' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'rediss://redis.example.com/keys' }, 'REDIS_URL'],
+    [{ REDIS_KEY_PREFIX: 'has space' }, 'REDIS_KEY_PREFIX'],
+    [{ CALLER_RATE_LIMIT: '30' }, 'CALLER_RATE_LIMIT'],
+    [{ CALLER_RATE_LIMIT: '0/60' }, 'CALLER_RATE_LIMIT'],
+    [{ CALLER_RATE_LIMIT: '30/0' }, 'CALLER_RATE_LIMIT'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'nope' }, 'OTEL_EXPORTER_OTLP_ENDPOINT'],
   ])('refuses %j naming %s', (override, variable) => {
     const error = errorOf({ ...base, ...override });
     expect(error.variable).toBe(variable);

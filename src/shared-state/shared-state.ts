@@ -1,0 +1,82 @@
+// The seam between the gateway and whatever its replicas share (DESIGN §10): process memory when
+// REDIS_URL is unset, Redis when it is set. Callers never learn which, nor any Redis command.
+
+/** A value that a memory store answers at once and a Redis store after a round trip. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** A token bucket's state as one answer saw it. */
+export interface BucketSnapshot {
+  /** Tokens left (fractional); meaningless while `ratePerSecond` is `null`. */
+  tokens: number;
+  /** Refill rate; `null` while no limit is known (every take succeeds). */
+  ratePerSecond: number | null;
+  /** Most tokens the bucket holds; `null` with `ratePerSecond`. */
+  capacity: number | null;
+  /** Milliseconds before the bucket grants again after a 429 (0 when not paused). */
+  pausedForMs: number;
+}
+
+/** A change to a bucket; the parts present are applied in this order. */
+export interface BucketChange {
+  /** Configured or learned limit. */
+  limit?: {
+    ratePerSecond: number;
+    capacity: number;
+    /** Tokens to start with when the bucket had no limit yet; default `capacity`. */
+    initialTokens?: number;
+  };
+  /** Grant nothing for this long and empty the bucket (Auth0 answered 429). */
+  pauseMs?: number;
+  /** Auth0's own count: the bucket keeps the lower of its count and this (not while paused). */
+  remaining?: number;
+}
+
+/**
+ * A token bucket that takes tokens atomically. It only counts: when to try, how long to wait and
+ * what to learn is the caller's business (src/auth0/rate-budget.ts).
+ */
+export interface RateBucketStore {
+  /** Takes up to `count` tokens (all of them while no limit is known, none while paused). */
+  take(count: number): MaybePromise<{ taken: number; state: BucketSnapshot }>;
+  adjust(change: BucketChange): MaybePromise<BucketSnapshot>;
+}
+
+export interface SharedToken {
+  token: string;
+  /** When to stop handing it out, in ms since the epoch. */
+  refreshAt: number;
+}
+
+/**
+ * Where the service token is kept for every replica. A memory slot keeps nothing (the token
+ * provider's own cache is the process's copy) and lets every fetch through.
+ */
+export interface ServiceTokenSlot {
+  /** The stored token, when there is one this process can read and it is not due for refresh. */
+  read(): Promise<SharedToken | null>;
+  /**
+   * Runs `fetch` in at most one replica at a time: the others wait for the token it stores and
+   * return that instead. Falls back to calling `fetch` itself when coordination is impossible.
+   */
+  fetchOnce(fetch: () => Promise<SharedToken>): Promise<SharedToken>;
+  /** Auth0 refused `token` (401): forget it for everyone, unless a newer one is stored already. */
+  invalidate(token: string): Promise<void>;
+}
+
+/** Per-caller attempt limits (CALLER_RATE_LIMIT). */
+export interface CallerLimiter {
+  /** Counts one attempt of `key`; `retryAfterSeconds` when it is over the limit. */
+  consume(key: string): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
+}
+
+export interface SharedState {
+  readonly kind: 'memory' | 'redis';
+  /** Redis reachable now; always true in memory. */
+  isAvailable(): boolean;
+  /** The bucket called `name` (one per tenant). */
+  bucket(name: string): RateBucketStore;
+  /** The service token of one client; `secret` keys its encryption (HKDF). */
+  serviceTokenSlot(options: { name: string; secret: string }): ServiceTokenSlot;
+  callerLimiter(options: { name: string; count: number; windowSeconds: number }): CallerLimiter;
+  close(): Promise<void>;
+}
