@@ -11,6 +11,7 @@ import { createHttpServer } from './http-server.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { buildGatewaySchema } from './schema.js';
+import { createSharedState, type SharedState } from './shared-state/index.js';
 
 export interface RunningGateway {
   /** `http://host:port/graphql`. */
@@ -18,6 +19,8 @@ export interface RunningGateway {
   readonly origin: string;
   readonly server: Server;
   readonly services: Auth0Services;
+  /** What replicas share: memory, or Redis when REDIS_URL is set. */
+  readonly shared: SharedState;
   readonly logger: Logger;
   /** Stops accepting, lets in-flight requests finish, then releases upstream connections. */
   close(): Promise<void>;
@@ -30,7 +33,11 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = createMetrics();
-  const services = createAuth0Services({ config: config.auth0, logger, metrics });
+  const shared = await createSharedState(config, {
+    logger,
+    onAvailabilityChange: (up) => metrics.redisUp.set(up ? 1 : 0),
+  });
+  const services = createAuth0Services({ config: config.auth0, logger, metrics, shared });
   const keys = createRemoteKeySet(config.auth0.origin, { timeoutMs: config.auth0.timeoutMs });
   const accessTokens = createAccessTokenVerifier({
     issuer: config.auth0.issuer,
@@ -56,7 +63,9 @@ export async function startGateway(
     apollo,
     createContext: (request) => createContext(deps, request),
     checkReadiness: async () => {
-      const checks = await services.checkReadiness();
+      const checks: Record<string, boolean> = { ...(await services.checkReadiness()) };
+      // Degraded, not down: without Redis each replica goes on alone (DESIGN §6, §10).
+      if (shared.kind === 'redis') checks.redis = shared.isAvailable();
       return { ready: checks.jwks && checks.token, checks };
     },
     metrics: { contentType: metrics.registry.contentType, render: () => metrics.registry.metrics() },
@@ -83,7 +92,8 @@ export async function startGateway(
       });
       await apollo.stop();
       await services.close();
+      await shared.close();
     })());
 
-  return { url: `${origin}/graphql`, origin, server, services, logger, close };
+  return { url: `${origin}/graphql`, origin, server, services, shared, logger, close };
 }

@@ -13,6 +13,7 @@ import {
   type Auth0Operation,
 } from './to-gateway-error.js';
 import { ServiceTokenProvider } from './token-provider.js';
+import type { SharedState } from '../shared-state/shared-state.js';
 import { assertPathSegment, encodePathSegment, parseUserId } from './user-id.js';
 import type { WireIdentity, WireLinkBody, WireUser } from './wire.js';
 
@@ -49,6 +50,8 @@ export interface Auth0Services {
 
 export interface Auth0ServicesOptions {
   config: Config['auth0'];
+  /** Where replicas share the rate budget and the service token; default: this process only. */
+  shared?: SharedState;
   logger: Logger;
   metrics?: GatewayMetrics;
   /** Most calls in flight to Auth0 at once; default 20. */
@@ -73,6 +76,7 @@ export function createAuth0Services(options: Auth0ServicesOptions): Auth0Service
     rateLimit: config.rateLimit,
     maxConcurrency: options.maxConcurrency,
     clock,
+    store: options.shared?.bucket(config.origin),
     onQueueChange: (length) => metrics?.auth0BudgetQueueLength.set(length),
   });
   const tokens = new ServiceTokenProvider({
@@ -81,6 +85,10 @@ export function createAuth0Services(options: Auth0ServicesOptions): Auth0Service
     clientSecret: config.clientSecret,
     audience: config.audience,
     now: () => clock.now(),
+    slot: options.shared?.serviceTokenSlot({
+      name: `${config.clientId}|${config.audience}`,
+      secret: config.clientSecret,
+    }),
     onFetch: (outcome) => metrics?.auth0TokenFetches.inc({ outcome }),
   });
 
@@ -367,7 +375,7 @@ export class Auth0ManagementApi {
         if (attempt < maxAttempts) continue;
       } else if (statusCode === 401 && spec.auth.kind === 'service' && !refreshed) {
         // The cached service token may have been revoked or rotated: one fresh token, one retry.
-        tokens.invalidate(token);
+        await tokens.invalidate(token);
         refreshed = true;
         attempt--;
         continue;

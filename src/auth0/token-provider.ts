@@ -1,4 +1,6 @@
 import type { GatewayError } from '../errors.js';
+import { processTokenSlot } from '../shared-state/memory.js';
+import type { ServiceTokenSlot, SharedToken } from '../shared-state/shared-state.js';
 import type { Auth0HttpClient } from './http-client.js';
 import { fromRequestFailure, tokenEndpointError, unexpectedResponse } from './to-gateway-error.js';
 
@@ -17,33 +19,33 @@ export interface ServiceTokenProviderOptions {
   now?: () => number;
   /** Told the outcome of every token request (for metrics). */
   onFetch?: (outcome: TokenFetchOutcome) => void;
-}
-
-interface CachedToken {
-  token: string;
-  /** When to stop handing it out: `exp` minus the margin, in ms. */
-  refreshAt: number;
+  /** Where replicas share the token (DESIGN §10); default: this process only. */
+  slot?: ServiceTokenSlot;
 }
 
 /**
  * The service's client-credentials token for the Management API (DESIGN §7): cached until
  * shortly before it expires, and at most one token request in flight however many callers wait.
+ * With a shared slot, replicas take the token another one stored, and at most one of them asks
+ * Auth0 at a time (DESIGN §10); the process keeps its own copy either way.
  */
 export class ServiceTokenProvider {
   private readonly options: ServiceTokenProviderOptions;
   private readonly now: () => number;
-  private cached?: CachedToken;
+  private readonly slot: ServiceTokenSlot;
+  private cached?: SharedToken;
   private inFlight?: Promise<string>;
 
   constructor(options: ServiceTokenProviderOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
+    this.slot = options.slot ?? processTokenSlot;
   }
 
   /** A valid token, cached or fresh. Rejects with UPSTREAM_ERROR, UPSTREAM_TIMEOUT or RATE_LIMITED. */
   getToken(): Promise<string> {
     if (this.cached && this.now() < this.cached.refreshAt) return Promise.resolve(this.cached.token);
-    this.inFlight ??= this.fetchToken().finally(() => {
+    this.inFlight ??= this.obtain().finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
@@ -55,14 +57,27 @@ export class ServiceTokenProvider {
   }
 
   /**
-   * Forgets `token` after Auth0 refused it (401). Only the token that failed is dropped, so many
-   * requests failing with the same old token cause exactly one refresh.
+   * Forgets `token` after Auth0 refused it (401), here and for every replica. Only the token that
+   * failed is dropped, so many requests failing with the same old token cause exactly one refresh.
    */
-  invalidate(token: string): void {
+  async invalidate(token: string): Promise<void> {
     if (this.cached?.token === token) this.cached = undefined;
+    await this.slot.invalidate(token);
   }
 
-  private async fetchToken(): Promise<string> {
+  private obtain(): Promise<string> {
+    const keep = (token: SharedToken) => {
+      this.cached = token;
+      return token.token;
+    };
+    const fetch = () => this.slot.fetchOnce(() => this.fetchToken()).then(keep);
+    const stored = this.slot.read();
+    // In-process only: nothing to read, and the request goes out at once.
+    if (stored === null) return fetch();
+    return stored.then((token) => (token ? keep(token) : fetch()));
+  }
+
+  private async fetchToken(): Promise<SharedToken> {
     const { http, clientId, clientSecret, audience } = this.options;
     let response;
     try {
@@ -98,9 +113,8 @@ export class ServiceTokenProvider {
       throw this.failed(unexpectedResponse('token', 200, 'no access_token or expires_in'));
     }
     const marginSeconds = Math.min(this.options.refreshMarginSeconds ?? 60, expiresIn / 2);
-    this.cached = { token, refreshAt: this.now() + (expiresIn - marginSeconds) * 1000 };
     this.options.onFetch?.('success');
-    return token;
+    return { token, refreshAt: this.now() + (expiresIn - marginSeconds) * 1000 };
   }
 
   private failed(error: GatewayError): GatewayError {

@@ -10,6 +10,7 @@ export interface GatewayMetrics {
   readonly auth0BudgetQueueLength: Gauge;
   readonly auth0BudgetWait: Histogram;
   readonly auth0TokenFetches: Counter<'outcome'>;
+  readonly redisUp: Gauge;
 }
 
 export interface MetricsOptions {
@@ -64,6 +65,12 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       name: 'auth0_token_fetches_total',
       help: 'Service token requests to Auth0, by outcome.',
       labelNames: ['outcome'] as const,
+      registers,
+    }),
+    // Prefixed: a bare `redis_up` is the Redis exporter's own metric.
+    redisUp: new Gauge({
+      name: 'auth0_link_gateway_redis_up',
+      help: 'Whether the Redis shared by replicas is reachable (1) or not (0); absent without REDIS_URL.',
       registers,
     }),
   };

@@ -87,8 +87,8 @@ export class MemoryBucket implements RateBucketStore {
 }
 
 /** Nothing to share within one process: every fetch goes through; the provider caches. */
-const processTokenSlot: ServiceTokenSlot = {
-  read: async () => null,
+export const processTokenSlot: ServiceTokenSlot = {
+  read: () => null,
   fetchOnce: (fetch) => fetch(),
   invalidate: async () => undefined,
 };

@@ -52,8 +52,11 @@ export interface SharedToken {
  * provider's own cache is the process's copy) and lets every fetch through.
  */
 export interface ServiceTokenSlot {
-  /** The stored token, when there is one this process can read and it is not due for refresh. */
-  read(): Promise<SharedToken | null>;
+  /**
+   * The stored token, when there is one this process can read and it is not due for refresh.
+   * A slot that stores nothing answers `null` at once.
+   */
+  read(): Promise<SharedToken | null> | null;
   /**
    * Runs `fetch` in at most one replica at a time: the others wait for the token it stores and
    * return that instead. Falls back to calling `fetch` itself when coordination is impossible.
