@@ -33,6 +33,9 @@ export interface RedisSharedStateOptions {
 const BUCKET_TTL_MS = 24 * 60 * 60 * 1000;
 // How often a replica waiting for another's token request looks for the result.
 const TOKEN_POLL_MS = 20;
+// How often a replica says it is alive, and how long it counts as a replica after that.
+const HEARTBEAT_MS = 5000;
+const REPLICA_TTL_MS = 3 * HEARTBEAT_MS;
 
 /** Backoff between reconnection attempts: quick at first, then every 2 s for as long as it takes. */
 function reconnectDelayMs(attempt: number): number {
@@ -93,10 +96,34 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
   const isAvailable = () => client.status === 'ready';
   const key = (...parts: string[]) => `${keyPrefix}${parts.join(':')}`;
 
+  // Replicas sharing this Redis, counted while it answers: when it goes away, each replica spends
+  // only its share of the tenant's budget, so together they still stay under Auth0's limit.
+  const replicasKey = key('replicas');
+  const replicaId = randomUUID();
+  let replicas = 1;
+  const heartbeat = async () => {
+    if (!isAvailable()) return;
+    const now = Date.now();
+    const reply = await client
+      .multi()
+      .zadd(replicasKey, now, replicaId)
+      .zremrangebyscore(replicasKey, 0, now - REPLICA_TTL_MS)
+      .zcard(replicasKey)
+      .pexpire(replicasKey, REPLICA_TTL_MS)
+      .exec()
+      .catch(() => null);
+    const count = Number(reply?.[2]?.[1]);
+    if (count >= 1) replicas = count;
+  };
+  client.on('ready', () => void heartbeat());
+  void heartbeat();
+  const heartbeatTimer = setInterval(() => void heartbeat(), HEARTBEAT_MS);
+  heartbeatTimer.unref();
+
   return {
     kind: 'redis',
     isAvailable,
-    bucket: (name) => new RedisBucket(client, key('auth0-budget', name), isAvailable),
+    bucket: (name) => new RedisBucket(client, key('auth0-budget', name), isAvailable, () => replicas),
     serviceTokenSlot: ({ name, secret }) =>
       createRedisTokenSlot(client, { name, secret, key, isAvailable, lockMs: options.tokenLockMs }),
     callerLimiter(limit) {
@@ -112,6 +139,8 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       return { consume: (callerKey) => consumeWith(limiter, callerKey) };
     },
     async close() {
+      clearInterval(heartbeatTimer);
+      if (isAvailable()) await client.zrem(replicasKey, replicaId).catch(() => undefined);
       client.disconnect();
     },
   };
@@ -119,31 +148,41 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
 
 const optional = (value: number | undefined) => (value === undefined ? '' : value);
 
-/** One tenant bucket in Redis, with a memory bucket that takes over while Redis does not answer. */
+/**
+ * One tenant bucket in Redis, with a memory bucket that takes over while Redis does not answer.
+ * The memory bucket holds this replica's share of the limit (1/replicas of the rate and burst).
+ */
 class RedisBucket implements RateBucketStore {
   private readonly local = new MemoryBucket();
-  private limit?: { ratePerSecond: number; capacity: number };
+  private limit?: NonNullable<BucketChange['limit']>;
+  private localShare = 1;
 
   constructor(
     private readonly client: Redis,
     private readonly key: string,
     private readonly isAvailable: () => boolean,
+    private readonly replicas: () => number,
   ) {}
 
   take(
     count: number,
   ): { taken: number; state: BucketSnapshot } | Promise<{ taken: number; state: BucketSnapshot }> {
-    if (!this.isAvailable()) return this.local.take(count);
+    const alone = () => {
+      this.shareLocally();
+      return this.local.take(count);
+    };
+    if (!this.isAvailable()) return alone();
     return this.run(['take', count]).then(
       (reply) => ({ taken: Number(reply[0]), state: toSnapshot(reply) }),
-      () => this.local.take(count),
+      alone,
     );
   }
 
   adjust(change: BucketChange): BucketSnapshot | Promise<BucketSnapshot> {
-    // The memory bucket learns too, so it is ready when Redis goes away.
-    const local = this.local.adjust(change);
     if (change.limit) this.limit = { ...change.limit };
+    this.shareLocally();
+    // The memory bucket learns too, so it is ready when Redis goes away.
+    const local = this.local.adjust({ ...change, limit: this.localLimit(change.limit) });
     if (!this.isAvailable()) return local;
     const { limit, pauseMs, remaining } = change;
     return this.run([
@@ -155,6 +194,26 @@ class RedisBucket implements RateBucketStore {
       optional(pauseMs),
       optional(remaining),
     ]).then(toSnapshot, () => local);
+  }
+
+  private localLimit(limit = this.limit): BucketChange['limit'] {
+    if (!limit) return undefined;
+    const share = this.localShare;
+    const capacity = Math.max(1, Math.floor(limit.capacity / share));
+    return {
+      ratePerSecond: limit.ratePerSecond / share,
+      capacity,
+      initialTokens: limit.initialTokens === undefined ? undefined : Math.min(limit.initialTokens, capacity),
+    };
+  }
+
+  /** Gives the memory bucket this replica's share when the number of replicas changed. */
+  private shareLocally(): void {
+    const replicas = this.replicas();
+    if (replicas === this.localShare) return;
+    this.localShare = replicas;
+    const limit = this.localLimit();
+    if (limit) this.local.adjust({ limit });
   }
 
   private async run(args: (string | number)[]): Promise<string[]> {
