@@ -341,6 +341,7 @@ export class Auth0ManagementApi {
       services.metrics?.auth0BudgetWait.observe(waitedMs / 1000);
 
       const started = performance.now();
+      const sentAt = clock.now();
       let response: Auth0HttpResponse;
       try {
         response = await services.http.send({
@@ -363,7 +364,7 @@ export class Auth0ManagementApi {
         throw error;
       }
       release();
-      budget.observe(response.headers);
+      budget.observe(response.headers, sentAt);
       this.record(spec, String(response.statusCode), started, attempt);
 
       const { statusCode } = response;

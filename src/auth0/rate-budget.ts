@@ -76,13 +76,23 @@ function settle<T>(value: MaybePromise<T>, then: (result: T) => void, failed: ()
   else then(value);
 }
 
+// Longest delay between taking a token and the call's arrival at Auth0 that the bucket absorbs
+// (a busy event loop, a new connection, a Redis round trip).
+const ARRIVAL_SKEW_MS = 150;
+
 /**
- * Tokens the bucket may hold: the burst less one held in reserve. Auth0 counts a call when it
- * arrives, we when we send it; a slower first arrival (a new connection) makes Auth0's refill
- * start later than ours, and the reserve absorbs that skew instead of earning a 429.
+ * Tokens the bucket may hold: the burst less a reserve. Auth0 counts a call when it arrives, we
+ * when we take its token; calls delayed on the way arrive bunched with later ones, and Auth0's
+ * bucket then needs what its refill brought during the delay. The reserve (the refill of
+ * ARRIVAL_SKEW_MS, at least one token, at most half the burst) absorbs that instead of earning
+ * 429s. It costs part of the first burst only, never the sustained rate.
  */
-function capacityOf(burst: number): number {
-  return burst >= 2 ? burst - 1 : burst;
+function capacityOf(burst: number, ratePerSecond: number): number {
+  const reserve = Math.min(
+    Math.floor(burst / 2),
+    Math.max(1, Math.ceil((ratePerSecond * ARRIVAL_SKEW_MS) / 1000)),
+  );
+  return burst - reserve;
 }
 
 /**
@@ -136,7 +146,7 @@ export class UpstreamBudget {
     this.seenAt = this.clock.now();
     if (options.rateLimit) {
       const { perSecond, burst } = options.rateLimit;
-      this.adjust({ limit: { ratePerSecond: perSecond, capacity: capacityOf(burst) } });
+      this.adjust({ limit: { ratePerSecond: perSecond, capacity: capacityOf(burst, perSecond) } });
     }
   }
 
@@ -163,8 +173,11 @@ export class UpstreamBudget {
     });
   }
 
-  /** Learns from (and corrects the bucket's count with) Auth0's `x-ratelimit-*` response headers. */
-  observe(headers: HeaderBag): void {
+  /**
+   * Learns from (and corrects the bucket's count with) Auth0's `x-ratelimit-*` response headers;
+   * `sentAt` is when the call that brought them was sent (default: now).
+   */
+  observe(headers: HeaderBag, sentAt?: number): void {
     const limit = Number(headerValue(headers, 'x-ratelimit-limit'));
     const remaining = Number(headerValue(headers, 'x-ratelimit-remaining'));
     const reset = Number(headerValue(headers, 'x-ratelimit-reset'));
@@ -173,25 +186,31 @@ export class UpstreamBudget {
     const change: BucketChange = { remaining };
     if (!this.configured) {
       this.burst = limit;
-      const windowSeconds = reset - this.clock.now() / 1000;
+      const now = this.clock.now();
+      // Auth0 wrote the headers between the send and now: the window they describe was at most
+      // the one measured from the send and at least the one measured from now.
+      const longestWindow = reset - (sentAt ?? now) / 1000;
+      const shortestWindow = reset - now / 1000;
       const deficit = limit - remaining;
-      if (deficit > 0 && windowSeconds > 0) {
+      if (deficit > 0 && longestWindow > 0) {
         // `reset` is the refill time rounded up to a whole second, so the deficit refills in
         // more than `window − 1` and at most `window` seconds: each response bounds the rate from
-        // below and (for windows over a second) from above. The tightest bounds seen so far are
-        // kept, and calls are paced between them; a 429 (remaining 0) tightens both.
-        this.lowerRate = Math.max(this.lowerRate, deficit / windowSeconds);
-        if (windowSeconds > 1) this.upperRate = Math.min(this.upperRate, deficit / (windowSeconds - 1));
+        // below and (for windows over a second) from above. `remaining` is rounded down, so the
+        // true deficit lies in (deficit − 1, deficit]. The tightest bounds seen so far are kept,
+        // and calls are paced between them; a 429 (remaining 0) tightens both.
+        this.lowerRate = Math.max(this.lowerRate, (deficit - 1) / longestWindow);
+        if (shortestWindow > 1) this.upperRate = Math.min(this.upperRate, deficit / (shortestWindow - 1));
         // Bounds that cross (another client spent the same budget) say nothing of the rate: keep the safe one.
         if (this.upperRate < this.lowerRate) this.upperRate = Infinity;
-        this.learnedRate = Number.isFinite(this.upperRate)
+        const estimate = Number.isFinite(this.upperRate)
           ? this.lowerRate + (this.upperRate - this.lowerRate) * UPPER_BOUND_SHARE
           : this.lowerRate;
+        if (estimate > 0) this.learnedRate = estimate;
       }
       if (this.learnedRate !== null) {
         change.limit = {
           ratePerSecond: this.learnedRate,
-          capacity: capacityOf(limit),
+          capacity: capacityOf(limit, this.learnedRate),
           initialTokens: remaining,
         };
       }

@@ -34,8 +34,8 @@ const BUCKET_TTL_MS = 24 * 60 * 60 * 1000;
 // How often a replica waiting for another's token request looks for the result.
 const TOKEN_POLL_MS = 20;
 // How often a replica says it is alive, and how long it counts as a replica after that.
-const HEARTBEAT_MS = 5000;
-const REPLICA_TTL_MS = 3 * HEARTBEAT_MS;
+const HEARTBEAT_MS = 1000;
+const REPLICA_TTL_MS = 5 * HEARTBEAT_MS;
 
 /** Backoff between reconnection attempts: quick at first, then every 2 s for as long as it takes. */
 function reconnectDelayMs(attempt: number): number {
@@ -156,6 +156,8 @@ class RedisBucket implements RateBucketStore {
   private readonly local = new MemoryBucket();
   private limit?: NonNullable<BucketChange['limit']>;
   private localShare = 1;
+  /** The last take went to Redis. */
+  private shared = false;
 
   constructor(
     private readonly client: Redis,
@@ -169,13 +171,19 @@ class RedisBucket implements RateBucketStore {
   ): { taken: number; state: BucketSnapshot } | Promise<{ taken: number; state: BucketSnapshot }> {
     const alone = () => {
       this.shareLocally();
+      if (this.shared) {
+        // The shared bucket was being spent down to its last token: start alone from empty, at
+        // this replica's pace, rather than with a burst that meets an empty tenant bucket.
+        this.shared = false;
+        this.local.adjust({ pauseMs: 0 });
+      }
       return this.local.take(count);
     };
     if (!this.isAvailable()) return alone();
-    return this.run(['take', count]).then(
-      (reply) => ({ taken: Number(reply[0]), state: toSnapshot(reply) }),
-      alone,
-    );
+    return this.run(['take', count]).then((reply) => {
+      this.shared = true;
+      return { taken: Number(reply[0]), state: toSnapshot(reply) };
+    }, alone);
   }
 
   adjust(change: BucketChange): BucketSnapshot | Promise<BucketSnapshot> {
