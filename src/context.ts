@@ -5,6 +5,8 @@ import type { Caller } from './auth/caller.js';
 import { Auth0ManagementApi, type Auth0Services } from './auth0/management-api.js';
 import type { WireUser } from './auth0/wire.js';
 import type { Config } from './config.js';
+import { RateLimitedError } from './errors.js';
+import type { CallerLimiter } from './shared-state/shared-state.js';
 import { createAuditLog, skipAudit, type AuditEvent } from './accounts/audit.js';
 import { createUserLoader } from './accounts/user-loader.js';
 
@@ -22,6 +24,8 @@ export interface GatewayContext {
   readonly config: Config;
   readonly verifyLinkToken: (linkWith: string, caller: Caller) => Promise<{ subject: string }>;
   readonly audit: (event: AuditEvent) => void;
+  /** Counts one link/unlink attempt of `subject`; throws RATE_LIMITED (CALLER_LIMIT) beyond CALLER_RATE_LIMIT. */
+  readonly limitCaller: (subject: string) => Promise<void>;
 }
 
 /** The per-process parts a request context is built from. */
@@ -31,6 +35,26 @@ export interface ContextDependencies {
   readonly services: Auth0Services;
   readonly verifyAuthorizationHeader: (header: string | undefined) => Promise<CallerResult>;
   readonly verifyLinkToken: (linkWith: string, caller: Caller) => Promise<{ subject: string }>;
+  readonly callerLimiter: CallerLimiter;
+}
+
+/** The per-caller limit (DESIGN §10): refused before any Auth0 call, so one caller cannot spend the tenant's budget. */
+async function limitCaller(deps: ContextDependencies, subject: string): Promise<void> {
+  let outcome;
+  try {
+    outcome = await deps.callerLimiter.consume(subject);
+  } catch (error) {
+    // The limiter's own store failed: the attempt goes ahead (no request fails for shared state).
+    deps.logger.warn({ err: error }, 'caller limit not checked');
+    return;
+  }
+  if (!outcome.allowed) {
+    const { retryAfterSeconds } = outcome;
+    throw new RateLimitedError(
+      `Too many link or unlink attempts by this caller (CALLER_RATE_LIMIT); retry after ${retryAfterSeconds} s.`,
+      { retryAfter: retryAfterSeconds, reason: 'CALLER_LIMIT' },
+    );
+  }
 }
 
 /**
@@ -55,5 +79,6 @@ export async function createContext(
     config: deps.config,
     verifyLinkToken: deps.verifyLinkToken,
     audit: deps.logger.isLevelEnabled('info') ? createAuditLog(requestLogger) : skipAudit,
+    limitCaller: (subject) => limitCaller(deps, subject),
   };
 }

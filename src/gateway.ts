@@ -53,6 +53,7 @@ export async function startGateway(
     services,
     verifyAuthorizationHeader: (header) => accessTokens.verifyAuthorizationHeader(header),
     verifyLinkToken: (linkWith, caller) => linkTokens.verifyLinkToken(linkWith, caller),
+    callerLimiter: shared.callerLimiter({ name: 'link-unlink', ...config.callerRateLimit }),
   };
 
   const { schema } = await buildGatewaySchema();

@@ -87,6 +87,7 @@ export function linkAccounts(
 ): Promise<AccountChange> {
   return audited(ctx.audit, { event: 'account.link', primaryId, requestId: ctx.requestId }, async (draft) => {
     draft.callerSubject = ctx.auth.caller?.subject ?? null;
+    if (draft.callerSubject !== null) await ctx.limitCaller(draft.callerSubject);
     parseUserId(primaryId, 'primaryId');
     // graphql-js enforces the OneOf rule; this guards callers that bypass validation.
     if ((input.jwt == null) === (input.admin == null)) {
@@ -144,6 +145,8 @@ export function unlinkAccount(
     { event: 'account.unlink', primaryId, requestId: ctx.requestId },
     async (draft) => {
       draft.callerSubject = ctx.auth.caller?.subject ?? null;
+      // Attempts by callers without a valid token are refused below and count for nobody.
+      if (draft.callerSubject !== null) await ctx.limitCaller(draft.callerSubject);
       parseUserId(primaryId, 'primaryId');
       const provider = assertPathSegment(providerArg, 'provider');
       const userId = assertPathSegment(toIdentityUserId(provider, userIdArg), 'userId');

@@ -244,4 +244,46 @@ describe('replicas sharing one Redis (DESIGN §10)', () => {
       await cluster.close();
     }
   }, 90_000);
+
+  it('count each caller’s link attempts across replicas: the 31st in a minute is refused before Auth0', async () => {
+    const cluster = await startCluster(redis, 40, {
+      AUTH0_RATE_LIMIT: '20/10',
+      CALLER_RATE_LIMIT: '30/60',
+    });
+    const link = (r: number, client: number, secondary: number) =>
+      postGraphQL(
+        cluster.gateways[r % REPLICAS].url,
+        {
+          query: LINK,
+          variables: {
+            p: primaryId(client),
+            i: { admin: { provider: 'auth0', userId: secondaryBare(secondary) } },
+          },
+        },
+        { token: cluster.adminTokens[client] },
+      );
+    try {
+      for (let i = 0; i < 30; i++) {
+        const response = await link(i, 0, i);
+        expect(response.body.errors).toBeUndefined();
+      }
+      const sent = cluster.emulator.journal.count('link');
+
+      const refused = await link(30, 0, 30);
+      expect(refused.body.errors?.[0]?.extensions).toMatchObject({
+        code: 'RATE_LIMITED',
+        reason: 'CALLER_LIMIT',
+        retryAfter: expect.any(Number),
+      });
+      expect(refused.body.errors?.[0]?.extensions?.retryAfter).toBeGreaterThanOrEqual(1);
+      expect(cluster.emulator.journal.count('link')).toBe(sent);
+
+      // Another caller has a count of its own.
+      const other = await link(31, 1, 31);
+      expect(other.body.errors).toBeUndefined();
+      expect(cluster.emulator.journal.count('link')).toBe(sent + 1);
+    } finally {
+      await cluster.close();
+    }
+  }, 60_000);
 });
