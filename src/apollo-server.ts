@@ -1,3 +1,4 @@
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
@@ -79,6 +80,8 @@ export interface ApolloServerOptions {
   introspection: boolean;
   logger: Logger;
   metrics: GatewayMetrics;
+  /** Where automatic persisted queries are kept; default: Apollo's in-memory cache. */
+  cache?: KeyValueCache<string>;
 }
 
 /** Apollo Server with CSRF prevention on, no CDN landing page, and masked errors. */
@@ -86,6 +89,7 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
   return new ApolloServer<GatewayContext>({
     schema: options.schema,
     introspection: options.introspection,
+    ...(options.cache ? { cache: options.cache } : {}),
     csrfPrevention: true,
     // main.ts owns shutdown (stop accepting, drain, then stop Apollo); Apollo's own signal
     // handlers would race it and leave the process hanging.

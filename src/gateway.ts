@@ -57,7 +57,13 @@ export async function startGateway(
   };
 
   const { schema } = await buildGatewaySchema();
-  const apollo = createApolloServer({ schema, introspection: config.server.introspection, logger, metrics });
+  const apollo = createApolloServer({
+    schema,
+    introspection: config.server.introspection,
+    logger,
+    metrics,
+    cache: shared.apqCache(),
+  });
   await apollo.start();
 
   const server = createHttpServer({

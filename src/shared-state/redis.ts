@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { KeyvAdapter } from '@apollo/utils.keyvadapter';
+import { ErrorsAreMissesCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
+import KeyvRedis from '@keyv/redis';
 import { Redis } from 'ioredis';
+import Keyv from 'keyv';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Logger } from '../observability/logger.js';
 import { consumeWith, createMemoryCallerLimiter, MemoryBucket } from './memory.js';
@@ -59,6 +63,8 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
     commandTimeout: options.commandTimeoutMs ?? 500,
     connectTimeout: connectTimeoutMs,
     retryStrategy: reconnectDelayMs,
+    // How long disconnect() lets a half-closed socket linger (a refused one never closes again).
+    disconnectTimeout: 200,
   });
 
   let up: boolean | undefined;
@@ -93,6 +99,7 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
     client.once('error', done);
   });
 
+  let apq: ReturnType<typeof createApqCache> | undefined;
   const isAvailable = () => client.status === 'ready';
   const key = (...parts: string[]) => `${keyPrefix}${parts.join(':')}`;
 
@@ -138,9 +145,24 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       });
       return { consume: (callerKey) => consumeWith(limiter, callerKey) };
     },
+    apqCache() {
+      apq ??= createApqCache(options.url, key('apq'));
+      return apq.cache;
+    },
     async close() {
       clearInterval(heartbeatTimer);
-      if (isAvailable()) await client.zrem(replicasKey, replicaId).catch(() => undefined);
+      await apq?.close();
+      if (isAvailable()) {
+        await client.zrem(replicasKey, replicaId).catch(() => undefined);
+        // QUIT ends the connection at once; disconnect() would hold a 2 s timer for a stream to close.
+        if (
+          await client.quit().then(
+            () => true,
+            () => false,
+          )
+        )
+          return;
+      }
       client.disconnect();
     },
   };
@@ -339,4 +361,32 @@ function createRedisTokenSlot(client: Redis, options: TokenSlotOptions): Service
       );
     },
   };
+}
+
+/**
+ * Apollo's persisted queries in Redis through Keyv (its own node-redis connection). A Redis that
+ * does not answer makes every lookup a miss: the client then sends the full query, as after any
+ * eviction, and nothing fails.
+ */
+// Longest an APQ lookup waits for a connection to Redis (then it is a miss).
+const APQ_CONNECT_TIMEOUT_MS = 500;
+
+function createApqCache(url: string, namespace: string) {
+  const store = new KeyvRedis(
+    {
+      url,
+      // Fail at once while disconnected instead of queueing until Redis is back.
+      disableOfflineQueue: true,
+      socket: { connectTimeout: APQ_CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelayMs },
+    },
+    { throwOnConnectError: false, connectionTimeout: APQ_CONNECT_TIMEOUT_MS },
+  );
+  // Errors are reported as events (and lookups answer nothing); an event without a listener would throw.
+  store.on('error', () => undefined);
+  const keyv = new Keyv<string>({ store, namespace, useKeyPrefix: false });
+  keyv.on('error', () => undefined);
+  // keyvadapter's types see keyv's CommonJS declarations, ours its ESM ones: the same class.
+  const adapter = new KeyvAdapter(keyv as unknown as ConstructorParameters<typeof KeyvAdapter<string>>[0]);
+  const cache: KeyValueCache<string> = new ErrorsAreMissesCache(adapter);
+  return { cache, close: () => store.disconnect().catch(() => undefined) };
 }

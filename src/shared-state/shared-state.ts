@@ -1,3 +1,5 @@
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+
 // The seam between the gateway and whatever its replicas share (DESIGN §10): process memory when
 // REDIS_URL is unset, Redis when it is set. Callers never learn which, nor any Redis command.
 
@@ -81,5 +83,7 @@ export interface SharedState {
   /** The service token of one client; `secret` keys its encryption (HKDF). */
   serviceTokenSlot(options: { name: string; secret: string }): ServiceTokenSlot;
   callerLimiter(options: { name: string; count: number; windowSeconds: number }): CallerLimiter;
+  /** Apollo's automatic persisted queries cache; `undefined`: Apollo's own in-memory one. */
+  apqCache(): KeyValueCache<string> | undefined;
   close(): Promise<void>;
 }

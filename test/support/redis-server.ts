@@ -46,11 +46,15 @@ function launch(port: number): Promise<ChildProcess> {
       output += chunk.toString('utf8');
       if (output.includes('Ready to accept connections')) {
         child.stdout?.off('data', onData);
+        child.stderr?.off('data', onData);
         child.stdout?.resume();
+        child.stderr?.resume();
         resolve(child);
       }
     };
     child.stdout?.on('data', onData);
+    // Read to the end, or the pipe keeps the test process alive after the server exits.
+    child.stderr?.on('data', onData);
     child.once('exit', (code) =>
       reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`)),
     );

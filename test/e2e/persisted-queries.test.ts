@@ -1,0 +1,57 @@
+// Apollo's automatic persisted queries shared through Redis (DESIGN §10).
+import { createHash } from 'node:crypto';
+import { postGraphQL } from '../support/graphql-client.js';
+import { waitFor } from '../support/gateway-process.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
+
+const QUERY = 'query Typename { __typename }';
+const persisted = {
+  persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(QUERY).digest('hex') },
+};
+
+describe('persisted queries across replicas', () => {
+  let redis: RedisServer;
+  const running: Harness[] = [];
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((h) => h.close()));
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  async function replica(redisUrl: string): Promise<Harness> {
+    const h = await startHarness({ env: { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: 'apq-test:' } });
+    running.push(h);
+    return h;
+  }
+
+  it('serves by hash on replica B a query registered on replica A', async () => {
+    const [a, b] = [await replica(redis.url), await replica(redis.url)];
+    const unknown = await postGraphQL(b.url, { extensions: persisted });
+    expect(unknown.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+
+    const registered = await postGraphQL(a.url, { query: QUERY, extensions: persisted });
+    expect(registered.body).toEqual({ data: { __typename: 'Query' } });
+
+    // Apollo stores the query after answering: B finds it once A's write has landed.
+    await waitFor(
+      async () => !(await postGraphQL(b.url, { extensions: persisted })).body.errors,
+      5000,
+      'query registered through A',
+    );
+    const served = await postGraphQL(b.url, { extensions: persisted });
+    expect(served.body).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('answers full queries as usual while Redis is unreachable (a lookup is a miss)', async () => {
+    const h = await replica(`redis://127.0.0.1:${await freePort()}`);
+    const byHash = await postGraphQL(h.url, { extensions: persisted });
+    expect(byHash.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    const full = await postGraphQL(h.url, { query: QUERY, extensions: persisted });
+    expect(full.body).toEqual({ data: { __typename: 'Query' } });
+  });
+});
