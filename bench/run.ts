@@ -20,6 +20,7 @@ import {
   startMinimalServer,
   type ServerProcess,
 } from './processes.js';
+import { measureReplicas, replicasTable } from './replicas.js';
 import { countsText, fixed, formatTable, int, loadLine, machineLine, mib, verdict } from './report.js';
 
 /**
@@ -654,6 +655,7 @@ async function main() {
       await measureBurst(emulator, 'learned from x-ratelimit-* headers', {}, tokens),
     ];
     const rss = await measureRss(emulator, aliceToken);
+    const replicas = await measureReplicas(emulator);
 
     const floorText = [...floors]
       .map(([name, r]) => `${name} p50 ${fixed(r.p50Ms)} ms, p99 ${fixed(r.p99Ms)} ms`)
@@ -670,6 +672,8 @@ async function main() {
       `HTTP + Apollo floor at c=1, \`{ __typename }\`, no Auth0 call: ${floorText}`,
       '',
       burstTable(bursts),
+      '',
+      replicasTable(replicas),
       '',
       rssTable(rss),
       `(${RSS.requests} \`me\` queries at c=${RSS.concurrency}: ${int(rss.result.perSecond)}/s, failures ${countsText(rss.result.failures)})`,
