@@ -1,8 +1,11 @@
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import type { Tracer } from '@opentelemetry/api';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import type { Span } from '@opentelemetry/api';
+import { contextWithSpan, SpanKind, SpanStatusCode, startSpan } from './observability/tracing.js';
 import type { Logger } from 'pino';
 import type { GatewayContext } from './context.js';
 import { GatewayError } from './errors.js';
@@ -75,6 +78,40 @@ function metricsPlugin(metrics: GatewayMetrics): ApolloServerPlugin<GatewayConte
   };
 }
 
+/**
+ * One span per GraphQL operation, named by its type (`graphql mutation`), with the Auth0 calls it
+ * makes as children: it becomes the request's trace parent while it runs.
+ */
+function tracingPlugin(tracer: Tracer): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const parent = contextValue.trace;
+      const outer = parent.context;
+      const span = startSpan(tracer, 'graphql', { kind: SpanKind.INTERNAL, parent: outer }) as Span;
+      parent.context = contextWithSpan(span, outer);
+      return {
+        async didResolveOperation({ operation, operationName }) {
+          if (operation) {
+            span.updateName(`graphql ${operation.operation}`);
+            span.setAttribute('graphql.operation.type', operation.operation);
+          }
+          if (operationName) span.setAttribute('graphql.operation.name', operationName);
+        },
+        async willSendResponse({ response }) {
+          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+          if (errors?.length) {
+            span.setStatus({ code: SpanStatusCode.ERROR });
+            const codes = [...new Set(errors.map((e) => String(e.extensions?.code ?? 'INTERNAL')))];
+            span.setAttribute('graphql.error.codes', codes);
+          }
+          span.end();
+          parent.context = outer;
+        },
+      };
+    },
+  };
+}
+
 export interface ApolloServerOptions {
   schema: GraphQLSchema;
   introspection: boolean;
@@ -82,6 +119,7 @@ export interface ApolloServerOptions {
   metrics: GatewayMetrics;
   /** Where automatic persisted queries are kept; default: Apollo's in-memory cache. */
   cache?: KeyValueCache<string>;
+  tracer?: Tracer;
 }
 
 /** Apollo Server with CSRF prevention on, no CDN landing page, and masked errors. */
@@ -97,6 +135,10 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(options.logger),
     logger: options.logger,
-    plugins: [ApolloServerPluginLandingPageDisabled(), metricsPlugin(options.metrics)],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      metricsPlugin(options.metrics),
+      ...(options.tracer ? [tracingPlugin(options.tracer)] : []),
+    ],
   });
 }

@@ -6,6 +6,7 @@ import { Auth0ManagementApi, type Auth0Services } from './auth0/management-api.j
 import type { WireUser } from './auth0/wire.js';
 import type { Config } from './config.js';
 import { RateLimitedError } from './errors.js';
+import type { TraceParent } from './observability/tracing.js';
 import type { CallerLimiter } from './shared-state/shared-state.js';
 import { createAuditLog, skipAudit, type AuditEvent } from './accounts/audit.js';
 import { createUserLoader } from './accounts/user-loader.js';
@@ -13,6 +14,8 @@ import { createUserLoader } from './accounts/user-loader.js';
 /** Everything one GraphQL request's resolvers may use. Built once per request by `createContext`. */
 export interface GatewayContext {
   readonly requestId: string;
+  /** Where this request's spans hang (the GraphQL plugin moves it to the operation's span). */
+  readonly trace: TraceParent;
   /** This request's logger (with its requestId), made on first use. */
   readonly logger: () => Logger;
   /** The caller, verified once; `null` caller with `null` error when no token was sent. */
@@ -64,14 +67,20 @@ async function limitCaller(deps: ContextDependencies, subject: string): Promise<
  */
 export async function createContext(
   deps: ContextDependencies,
-  request: { requestId: string; authorization: string | undefined },
+  request: { requestId: string; authorization: string | undefined; trace?: TraceParent },
 ): Promise<GatewayContext> {
   // A child logger costs more than most requests log: made on first use only.
   let logger: Logger | undefined;
   const requestLogger = () => (logger ??= deps.logger.child({ requestId: request.requestId }));
-  const auth0 = new Auth0ManagementApi(deps.services, { requestId: request.requestId, logger: deps.logger });
+  const trace = request.trace ?? {};
+  const auth0 = new Auth0ManagementApi(deps.services, {
+    requestId: request.requestId,
+    logger: deps.logger,
+    trace,
+  });
   return {
     requestId: request.requestId,
+    trace,
     logger: requestLogger,
     auth: await deps.verifyAuthorizationHeader(request.authorization),
     auth0,

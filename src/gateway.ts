@@ -10,6 +10,7 @@ import { createContext, type ContextDependencies } from './context.js';
 import { createHttpServer } from './http-server.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { startTracing } from './observability/tracing.js';
 import { buildGatewaySchema } from './schema.js';
 import { createSharedState, type SharedState } from './shared-state/index.js';
 
@@ -37,7 +38,9 @@ export async function startGateway(
     logger,
     onAvailabilityChange: (up) => metrics.redisUp.set(up ? 1 : 0),
   });
-  const services = createAuth0Services({ config: config.auth0, logger, metrics, shared });
+  const tracing = await startTracing(config.otlpEndpoint, 'auth0-link-gateway');
+  const tracer = tracing?.tracer;
+  const services = createAuth0Services({ config: config.auth0, logger, metrics, shared, tracer });
   const keys = createRemoteKeySet(config.auth0.origin, { timeoutMs: config.auth0.timeoutMs });
   const accessTokens = createAccessTokenVerifier({
     issuer: config.auth0.issuer,
@@ -63,6 +66,7 @@ export async function startGateway(
     logger,
     metrics,
     cache: shared.apqCache(),
+    tracer,
   });
   await apollo.start();
 
@@ -78,6 +82,7 @@ export async function startGateway(
     metrics: { contentType: metrics.registry.contentType, render: () => metrics.registry.metrics() },
     corsOrigins: config.server.corsOrigins,
     logger,
+    tracer,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -100,6 +105,7 @@ export async function startGateway(
       await apollo.stop();
       await services.close();
       await shared.close();
+      await tracing?.shutdown();
     })());
 
   return { url: `${origin}/graphql`, origin, server, services, shared, logger, close };

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type HTTPGraphQLResponse } from '@apollo/server';
 import type { Logger } from 'pino';
+import type { Tracer } from '@opentelemetry/api';
 import type { GatewayContext } from './context.js';
+import {
+  contextWithSpan,
+  endHttpSpan,
+  SpanKind,
+  startSpan,
+  type TraceParent,
+} from './observability/tracing.js';
 
 /** Largest accepted GraphQL request body: ample for an operation with an ID token. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -16,12 +24,18 @@ export interface HttpServerOptions {
   createContext: (request: {
     requestId: string;
     authorization: string | undefined;
+    trace: TraceParent;
   }) => Promise<GatewayContext>;
   checkReadiness: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
   metrics: { contentType: string; render: () => Promise<string> };
   corsOrigins: readonly string[];
   logger: Logger;
+  /** Traces each request (OTEL_EXPORTER_OTLP_ENDPOINT); absent: no spans. */
+  tracer?: Tracer;
 }
+
+// Span names use these paths only: any other path could carry anything.
+const ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
 
 class BodyTooLargeError extends Error {}
 
@@ -72,7 +86,13 @@ async function writeApolloResponse(res: ServerResponse, response: HTTPGraphQLRes
 export function createHttpServer(options: HttpServerOptions): Server {
   const allowedOrigins = new Set(options.corsOrigins);
 
-  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+  async function handleGraphQL(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    requestId: string,
+    trace: TraceParent,
+  ) {
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -92,7 +112,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     }
     const response = await options.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: () => options.createContext({ requestId, authorization: req.headers.authorization }),
+      context: () => options.createContext({ requestId, authorization: req.headers.authorization, trace }),
     });
     await writeApolloResponse(res, response);
   }
@@ -102,6 +122,19 @@ export function createHttpServer(options: HttpServerOptions): Server {
     const requestId =
       typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     res.setHeader('x-request-id', requestId);
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    const method = req.method ?? 'GET';
+    const route = ROUTES.has(url.pathname) ? url.pathname : 'other';
+    const span = startSpan(options.tracer, `${method} ${route}`, {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'http.request.method': method,
+        'http.route': route,
+        'http.request.header.x-request-id': [requestId],
+      },
+    });
+    if (span) res.once('close', () => endHttpSpan(span, res.statusCode, 500));
+    const trace: TraceParent = { context: span ? contextWithSpan(span) : undefined };
 
     const origin = req.headers.origin;
     if (origin && allowedOrigins.has(origin)) {
@@ -110,7 +143,6 @@ export function createHttpServer(options: HttpServerOptions): Server {
     }
     res.setHeader('vary', 'Origin');
 
-    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
     if (req.method === 'OPTIONS') {
       if (origin && allowedOrigins.has(origin)) {
         res.writeHead(204, {
@@ -138,7 +170,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
         if (req.method !== 'GET' && req.method !== 'POST') {
           return sendJson(res, 405, requestError('Use GET or POST.', 'BAD_REQUEST'), { allow: 'GET, POST' });
         }
-        return handleGraphQL(req, res, url, requestId);
+        return handleGraphQL(req, res, url, requestId, trace);
       default:
         return sendJson(res, 404, { error: 'Not found. GraphQL is served at /graphql.' });
     }

@@ -14,6 +14,14 @@ import {
 } from './to-gateway-error.js';
 import { ServiceTokenProvider } from './token-provider.js';
 import type { SharedState } from '../shared-state/shared-state.js';
+import type { Tracer } from '@opentelemetry/api';
+import {
+  endHttpSpan,
+  SpanKind,
+  SpanStatusCode,
+  startSpan,
+  type TraceParent,
+} from '../observability/tracing.js';
 import { assertPathSegment, encodePathSegment, parseUserId } from './user-id.js';
 import type { WireIdentity, WireLinkBody, WireUser } from './wire.js';
 
@@ -39,6 +47,8 @@ export interface Auth0Services {
   readonly tokens: ServiceTokenProvider;
   readonly logger: Logger;
   readonly metrics?: GatewayMetrics;
+  /** Spans for Auth0 calls when tracing is on. */
+  readonly tracer?: Tracer;
   readonly retry: Auth0RetryOptions;
   readonly clock: BudgetClock;
   /** Waits between retries; injectable so tests do not wait for backoff. */
@@ -52,6 +62,7 @@ export interface Auth0ServicesOptions {
   config: Config['auth0'];
   /** Where replicas share the rate budget and the service token; default: this process only. */
   shared?: SharedState;
+  tracer?: Tracer;
   logger: Logger;
   metrics?: GatewayMetrics;
   /** Most calls in flight to Auth0 at once; default 20. */
@@ -120,6 +131,7 @@ export function createAuth0Services(options: Auth0ServicesOptions): Auth0Service
     tokens,
     logger,
     metrics,
+    tracer: options.tracer,
     clock,
     retry: { ...DEFAULT_RETRY, ...options.retry },
     delay: options.delay ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
@@ -209,7 +221,7 @@ export class Auth0ManagementApi {
 
   constructor(
     private readonly services: Auth0Services,
-    private readonly request: { requestId: string; logger?: Logger },
+    private readonly request: { requestId: string; logger?: Logger; trace?: TraceParent },
   ) {
     this.logger = request.logger ?? services.logger;
   }
@@ -342,6 +354,16 @@ export class Auth0ManagementApi {
 
       const started = performance.now();
       const sentAt = clock.now();
+      // Named by the route template: the path itself carries user ids.
+      const span = startSpan(services.tracer, `${spec.method} ${spec.route}`, {
+        kind: SpanKind.CLIENT,
+        parent: this.request.trace?.context,
+        attributes: {
+          'http.request.method': spec.method,
+          'url.template': spec.route,
+          'auth0.attempt': attempt,
+        },
+      });
       let response: Auth0HttpResponse;
       try {
         response = await services.http.send({
@@ -354,6 +376,9 @@ export class Auth0ManagementApi {
       } catch (failure) {
         release();
         const error = fromRequestFailure(spec.operation, failure);
+        span?.setAttribute('error.type', error.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network');
+        span?.setStatus({ code: SpanStatusCode.ERROR });
+        span?.end();
         this.record(spec, error.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network', started, attempt);
         // A write is retried only when the connection was refused: then Auth0 cannot have acted.
         const retryable = spec.method === 'GET' || isConnectionRefused(failure);
@@ -364,6 +389,7 @@ export class Auth0ManagementApi {
         throw error;
       }
       release();
+      endHttpSpan(span, response.statusCode, 400);
       budget.observe(response.headers, sentAt);
       this.record(spec, String(response.statusCode), started, attempt);
 
