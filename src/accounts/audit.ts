@@ -1,7 +1,11 @@
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 
-/** One link or unlink attempt, successful or not. Never carries a token. */
+/**
+ * One link or unlink attempt, successful or not. Never carries a token. `requestId` and `time`
+ * are not in it: the request's child logger writes them on every line, and a second copy would
+ * repeat the key in one JSON object (which Elasticsearch and strict parsers refuse).
+ */
 export interface AuditEvent {
   event: 'account.link' | 'account.unlink';
   /** `success`, or the error code (and reason) it ended with. */
@@ -13,8 +17,6 @@ export interface AuditEvent {
   secondary: string | null;
   /** `sub` of the caller's token, when one was verified. */
   callerSubject: string | null;
-  requestId: string;
-  time: string;
 }
 
 /** What an operation learns about itself while it runs, for its audit line. */
@@ -24,7 +26,10 @@ export interface AuditDraft {
   callerSubject: string | null;
 }
 
-/** Writes audit events as one structured log line each (`audit: true` to filter them). */
+/**
+ * Writes audit events as one structured log line each (`audit: true` to filter them) through the
+ * request's logger, which carries its `requestId`.
+ */
 export function createAuditLog(logger: () => Logger): (event: AuditEvent) => void {
   return (event) => logger().info({ audit: true, ...event }, event.event);
 }
@@ -38,12 +43,12 @@ export function skipAudit(): void {}
  */
 export async function audited<T>(
   audit: (event: AuditEvent) => void,
-  base: { event: AuditEvent['event']; primaryId: string; requestId: string },
+  base: { event: AuditEvent['event']; primaryId: string },
   run: (draft: AuditDraft) => Promise<T>,
 ): Promise<T> {
   const draft: AuditDraft = { mode: null, secondary: null, callerSubject: null };
   const record = (outcome: string, reason: string | null) => {
-    if (audit !== skipAudit) audit({ ...base, ...draft, outcome, reason, time: new Date().toISOString() });
+    if (audit !== skipAudit) audit({ ...base, ...draft, outcome, reason });
   };
   try {
     const result = await run(draft);

@@ -85,7 +85,7 @@ export function linkAccounts(
   primaryId: string,
   input: LinkAccountsInput,
 ): Promise<AccountChange> {
-  return audited(ctx.audit, { event: 'account.link', primaryId, requestId: ctx.requestId }, async (draft) => {
+  return audited(ctx.audit, { event: 'account.link', primaryId }, async (draft) => {
     draft.callerSubject = ctx.auth.caller?.subject ?? null;
     parseUserId(primaryId, 'primaryId');
     // graphql-js enforces the OneOf rule; this guards callers that bypass validation.
@@ -141,7 +141,7 @@ export function unlinkAccount(
 ): Promise<AccountChange> {
   return audited(
     ctx.audit,
-    { event: 'account.unlink', primaryId, requestId: ctx.requestId },
+    { event: 'account.unlink', primaryId },
     async (draft) => {
       draft.callerSubject = ctx.auth.caller?.subject ?? null;
       parseUserId(primaryId, 'primaryId');
