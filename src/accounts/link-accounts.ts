@@ -22,6 +22,17 @@ export function toIdentityUserId(provider: string, userId: string): string {
   return userId.startsWith(prefix) ? userId.slice(prefix.length) : userId;
 }
 
+/**
+ * The secondary identity named by a `provider` and `userId` argument pair (admin link, unlink):
+ * both checked as path segments, `userId` after its `<provider>|` prefix is stripped.
+ * `argumentPath` prefixes the names in errors (`input.admin.`).
+ */
+function parseIdentityArguments(args: { provider: string; userId: string }, argumentPath = '') {
+  const provider = assertPathSegment(args.provider, `${argumentPath}provider`);
+  const userId = assertPathSegment(toIdentityUserId(provider, args.userId), `${argumentPath}userId`);
+  return { provider, userId };
+}
+
 function emailOf(user: WireUser): string | null {
   return typeof user.email === 'string' && user.email !== '' ? user.email.toLowerCase() : null;
 }
@@ -68,8 +79,7 @@ async function enforceVerifiedEmailPolicy(ctx: GatewayContext, primaryId: string
 }
 
 function parseAdminInput(admin: AdminLinkInput) {
-  const provider = assertPathSegment(admin.provider, 'input.admin.provider');
-  const userId = assertPathSegment(toIdentityUserId(provider, admin.userId), 'input.admin.userId');
+  const { provider, userId } = parseIdentityArguments(admin, 'input.admin.');
   const connectionId = admin.connectionId ?? undefined;
   if (connectionId !== undefined && !/^con_[A-Za-z0-9]{16}$/.test(connectionId)) {
     throw new BadUserInputError(
@@ -139,29 +149,24 @@ export function unlinkAccount(
   providerArg: string,
   userIdArg: string,
 ): Promise<AccountChange> {
-  return audited(
-    ctx.audit,
-    { event: 'account.unlink', primaryId },
-    async (draft) => {
-      draft.callerSubject = ctx.auth.caller?.subject ?? null;
-      parseUserId(primaryId, 'primaryId');
-      const provider = assertPathSegment(providerArg, 'provider');
-      const userId = assertPathSegment(toIdentityUserId(provider, userIdArg), 'userId');
-      draft.secondary = `${provider}|${userId}`;
-      const { caller, mode } = authorizeUnlink(ctx.auth, primaryId, {
-        adminPermission: ctx.config.admin.permission,
+  return audited(ctx.audit, { event: 'account.unlink', primaryId }, async (draft) => {
+    draft.callerSubject = ctx.auth.caller?.subject ?? null;
+    parseUserId(primaryId, 'primaryId');
+    const { provider, userId } = parseIdentityArguments({ provider: providerArg, userId: userIdArg });
+    draft.secondary = `${provider}|${userId}`;
+    const { caller, mode } = authorizeUnlink(ctx.auth, primaryId, {
+      adminPermission: ctx.config.admin.permission,
+    });
+    draft.mode = mode;
+    // A user's id is its main identity's `<provider>|<user_id>`; Auth0 refuses to remove it.
+    if (draft.secondary === primaryId) {
+      throw new BadUserInputError("The primary's own (main) identity cannot be unlinked.", {
+        reason: 'MAIN_IDENTITY',
       });
-      draft.mode = mode;
-      // A user's id is its main identity's `<provider>|<user_id>`; Auth0 refuses to remove it.
-      if (draft.secondary === primaryId) {
-        throw new BadUserInputError("The primary's own (main) identity cannot be unlinked.", {
-          reason: 'MAIN_IDENTITY',
-        });
-      }
-      const auth =
-        mode === 'admin' ? ({ kind: 'service' } as const) : ({ kind: 'user', token: caller.token } as const);
-      const identities = await ctx.auth0.unlinkIdentity(primaryId, provider, userId, auth);
-      return { primaryId, identities };
-    },
-  );
+    }
+    const auth =
+      mode === 'admin' ? ({ kind: 'service' } as const) : ({ kind: 'user', token: caller.token } as const);
+    const identities = await ctx.auth0.unlinkIdentity(primaryId, provider, userId, auth);
+    return { primaryId, identities };
+  });
 }
