@@ -29,35 +29,24 @@ interface IdArgument {
 }
 
 const ADMIN_GITHUB = { provider: 'github', userId: '4031337' };
+const adminLink = (h: Harness, token: string, primaryId: string, admin: typeof ADMIN_GITHUB) =>
+  execute(h.url, LinkAccountsDocument, { primaryId, input: { admin } }, { token });
 
 const ID_ARGUMENTS: IdArgument[] = [
   {
     name: 'primaryId',
     operation: 'linkAccounts',
-    send: (h, token, value) =>
-      execute(h.url, LinkAccountsDocument, { primaryId: value, input: { admin: ADMIN_GITHUB } }, { token }),
+    send: (h, token, value) => adminLink(h, token, value, ADMIN_GITHUB),
   },
   {
     name: 'input.admin.userId',
     operation: 'linkAccounts',
-    send: (h, token, value) =>
-      execute(
-        h.url,
-        LinkAccountsDocument,
-        { primaryId: alice, input: { admin: { ...ADMIN_GITHUB, userId: value } } },
-        { token },
-      ),
+    send: (h, token, value) => adminLink(h, token, alice, { ...ADMIN_GITHUB, userId: value }),
   },
   {
     name: 'input.admin.provider',
     operation: 'linkAccounts',
-    send: (h, token, value) =>
-      execute(
-        h.url,
-        LinkAccountsDocument,
-        { primaryId: alice, input: { admin: { ...ADMIN_GITHUB, provider: value } } },
-        { token },
-      ),
+    send: (h, token, value) => adminLink(h, token, alice, { ...ADMIN_GITHUB, provider: value }),
   },
   {
     name: 'primaryId',

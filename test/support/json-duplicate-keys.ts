@@ -40,49 +40,37 @@ export function findDuplicateKeys(text: string): DuplicateKey[] {
     if (!match) fail('unexpected character');
     i += match![0].length;
   };
+  /** The items of an object or array after its opening bracket, up to and including `close`. */
+  const readSequence = (close: '}' | ']', readItem: (index: number) => void) => {
+    i++;
+    skipWhitespace();
+    if (text[i] === close) {
+      i++;
+      return;
+    }
+    for (let index = 0; ; index++) {
+      readItem(index);
+      skipWhitespace();
+      if (text[i] !== ',') break;
+      i++;
+    }
+    expectChar(close);
+  };
   const readValue = (path: string): void => {
     skipWhitespace();
     const char = text[i];
     if (char === '{') {
-      i++;
       const seen = new Set<string>();
-      skipWhitespace();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
+      readSequence('}', () => {
         skipWhitespace();
         const key = readString();
         if (seen.has(key)) duplicates.push({ path, key });
         seen.add(key);
         expectChar(':');
         readValue(`${path}.${key}`);
-        skipWhitespace();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        expectChar('}');
-        return;
-      }
+      });
     } else if (char === '[') {
-      i++;
-      skipWhitespace();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (let index = 0; ; index++) {
-        readValue(`${path}[${index}]`);
-        skipWhitespace();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        expectChar(']');
-        return;
-      }
+      readSequence(']', (index) => readValue(`${path}[${index}]`));
     } else if (char === '"') {
       readString();
     } else {
