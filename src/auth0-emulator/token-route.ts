@@ -1,6 +1,7 @@
 // POST /oauth/token: client credentials for M2M clients, password and password-realm for seeded users.
 import type { EmulatorContext } from './context.js';
 import { oauthError, type ParsedBody, type Reply } from './http.js';
+import { allowsGrant, isPublicClient } from './clients.js';
 import type { LoginCandidate } from './state.js';
 import type { SeedClient } from './types.js';
 
@@ -31,14 +32,6 @@ const USER_TOKEN_SCOPES = new Set([
 // Auth0 issues ID tokens for 10 hours by default.
 const ID_TOKEN_LIFETIME_SECONDS = 36000;
 
-// Auth0's default grant types per application type, used when a seeded client lists none.
-const DEFAULT_GRANTS: Record<SeedClient['app_type'], string[]> = {
-  spa: ['authorization_code', 'implicit', 'refresh_token'],
-  native: ['authorization_code', 'implicit', 'refresh_token'],
-  regular_web: ['authorization_code', 'implicit', 'refresh_token', 'client_credentials'],
-  non_interactive: ['client_credentials'],
-};
-
 const UNAUTHORIZED = oauthError(401, 'access_denied', 'Unauthorized');
 const WRONG_CREDENTIALS = oauthError(403, 'invalid_grant', 'Wrong email or password.');
 
@@ -67,10 +60,6 @@ function readParams(body: ParsedBody, authorization: string | undefined): Params
   return params;
 }
 
-function allowsGrant(client: SeedClient, grant: string): boolean {
-  return (client.grant_types ?? DEFAULT_GRANTS[client.app_type]).includes(grant);
-}
-
 function scopeList(scope: string | undefined): string[] {
   return (scope ?? '').split(/\s+/).filter(Boolean);
 }
@@ -90,8 +79,7 @@ export async function handleTokenRequest(
 
   const client = params.client_id ? ctx.state.client(params.client_id) : undefined;
   if (!client) return UNAUTHORIZED;
-  const confidential = client.app_type === 'non_interactive' || client.app_type === 'regular_web';
-  if (params.client_secret !== undefined || (confidential && client.client_secret !== undefined)) {
+  if (params.client_secret !== undefined || (!isPublicClient(client) && client.client_secret !== undefined)) {
     if (client.client_secret === undefined || params.client_secret !== client.client_secret)
       return UNAUTHORIZED;
   }
@@ -120,10 +108,11 @@ async function clientCredentials(ctx: EmulatorContext, client: SeedClient, param
       'No audience parameter was provided, and no default audience has been configured',
     );
   }
-  if (audience !== ctx.managementAudience)
+  const granted = ctx.state.grantedScopes(client.client_id, audience, ctx.managementAudience);
+  // The emulator knows other APIs only through their client grants.
+  if (granted === undefined && audience !== ctx.managementAudience)
     return oauthError(403, 'access_denied', `Service not found: ${audience}`);
-  const granted = client.scopes ?? [];
-  if (granted.length === 0) {
+  if (granted === undefined || granted.length === 0) {
     return oauthError(
       403,
       'access_denied',
