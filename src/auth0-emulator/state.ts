@@ -176,6 +176,11 @@ export class TenantState {
     byAudience.set(key, [...new Set([...(byAudience.get(key) ?? []), ...scopes])]);
   }
 
+  /** Whether an API other than the Management API is known (some client has a grant for it). */
+  hasApi(audience: string): boolean {
+    return [...this.grants.values()].some((byAudience) => byAudience.has(audience));
+  }
+
   /** Scopes granted to a client for an API, undefined when it has no grant for it. */
   grantedScopes(clientId: string, audience: string, managementAudience: string): string[] | undefined {
     const key = audience === managementAudience ? MANAGEMENT_GRANT : audience;
@@ -216,6 +221,10 @@ export class TenantState {
 
   client(clientId: string): SeedClient | undefined {
     return this.clients.get(clientId);
+  }
+
+  anyClient(predicate: (client: SeedClient) => boolean): boolean {
+    return [...this.clients.values()].some(predicate);
   }
 
   /** A primary (standalone) user; linked-away secondaries are not users any more. */

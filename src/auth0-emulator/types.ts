@@ -8,7 +8,10 @@ export type RouteName =
   | 'unlink'
   | 'get-user'
   | 'users-by-email'
-  | 'search-users';
+  | 'search-users'
+  | 'authorize'
+  | 'userinfo'
+  | 'logout';
 
 export interface EmulatorOptions {
   /** TCP port, default 0 (ephemeral). */
