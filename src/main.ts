@@ -30,7 +30,7 @@ async function main() {
 
   let config;
   try {
-    config = loadConfig(env);
+    config = loadConfig(env, { embeddedEmulator: !!emulator });
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
