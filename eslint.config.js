@@ -14,6 +14,14 @@ export default tseslint.config(
     },
   },
   {
+    // The demo page's module runs in browsers as is (no build step).
+    files: ['src/frontend/demo-page/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly' },
+    },
+  },
+  {
     // Decorated type-graphql classes need their property types as runtime values.
     files: ['src/accounts/**/*.ts'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
