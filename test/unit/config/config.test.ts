@@ -57,7 +57,11 @@ describe('loadConfig', () => {
       DEMO_CLIENT_ID: 'aBcD1234_spa-client.x',
       GRAPHIQL: 'true',
     });
-    expect(config.frontend).toEqual({ demoPage: true, demoClientId: 'aBcD1234_spa-client.x', graphiql: true });
+    expect(config.frontend).toEqual({
+      demoPage: true,
+      demoClientId: 'aBcD1234_spa-client.x',
+      graphiql: true,
+    });
     expect(config.auth0.origin).toBe('http://127.0.0.1:4010');
     expect(config.auth0.audience).toBe('https://api.example.com/');
     expect(config.admin).toEqual({
@@ -109,7 +113,9 @@ describe('loadConfig', () => {
   it('turns the demo page on by default only with the embedded emulator', () => {
     expect(loadConfig(base, { embeddedEmulator: true }).frontend.demoPage).toBe(true);
     expect(loadConfig(base, { embeddedEmulator: false }).frontend.demoPage).toBe(false);
-    expect(loadConfig({ ...base, DEMO_PAGE: 'false' }, { embeddedEmulator: true }).frontend.demoPage).toBe(false);
+    expect(loadConfig({ ...base, DEMO_PAGE: 'false' }, { embeddedEmulator: true }).frontend.demoPage).toBe(
+      false,
+    );
     expect(loadConfig({ ...base, DEMO_PAGE: 'true' }).frontend.demoPage).toBe(true);
   });
 
