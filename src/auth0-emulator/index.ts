@@ -6,6 +6,7 @@ import { FaultInjector } from './faults.js';
 import { RequestJournal } from './journal.js';
 import { TokenBucket } from './rate-limiter.js';
 import { EmulatorServer } from './server.js';
+import { LoginStore } from './sessions.js';
 import { TenantState } from './state.js';
 import { createTenantKeys, EmulatorTokenMinter } from './tokens.js';
 import type {
@@ -48,6 +49,7 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
   const seed: EmulatorSeed = structuredClone(options.seed ?? DEMO_SEED);
   const state = new TenantState(now);
   state.load(seed);
+  const logins = new LoginStore(now);
   const keys = await createTenantKeys();
   const journal = new RequestJournal();
   const faults = new FaultInjector();
@@ -107,6 +109,7 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
   });
   holder.ctx = {
     state,
+    logins,
     keys,
     minter,
     origin,
@@ -120,6 +123,7 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
   const tenant: TenantControl = {
     reset: () => {
       state.load(structuredClone(seed));
+      logins.clear();
       journal.clear();
       faults.clear();
       bucket = limit ? new TokenBucket(limit, now) : undefined;

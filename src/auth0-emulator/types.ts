@@ -8,7 +8,10 @@ export type RouteName =
   | 'unlink'
   | 'get-user'
   | 'users-by-email'
-  | 'search-users';
+  | 'search-users'
+  | 'authorize'
+  | 'userinfo'
+  | 'logout';
 
 export interface EmulatorOptions {
   /** TCP port, default 0 (ephemeral). */
@@ -133,16 +136,48 @@ export interface TenantControl {
 export interface EmulatorSeed {
   users: SeedUser[];
   clients: SeedClient[];
+  /** Auth0's client grants: Management API scopes (audience `<any origin>/api/v2/`) or another API's. */
+  client_grants?: SeedClientGrant[];
+  [k: string]: unknown;
 }
 
+export type AppType = 'spa' | 'non_interactive' | 'regular_web' | 'native';
+
+/**
+ * A client (application) as Auth0's Management API returns it; unknown fields are kept and ignored.
+ * Entries of `callbacks`, `web_origins`, `allowed_origins` and `allowed_logout_urls` match exactly,
+ * except the emulator's loopback wildcard `http://127.0.0.1:*` (also `localhost`, `[::1]`): any port
+ * and, for callbacks and logout URLs, any path on that loopback host (RFC 8252 §7.3).
+ */
 export interface SeedClient {
   client_id: string;
   client_secret?: string;
   name?: string;
-  app_type: 'spa' | 'non_interactive' | 'regular_web' | 'native';
+  /** Default `regular_web`, as Auth0 treats a client created without one. */
+  app_type?: AppType;
   grant_types?: string[];
-  /** Management API scopes granted by its client grant. */
+  /** Shorthand for a client grant on the Management API with these scopes. */
   scopes?: string[];
+  /** Allowed `redirect_uri`s of /authorize. */
+  callbacks?: string[];
+  /** Origins allowed for silent authentication and `response_mode=web_message`. */
+  web_origins?: string[];
+  /** Origins allowed to call /oauth/token and /userinfo from a browser (CORS). */
+  allowed_origins?: string[];
+  /** Allowed `returnTo` URLs of /v2/logout. */
+  allowed_logout_urls?: string[];
+  /** `none` makes a public client (PKCE required); default `none` for spa/native, else `client_secret_post`. */
+  token_endpoint_auth_method?: 'none' | 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
+  /** Auth0's refresh token settings; `rotation_type: 'rotating'` makes the refresh grant rotate tokens. */
+  refresh_token?: { rotation_type?: 'rotating' | 'non-rotating'; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export interface SeedClientGrant {
+  client_id: string;
+  audience: string;
+  scope: string[];
+  [k: string]: unknown;
 }
 
 export interface SeedUser {
