@@ -39,11 +39,11 @@ const ERRORS = [
 ];
 
 const $ = (selector) => document.querySelector(selector);
-const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+const JWT = /eyJ[\w-]*\.[\w-]*\.[\w-]*/g;
 
-/** A copy of `value` safe to show: every JWT replaced by a marker. */
+/** A copy of `value` safe to show: every JWT (bearer, ID token) replaced by a marker. */
 function elideTokens(value) {
-  if (typeof value === 'string') return JWT.test(value) ? '<JWT elided>' : value;
+  if (typeof value === 'string') return value.replace(JWT, '<JWT elided>');
   if (Array.isArray(value)) return value.map(elideTokens);
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, elideTokens(v)]));
@@ -51,16 +51,20 @@ function elideTokens(value) {
   return value;
 }
 
-function appendLog(kind, title, body) {
+/** Adds an entry at the top of the log: a title, then each part (text as is, objects as JSON). */
+function appendLog(kind, title, ...parts) {
   const item = document.createElement('li');
   item.className = kind;
   const heading = document.createElement('div');
   heading.className = 'log-title';
   heading.textContent = title;
-  const pre = document.createElement('pre');
-  pre.textContent = JSON.stringify(elideTokens(body), null, 2);
-  item.append(heading, pre);
-  $('#log').append(item);
+  item.append(heading);
+  for (const part of parts) {
+    const pre = document.createElement('pre');
+    pre.textContent = typeof part === 'string' ? part : JSON.stringify(elideTokens(part), null, 2);
+    item.append(pre);
+  }
+  $('#log').prepend(item);
 }
 
 function showProblem(error) {
@@ -117,9 +121,9 @@ async function main() {
   async function graphql(operationName, query, variables) {
     const token = await primary.getTokenSilently();
     const request = { operationName, query, variables };
-    appendLog('request', `→ POST ${config.graphqlUrl} ${operationName}`, {
+    appendLog('request', `→ POST ${config.graphqlUrl} · ${operationName}`, query, {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: request,
+      variables,
     });
     const response = await fetch(config.graphqlUrl, {
       method: 'POST',
@@ -127,7 +131,7 @@ async function main() {
       body: JSON.stringify(request),
     });
     const body = await response.json();
-    appendLog(body.errors ? 'response error' : 'response', `← ${response.status} ${operationName}`, body);
+    appendLog(body.errors ? 'response error' : 'response', `← ${response.status} · ${operationName}`, body);
     showProblem(body.errors?.[0]);
     return body;
   }
@@ -140,12 +144,9 @@ async function main() {
     identities.forEach((identity, index) => {
       const row = body.insertRow();
       row.dataset.identityId = identity.id;
-      const cells = [
-        identity.provider,
-        identity.userId,
-        identity.connection,
-        identity.profileData?.email ?? '',
-      ];
+      // Auth0 keeps the main identity's profile on the user itself, not in profileData.
+      const email = index === 0 ? me.email : identity.profileData?.email;
+      const cells = [identity.provider, identity.userId, identity.connection, email ?? ''];
       for (const text of cells) row.insertCell().textContent = text;
       const action = row.insertCell();
       if (index === 0) {
@@ -179,7 +180,7 @@ async function main() {
     try {
       await action();
     } catch (error) {
-      appendLog('response error', `✗ ${error.error ?? error.name ?? 'Error'}`, {
+      appendLog('error', `✗ ${error.error ?? error.name ?? 'Error'}`, {
         error: error.error,
         message: error.error_description ?? error.message,
       });
