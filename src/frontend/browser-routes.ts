@@ -20,7 +20,7 @@ export interface DemoPageConfig {
   operations: typeof EXAMPLE_OPERATIONS;
 }
 
-interface Asset {
+export interface Asset {
   file: string;
   contentType: string;
 }
@@ -37,7 +37,8 @@ function packageRoot(): string {
   return dir;
 }
 
-function demoAssets(): Map<string, Asset> {
+/** The demo page's files by URL path (also what a test serves from another origin). */
+export function demoPageAssets(): Map<string, Asset> {
   const folder = join(packageRoot(), 'src', 'frontend', 'demo-page');
   const require = createRequire(import.meta.url);
   const js = 'text/javascript; charset=utf-8';
@@ -61,7 +62,7 @@ export type BrowserRoute = (req: IncomingMessage, res: ServerResponse, url: URL)
  */
 export function createBrowserRoutes(config: Config, graphqlPath = '/graphql'): BrowserRoute {
   const graphiql = config.frontend.graphiql ? createGraphiQLHandler(graphqlPath) : undefined;
-  const assets = config.frontend.demoPage ? demoAssets() : new Map<string, Asset>();
+  const assets = config.frontend.demoPage ? demoPageAssets() : new Map<string, Asset>();
   const cache = new Map<string, Buffer>();
   const pageConfig: DemoPageConfig = {
     auth0Domain: config.auth0.origin,
