@@ -63,16 +63,23 @@ function databaseConnection(all: Map<string, Connection>, asked: string | undefi
   return [...all.values()].find((c) => !c.isSocial)?.name ?? DEFAULT_DATABASE;
 }
 
-/** Errors that may go back to the (registered) callback: redirected or posted, with the state. */
-function deliver(request: Pick<AuthorizeRequest, 'redirectUri' | 'responseMode'>, params: Record<string, string | undefined>, headers: Record<string, string> = {}): Reply {
-  const defined = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as Record<string, string>;
+/** Answers the (registered) callback: a redirect with `params` in its query, or the web_message page. */
+function deliver(
+  request: Pick<AuthorizeRequest, 'redirectUri' | 'responseMode'>,
+  params: Record<string, string | undefined>,
+  headers: Record<string, string> = {},
+): Reply {
+  const defined = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
   if (request.responseMode === 'web_message') {
     return webMessagePage(new URL(request.redirectUri).origin, defined, headers);
   }
   const url = new URL(request.redirectUri);
   for (const [key, value] of Object.entries(defined)) url.searchParams.set(key, value);
   return redirect(url.toString(), headers);
-} // prettier-ignore
+}
 
 function oauthRedirectError(
   request: Pick<AuthorizeRequest, 'redirectUri' | 'responseMode'>,
@@ -110,22 +117,29 @@ function checkRequest(ctx: EmulatorContext, query: Record<string, string>): Chec
     return page(`The origin ${new URL(redirectUri).origin} is not in the list of allowed web origins`);
   }
   const delivery = { redirectUri, responseMode: mode } as const;
-  const fail = (error: string, description: string) => oauthRedirectError(delivery, state, error, description);
+  const fail = (error: string, description: string) =>
+    oauthRedirectError(delivery, state, error, description);
 
   const responseType = query.response_type;
   if (!responseType) return fail('invalid_request', 'Missing required parameter: response_type');
   // The emulator implements the code flow only, which is what auth0-spa-js 2.x uses.
-  if (responseType !== 'code') return fail('unsupported_response_type', `Unsupported response type: ${responseType}`);
+  if (responseType !== 'code')
+    return fail('unsupported_response_type', `Unsupported response type: ${responseType}`);
   if (!allowsGrant(client, 'authorization_code')) {
     return fail('unauthorized_client', "Grant type 'authorization_code' not allowed for the client.");
   }
   const challenge = query.code_challenge;
   if (challenge !== undefined || isPublicClient(client)) {
-    if (!challenge) return fail('invalid_request', 'Parameter code_challenge is required for public clients (PKCE).');
+    if (!challenge)
+      return fail('invalid_request', 'Parameter code_challenge is required for public clients (PKCE).');
     if (query.code_challenge_method !== 'S256') {
-      return fail('invalid_request', `Unsupported code_challenge_method: ${query.code_challenge_method ?? 'plain'} (S256 only)`);
+      return fail(
+        'invalid_request',
+        `Unsupported code_challenge_method: ${query.code_challenge_method ?? 'plain'} (S256 only)`,
+      );
     }
-    if (!S256_CHALLENGE.test(challenge)) return fail('invalid_request', 'Invalid code_challenge: not a base64url SHA-256 digest');
+    if (!S256_CHALLENGE.test(challenge))
+      return fail('invalid_request', 'Invalid code_challenge: not a base64url SHA-256 digest');
   }
   const audience = query.audience || undefined;
   if (audience !== undefined && audience !== ctx.managementAudience && !ctx.state.hasApi(audience)) {
@@ -154,9 +168,14 @@ function checkRequest(ctx: EmulatorContext, query: Record<string, string>): Chec
       codeChallenge: challenge,
     },
   };
-} // prettier-ignore
+}
 
-function issueCode(ctx: EmulatorContext, request: AuthorizeRequest, session: Session, headers: Record<string, string> = {}): Reply {
+function issueCode(
+  ctx: EmulatorContext,
+  request: AuthorizeRequest,
+  session: Session,
+  headers: Record<string, string> = {},
+): Reply {
   const code = ctx.logins.issueCode({
     clientId: request.client.client_id,
     redirectUri: request.redirectUri,
@@ -169,28 +188,39 @@ function issueCode(ctx: EmulatorContext, request: AuthorizeRequest, session: Ses
     authTime: session.authTime,
   });
   return deliver(request, { code, state: request.state }, headers);
-} // prettier-ignore
+}
 
 /** The session in the cookie, if its user still exists and it fits the connection asked for. */
-function usableSession(ctx: EmulatorContext, request: AuthorizeRequest, cookieHeader: string | undefined): Session | undefined {
+function usableSession(
+  ctx: EmulatorContext,
+  request: AuthorizeRequest,
+  cookieHeader: string | undefined,
+): Session | undefined {
   const session = ctx.logins.session(readCookie(cookieHeader, SESSION_COOKIE));
   if (!session || !userOfLogin(ctx, session.loginIdentity)) return undefined;
   // Asking for another connection (the second login of an account link) is a new login, not SSO.
   if (request.connection !== undefined && request.connection !== session.connection) return undefined;
   return session;
-} // prettier-ignore
+}
 
-function loginPage(ctx: EmulatorContext, request: AuthorizeRequest, query: Record<string, string>, error?: { message: string; username?: string }): Reply {
+function loginPage(
+  ctx: EmulatorContext,
+  request: AuthorizeRequest,
+  query: Record<string, string>,
+  error?: { message: string; username?: string },
+): Reply {
   const all = connections(ctx);
   const clientName = request.client.name ?? request.client.client_id;
   const asked = request.connection === undefined ? undefined : all.get(request.connection);
   if (asked?.isSocial) return socialPage(clientName, asked.name, asked.users);
   const socialLinks =
     request.connection === undefined
-      ? [...all.values()].filter((c) => c.isSocial).map((c) => ({
-          connection: c.name,
-          href: `/authorize?${new URLSearchParams({ ...query, connection: c.name }).toString()}`,
-        }))
+      ? [...all.values()]
+          .filter((c) => c.isSocial)
+          .map((c) => ({
+            connection: c.name,
+            href: `/authorize?${new URLSearchParams({ ...query, connection: c.name }).toString()}`,
+          }))
       : [];
   return loginFormPage({
     clientName,
@@ -199,7 +229,7 @@ function loginPage(ctx: EmulatorContext, request: AuthorizeRequest, query: Recor
     error: error?.message,
     username: error?.username,
   });
-} // prettier-ignore
+}
 
 export function handleAuthorizeGet(ctx: EmulatorContext, req: BrowserRequest): Reply {
   const checked = checkRequest(ctx, req.query);
@@ -242,20 +272,26 @@ export function handleAuthorizePost(ctx: EmulatorContext, req: BrowserRequest): 
   let loginIdentity: string | undefined;
   if (connection.isSocial) {
     loginIdentity = connection.users.find((u) => u.userId === fields.user_id)?.userId;
-    if (!loginIdentity) return errorPage(400, 'invalid_request', `No user ${fields.user_id ?? ''} in ${connectionName}`);
+    if (!loginIdentity)
+      return errorPage(400, 'invalid_request', `No user ${fields.user_id ?? ''} in ${connectionName}`);
   } else {
     const username = fields.username ?? '';
     // Several users may share an email (Auth0 databases may not, but seeds may): the password decides.
     const matches = ctx.state
       .loginCandidates(username, connectionName)
       .filter((c) => c.password === fields.password);
-    const exact = matches.filter((c) => c.email === username || identityKey(c.identity.provider, c.identity.user_id) === username);
+    const exact = matches.filter(
+      (c) => c.email === username || identityKey(c.identity.provider, c.identity.user_id) === username,
+    );
     const picked = matches.length === 1 ? matches[0] : exact.length === 1 ? exact[0] : undefined;
     if (!picked) {
-      return loginPage(ctx, { ...request, connection: connectionName }, req.query, { message: 'Wrong email or password.', username });
+      return loginPage(ctx, { ...request, connection: connectionName }, req.query, {
+        message: 'Wrong email or password.',
+        username,
+      });
     }
     loginIdentity = identityKey(picked.identity.provider, picked.identity.user_id);
   }
   const { cookie, session } = ctx.logins.startSession(loginIdentity, connectionName);
   return issueCode(ctx, request, session, { 'set-cookie': sessionCookie(cookie) });
-} // prettier-ignore
+}

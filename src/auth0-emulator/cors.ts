@@ -13,12 +13,18 @@ function clientAllows(client: SeedClient, origin: string): boolean {
  * Headers for a response to `origin`: allowed when the client (or, with no client known yet,
  * any client of the tenant) lists it. Without them the browser withholds the response.
  */
-export function corsHeaders(ctx: EmulatorContext, origin: string | undefined, clientId?: string): Record<string, string> {
+export function corsHeaders(
+  ctx: EmulatorContext,
+  origin: string | undefined,
+  clientId?: string,
+): Record<string, string> {
   if (origin === undefined) return {};
   const client = clientId === undefined ? undefined : ctx.state.client(clientId);
-  const allowed = client ? clientAllows(client, origin) : clientId === undefined && ctx.state.anyClient((c) => clientAllows(c, origin));
+  const allowed = client
+    ? clientAllows(client, origin)
+    : clientId === undefined && ctx.state.anyClient((c) => clientAllows(c, origin));
   return allowed ? { 'access-control-allow-origin': origin, vary: 'Origin' } : { vary: 'Origin' };
-} // prettier-ignore
+}
 
 /** OPTIONS preflight: the body (and so the client) is not known yet, so any client's origin passes. */
 export function preflight(ctx: EmulatorContext, headers: Record<string, string | undefined>): Reply {
@@ -32,8 +38,9 @@ export function preflight(ctx: EmulatorContext, headers: Record<string, string |
     headers: {
       ...cors,
       'access-control-allow-methods': 'GET, POST, OPTIONS',
-      'access-control-allow-headers': requested && /^[\w\s,-]+$/.test(requested) ? requested : 'content-type, authorization, auth0-client',
+      'access-control-allow-headers':
+        requested && /^[\w\s,-]+$/.test(requested) ? requested : 'content-type, authorization, auth0-client',
       'access-control-max-age': '86400',
     },
   };
-} // prettier-ignore
+}

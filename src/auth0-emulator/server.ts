@@ -25,7 +25,7 @@ export interface ServerParts {
   ctx: () => EmulatorContext;
   journal: RequestJournal;
   faults: FaultInjector;
-  bucket: () => TokenBucket | undefined;
+  bucket: () => TokenBucket;
 }
 
 interface Matched {
@@ -212,9 +212,8 @@ export class EmulatorServer {
     }
 
     let rateHeaders: Record<string, string> | undefined;
-    const bucket = this.parts.bucket();
-    if (bucket && path.startsWith(MANAGEMENT_PREFIX)) {
-      const decision = bucket.take();
+    if (path.startsWith(MANAGEMENT_PREFIX)) {
+      const decision = this.parts.bucket().take();
       rateHeaders = decision.headers;
       if (!decision.allowed) {
         this.send(res, entry, {

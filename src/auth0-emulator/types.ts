@@ -20,7 +20,10 @@ export interface EmulatorOptions {
   host?: string;
   /** Users and clients the tenant starts with (and returns to on reset), default DEMO_SEED. */
   seed?: EmulatorSeed;
-  /** Token bucket shared by all /api/v2 calls; default false (no limiting and no x-ratelimit headers). */
+  /**
+   * Token bucket shared by all /api/v2 calls. Default (or false): 10,000/s with a burst of 10,000,
+   * which nothing local reaches; its x-ratelimit-* headers are on every Management API response.
+   */
   rateLimit?: RateLimit | false;
   /** Lifetime of access tokens issued by POST /oauth/token, default 86400. */
   tokenLifetimeSeconds?: number;

@@ -132,10 +132,12 @@ export async function loginWithSocial(
 ): Promise<{ res: Response; text: string }> {
   const path = authorizePath(params);
   const page = await browse(emulator, jar, path);
-  const button = new RegExp(`<button type="submit" name="user_id" value="([^"]*)" data-user-id="${userId.replace(/[|]/g, '\\|')}"`).exec(page.text);
+  const button = new RegExp(
+    `<button type="submit" name="user_id" value="([^"]*)" data-user-id="${userId.replace(/[|]/g, '\\|')}"`,
+  ).exec(page.text);
   if (!button) throw new Error(`no button for ${userId}: ${page.text.slice(0, 400)}`);
   return browse(emulator, jar, path, { connection: params.connection ?? '', user_id: button[1] });
-} // prettier-ignore
+}
 
 export async function exchangeCode(
   emulator: Auth0Emulator,

@@ -265,13 +265,20 @@ describe('browser logins (authorize, code + PKCE, sessions)', () => {
     it('posts the code and state to the opener or parent, only to the redirect_uri origin', async () => {
       const e = emulator();
       const { jar } = await aliceLogin();
-      const { params, verifier } = spaParams(e, { response_mode: 'web_message', prompt: 'none', redirect_uri: SPA_ORIGIN });
+      const { params, verifier } = spaParams(e, {
+        response_mode: 'web_message',
+        prompt: 'none',
+        redirect_uri: SPA_ORIGIN,
+      });
       const { res, text } = await browse(e, jar, authorizePath(params));
       expect(res.status).toBe(200);
       expect(text).toContain('var target = window.opener || window.parent;');
       const { message, targetOrigin } = postedMessage(text);
       expect(targetOrigin).toBe(SPA_ORIGIN);
-      expect(message).toEqual({ type: 'authorization_response', response: { code: expect.any(String), state: params.state } });
+      expect(message).toEqual({
+        type: 'authorization_response',
+        response: { code: expect.any(String), state: params.state },
+      });
       const tokens = await exchangeCode(e, {
         client_id: DEMO.spaClientId,
         code: (message.response as { code: string }).code,
@@ -279,7 +286,7 @@ describe('browser logins (authorize, code + PKCE, sessions)', () => {
         redirect_uri: SPA_ORIGIN,
       });
       expect(tokens.status).toBe(200);
-    }); // prettier-ignore
+    });
 
     it('posts errors with their state (silent login without a session)', async () => {
       const e = emulator();
@@ -305,7 +312,11 @@ describe('browser logins (authorize, code + PKCE, sessions)', () => {
     it('issues new tokens from a non-rotating refresh token, which keeps working', async () => {
       const e = emulator();
       const { body } = await aliceTokens();
-      const refresh = { grant_type: 'refresh_token', client_id: DEMO.spaClientId, refresh_token: body.refresh_token as string };
+      const refresh = {
+        grant_type: 'refresh_token',
+        client_id: DEMO.spaClientId,
+        refresh_token: body.refresh_token as string,
+      };
       for (let i = 0; i < 2; i += 1) {
         const res = await call(e, 'POST', '/oauth/token', { form: refresh });
         expect(res.status).toBe(200);
@@ -317,28 +328,40 @@ describe('browser logins (authorize, code + PKCE, sessions)', () => {
           token_type: 'Bearer',
         });
         const id = decodeJwt((res.body as { id_token: string }).id_token);
-        expect(id).toMatchObject({ sub: DEMO.users.alice, aud: DEMO.spaClientId, sid: decodeJwt(body.id_token as string).sid });
+        expect(id).toMatchObject({
+          sub: DEMO.users.alice,
+          aud: DEMO.spaClientId,
+          sid: decodeJwt(body.id_token as string).sid,
+        });
         expect(id.nonce).toBeUndefined();
       }
-    }); // prettier-ignore
+    });
 
     it('rotates when the client says rotation_type rotating: the old one is refused', async () => {
       const e = emulator();
       e.tenant.addClient({ ...spaClient(), refresh_token: { rotation_type: 'rotating' } });
       const { body } = await aliceTokens();
       const first = await call(e, 'POST', '/oauth/token', {
-        form: { grant_type: 'refresh_token', client_id: DEMO.spaClientId, refresh_token: body.refresh_token as string },
+        form: {
+          grant_type: 'refresh_token',
+          client_id: DEMO.spaClientId,
+          refresh_token: body.refresh_token as string,
+        },
       });
       expect(first.status).toBe(200);
       const next = (first.body as { refresh_token: string }).refresh_token;
       expect(next).toEqual(expect.any(String));
       expect(next).not.toBe(body.refresh_token);
       const reused = await call(e, 'POST', '/oauth/token', {
-        form: { grant_type: 'refresh_token', client_id: DEMO.spaClientId, refresh_token: body.refresh_token as string },
+        form: {
+          grant_type: 'refresh_token',
+          client_id: DEMO.spaClientId,
+          refresh_token: body.refresh_token as string,
+        },
       });
       expect(reused.status).toBe(403);
       expect(reused.body).toMatchObject({ error: 'invalid_grant' });
-    }); // prettier-ignore
+    });
   });
 
   describe('GET /userinfo', () => {
@@ -373,13 +396,19 @@ describe('browser logins (authorize, code + PKCE, sessions)', () => {
     it('ends the session and redirects to an allowed returnTo (the demo SPA: any loopback URL)', async () => {
       const e = emulator();
       const { jar } = await aliceLogin();
-      const out = await browse(e, jar, `/v2/logout?client_id=${DEMO.spaClientId}&returnTo=${encodeURIComponent(SPA_ORIGIN)}`);
+      const out = await browse(
+        e,
+        jar,
+        `/v2/logout?client_id=${DEMO.spaClientId}&returnTo=${encodeURIComponent(SPA_ORIGIN)}`,
+      );
       expect(out.res.status).toBe(302);
       expect(out.res.headers.get('location')).toBe(SPA_ORIGIN);
-      expect(out.res.headers.get('set-cookie')).toMatch(/^auth0=; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0$/);
+      expect(out.res.headers.get('set-cookie')).toMatch(
+        /^auth0=; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0$/,
+      );
       const silent = await browse(e, jar, authorizePath(spaParams(e, { prompt: 'none' }).params));
       expect(callbackParams(silent.res).error).toBe('login_required');
-    }); // prettier-ignore
+    });
 
     it.each([
       ['a returnTo outside allowed_logout_urls', `client_id=${DEMO.spaClientId}&returnTo=${encodeURIComponent('https://evil.example/')}`],
@@ -420,16 +449,28 @@ describe('browser logins (authorize, code + PKCE, sessions)', () => {
     it("allows the token response to the client's origins only", async () => {
       const e = emulator();
       const { params, verifier, query } = await aliceLogin();
-      const form = { client_id: DEMO.spaClientId, code: query.code, code_verifier: verifier, redirect_uri: params.redirect_uri as string };
+      const form = {
+        client_id: DEMO.spaClientId,
+        code: query.code,
+        code_verifier: verifier,
+        redirect_uri: params.redirect_uri as string,
+      };
       const ok = await exchangeCode(e, form, { origin: SPA_ORIGIN });
       expect(ok.headers.get('access-control-allow-origin')).toBe(SPA_ORIGIN);
       const again = await aliceLogin();
-      const other = await exchangeCode(e, { ...form, code: again.query.code, code_verifier: again.verifier }, { origin: 'https://evil.example' });
+      const other = await exchangeCode(
+        e,
+        { ...form, code: again.query.code, code_verifier: again.verifier },
+        { origin: 'https://evil.example' },
+      );
       expect(other.headers.get('access-control-allow-origin')).toBeNull();
       const { body } = await aliceTokens();
-      const info = await call(e, 'GET', '/userinfo', { token: body.access_token as string, headers: { origin: 'http://[::1]:8080' } });
+      const info = await call(e, 'GET', '/userinfo', {
+        token: body.access_token as string,
+        headers: { origin: 'http://[::1]:8080' },
+      });
       expect(info.headers.get('access-control-allow-origin')).toBe('http://[::1]:8080');
-    }); // prettier-ignore
+    });
   });
 });
 
