@@ -15,12 +15,16 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
+  /** The `JSONObject` scalar type represents JSON objects as specified by [ECMA-404](http://www.ecma-international.org/publications/files/ECMA-ST/ECMA-404.pdf). */
+  JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
 
 /** Server-side link by a caller holding the admin permission; the service's own Management API token is used. */
 export type AdminLinkInput = {
   /** Auth0 connection id (`con_…`) of the secondary, when several database connections exist. */
   connectionId?: InputMaybe<Scalars['String']['input']>;
+  /** Before linking, deep-merge the secondary's `user_metadata` and `app_metadata` into the primary's, the primary's values winning (Auth0 discards the secondary's metadata on link); undone if the link fails. */
+  mergeMetadata?: InputMaybe<Scalars['Boolean']['input']>;
   /** Provider of the secondary identity, e.g. `google-oauth2`. */
   provider: Scalars['String']['input'];
   /** Id of the secondary identity without the provider prefix (`1080…` for `google-oauth2|1080…`); the full `<provider>|<id>` form is accepted and the prefix stripped. */
@@ -73,6 +77,8 @@ export type IdentityProfile = {
 export type JwtLinkInput = {
   /** ID token (RS256, same tenant) of the secondary account, proving its owner just signed in; its `aud` must equal the `azp` of the bearer token. */
   linkWith: Scalars['String']['input'];
+  /** Before linking, deep-merge the secondary's `user_metadata` (not `app_metadata`: it belongs to the tenant) into the primary's, the primary's values winning (Auth0 discards the secondary's metadata on link); undone if the link fails. */
+  mergeMetadata?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 /** Exactly one mode: `jwt` (user-initiated) or `admin` (server-side). */
@@ -87,8 +93,19 @@ export type LinkAccountsPayload = {
   __typename?: 'LinkAccountsPayload';
   /** The primary user's identities after linking, the main identity first. */
   identities: Array<Identity>;
+  /** The metadata merge, when `mergeMetadata` was asked; null otherwise. */
+  mergedMetadata?: Maybe<MergedMetadata>;
   /** The primary user, as Auth0 has it after linking. */
   user: User;
+};
+
+/** What the link carried over from the secondary before Auth0 discarded it: the top-level metadata keys that changed in the primary. */
+export type MergedMetadata = {
+  __typename?: 'MergedMetadata';
+  /** `app_metadata` keys added to or merged into the primary (admin mode only; empty in JWT mode). */
+  appMetadataKeys: Array<Scalars['String']['output']>;
+  /** `user_metadata` keys added to or merged into the primary. */
+  userMetadataKeys: Array<Scalars['String']['output']>;
 };
 
 export type Mutation = {
@@ -144,6 +161,8 @@ export type UnlinkAccountPayload = {
 /** An Auth0 user (a primary account) with all its identities. */
 export type User = {
   __typename?: 'User';
+  /** Auth0 `app_metadata` (plans, roles, CRM ids: the tenant's, not the user's). Admins only; others get null with a FORBIDDEN error on this field. */
+  appMetadata?: Maybe<Scalars['JSONObject']['output']>;
   /** Email address. */
   email?: Maybe<Scalars['String']['output']>;
   /** Whether the email address is verified. */
@@ -156,6 +175,8 @@ export type User = {
   name?: Maybe<Scalars['String']['output']>;
   /** URL of a profile picture. */
   picture?: Maybe<Scalars['String']['output']>;
+  /** Auth0 `user_metadata`: the user's own preferences. For the user themself or an admin. */
+  userMetadata?: Maybe<Scalars['JSONObject']['output']>;
 };
 
 export type LinkAccountsMutationVariables = Exact<{

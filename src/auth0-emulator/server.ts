@@ -18,6 +18,7 @@ import {
 import type { TokenBucket } from './rate-limiter.js';
 import { handleLogout, handleUserinfo } from './session-routes.js';
 import { handleTokenRequest } from './token-route.js';
+import { handleUpdateUser } from './update-user-route.js';
 import { jwksDocument } from './tokens.js';
 import type { JournalEntry, RouteName } from './types.js';
 
@@ -58,6 +59,7 @@ export function matchRoute(method: string, path: string): Matched {
     return { route: 'users-by-email' };
   if (resource !== 'users' || !segments[1]) return { route: 'unknown' };
   if (method === 'GET' && segments.length === 2) return { route: 'get-user', rawSegments: segments };
+  if (method === 'PATCH' && segments.length === 2) return { route: 'update-user', rawSegments: segments };
   if (segments[2] !== 'identities') return { route: 'unknown' };
   if (method === 'POST' && segments.length === 3) return { route: 'link', rawSegments: segments };
   if (method === 'DELETE' && segments.length === 5 && segments[3] && segments[4]) {
@@ -267,6 +269,8 @@ export class EmulatorServer {
           return await handleUsersByEmail(ctx, management);
         case 'search-users':
           return await handleSearchUsers(ctx, management);
+        case 'update-user':
+          return await handleUpdateUser(ctx, management);
       }
     } catch (error) {
       if (error instanceof ReplyError) return error.reply;

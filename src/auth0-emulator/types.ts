@@ -9,6 +9,7 @@ export type RouteName =
   | 'get-user'
   | 'users-by-email'
   | 'search-users'
+  | 'update-user'
   | 'authorize'
   | 'userinfo'
   | 'logout';
