@@ -17,6 +17,8 @@ export interface DemoPageConfig {
   audience: string;
   scope: string;
   graphqlUrl: string;
+  /** GraphiQL, when `GRAPHIQL` is on. */
+  ideUrl: string | null;
   operations: typeof EXAMPLE_OPERATIONS;
 }
 
@@ -70,6 +72,7 @@ export function createBrowserRoutes(config: Config, graphqlPath = '/graphql'): B
     audience: config.auth0.audience,
     scope: DEMO_SCOPE,
     graphqlUrl: graphqlPath,
+    ideUrl: config.frontend.graphiql ? graphqlPath : null,
     operations: EXAMPLE_OPERATIONS,
   };
   // Scripts and styles from this origin only; tokens travel to the tenant only.

@@ -33,6 +33,7 @@ describe('pages for browsers (DESIGN §6)', () => {
         audience: `${h.emulator.origin}/api/v2/`,
         scope: 'openid profile email read:current_user update:current_user_identities',
         graphqlUrl: '/graphql',
+        ideUrl: '/graphql',
       });
       expect(Object.keys(config.operations as object)).toEqual(['me', 'link', 'unlink']);
     });
@@ -99,6 +100,18 @@ describe('pages for browsers (DESIGN §6)', () => {
         expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
       }
     });
+  });
+
+  it('signs in with DEMO_CLIENT_ID and points at no IDE when GRAPHIQL is off', async () => {
+    const h = await startHarness({
+      env: { DEMO_PAGE: 'true', DEMO_CLIENT_ID: 'AbCdEf0123456789spa', GRAPHIQL: 'false' },
+    });
+    try {
+      const config = await (await fetch(`${h.gateway.origin}/demo/config.json`)).json();
+      expect(config).toMatchObject({ clientId: 'AbCdEf0123456789spa', ideUrl: null });
+    } finally {
+      await h.close();
+    }
   });
 
   it('sends no IDE when GRAPHIQL is off: a browser GET /graphql gets what Apollo Server answers', async () => {

@@ -97,6 +97,10 @@ async function main() {
   const config = await (await fetch('/demo/config.json')).json();
   $('#tenant').textContent = config.auth0Domain;
   $('#client-id').textContent = config.clientId;
+  if (config.ideUrl) {
+    $('#ide-link').href = config.ideUrl;
+    $('#ide-hint').hidden = false;
+  }
   const redirectUri = `${window.location.origin}/`;
   const { createAuth0Client } = window.auth0;
 
