@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     `  issuer:               ${emulator.issuer}`,
     `  Management audience:  ${emulator.managementAudience}`,
     `  JWKS:                 ${emulator.origin}/.well-known/jwks.json`,
+    `  browser logins:       ${emulator.origin}/authorize (redirect_uri from the client's callbacks${values.seed ? '' : `; ${DEMO.spaClientId}: any loopback URL`})`,
     '',
     'Users (user_id, email, password):',
     ...seed.users.map((u) => `  ${u.user_id}  ${u.email ?? '-'}  ${u.password ?? '(no password)'}`),

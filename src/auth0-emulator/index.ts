@@ -16,6 +16,7 @@ import type {
   Journal,
   RateLimit,
   SeedClient,
+  SeedClientGrant,
   SeedUser,
   TenantControl,
   TokenMinter,
@@ -132,6 +133,7 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
     },
     addUser: (user: SeedUser) => state.addUser(structuredClone(user)),
     addClient: (client: SeedClient) => state.addClient(structuredClone(client)),
+    addClientGrant: (grant: SeedClientGrant) => state.addClientGrant(structuredClone(grant)),
     getUser: (userId: string): WireUser | undefined => {
       const user = state.user(userId);
       return user ? toWireUser(user, full) : undefined;

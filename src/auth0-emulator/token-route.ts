@@ -1,4 +1,5 @@
-// POST /oauth/token: client credentials for M2M clients, password and password-realm for seeded users.
+// POST /oauth/token: client credentials for M2M clients, password and password-realm for seeded users,
+// and (code-grants.ts) the authorization_code and refresh_token grants of browser logins.
 import type { EmulatorContext } from './context.js';
 import { oauthError, type ParsedBody, type Reply } from './http.js';
 import { allowsGrant, isPublicClient } from './clients.js';

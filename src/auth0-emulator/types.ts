@@ -127,7 +127,9 @@ export interface TenantControl {
   /** Back to the seed; clears the journal, the faults and the rate-limit bucket. */
   reset(): void;
   addUser(user: SeedUser): void;
+  /** Replaces a client of the same id (and its grants; `scopes` is the Management API shorthand). */
   addClient(client: SeedClient): void;
+  addClientGrant(grant: SeedClientGrant): void;
   /** A primary user in Auth0's shape (provider tokens included), undefined if absent or linked away. */
   getUser(userId: string): WireUser | undefined;
   listUsers(): WireUser[];

@@ -309,16 +309,15 @@ describe('browser logins (authorize, code + PKCE, sessions)', () => {
   });
 
   describe('refresh_token grant', () => {
+    const refresh = (token: string) =>
+      call(emulator(), 'POST', '/oauth/token', {
+        form: { grant_type: 'refresh_token', client_id: DEMO.spaClientId, refresh_token: token },
+      });
+
     it('issues new tokens from a non-rotating refresh token, which keeps working', async () => {
-      const e = emulator();
       const { body } = await aliceTokens();
-      const refresh = {
-        grant_type: 'refresh_token',
-        client_id: DEMO.spaClientId,
-        refresh_token: body.refresh_token as string,
-      };
       for (let i = 0; i < 2; i += 1) {
-        const res = await call(e, 'POST', '/oauth/token', { form: refresh });
+        const res = await refresh(body.refresh_token as string);
         expect(res.status).toBe(200);
         expect(res.body).toEqual({
           access_token: expect.any(String),
@@ -341,24 +340,12 @@ describe('browser logins (authorize, code + PKCE, sessions)', () => {
       const e = emulator();
       e.tenant.addClient({ ...spaClient(), refresh_token: { rotation_type: 'rotating' } });
       const { body } = await aliceTokens();
-      const first = await call(e, 'POST', '/oauth/token', {
-        form: {
-          grant_type: 'refresh_token',
-          client_id: DEMO.spaClientId,
-          refresh_token: body.refresh_token as string,
-        },
-      });
+      const first = await refresh(body.refresh_token as string);
       expect(first.status).toBe(200);
       const next = (first.body as { refresh_token: string }).refresh_token;
       expect(next).toEqual(expect.any(String));
       expect(next).not.toBe(body.refresh_token);
-      const reused = await call(e, 'POST', '/oauth/token', {
-        form: {
-          grant_type: 'refresh_token',
-          client_id: DEMO.spaClientId,
-          refresh_token: body.refresh_token as string,
-        },
-      });
+      const reused = await refresh(body.refresh_token as string);
       expect(reused.status).toBe(403);
       expect(reused.body).toMatchObject({ error: 'invalid_grant' });
     });

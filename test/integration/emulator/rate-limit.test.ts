@@ -122,6 +122,7 @@ describe('Management API with no configured limit (the default bucket)', () => {
       ['by email', 'GET', '/api/v2/users-by-email?email=bob%40example.com', { token: admin }, 200],
       ['link', 'POST', userPath(DEMO.users.alice, '/identities'), { token: alice, json: { link_with: googleIdToken } }, 201],
       ['unlink', 'DELETE', userPath(DEMO.users.alice, '/identities/google-oauth2/108000000000000000001'), { token: alice }, 200],
+      ['update user', 'PATCH', userPath(DEMO.users.bob), { token: admin, json: { user_metadata: { a: 1 } } }, 200],
       ['401 without a token', 'GET', userPath(DEMO.users.bob), {}, 401],
       ['403 for a missing scope', 'GET', '/api/v2/users', { token: alice }, 403],
       ['404 for a missing user', 'GET', userPath('auth0|nobody'), { token: admin }, 404],

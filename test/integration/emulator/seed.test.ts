@@ -95,8 +95,26 @@ describe('seeds', () => {
       emulator.tenant.addUser({ user_id: 'auth0|extra', email: 'extra@example.com' });
       expect(() => emulator.tenant.addUser({ user_id: 'auth0|extra' })).toThrow(/already exists/);
       expect(emulator.tenant.getUser('auth0|extra')).toBeDefined();
+      emulator.tenant.addClient({ client_id: 'm2m', client_secret: 's', app_type: 'non_interactive' });
+      emulator.tenant.addClientGrant({
+        client_id: 'm2m',
+        audience: 'https://x.eu.auth0.com/api/v2/',
+        scope: ['read:users'],
+      });
+      expect(() => emulator.tenant.addClientGrant({ client_id: 'nope', audience: 'a', scope: [] })).toThrow(
+        /unknown client/,
+      );
+      const form = {
+        grant_type: 'client_credentials',
+        client_id: 'm2m',
+        client_secret: 's',
+        audience: emulator.managementAudience,
+      };
+      const granted = await call(emulator, 'POST', '/oauth/token', { form });
+      expect(granted.body).toMatchObject({ scope: 'read:users' });
       emulator.tenant.reset();
       expect(emulator.tenant.getUser('auth0|extra')).toBeUndefined();
+      expect((await call(emulator, 'POST', '/oauth/token', { form })).status).toBe(401);
       expect(emulator.tenant.listUsers()).toHaveLength(6);
     } finally {
       await emulator.close();
