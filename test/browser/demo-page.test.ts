@@ -31,10 +31,12 @@ const identityRows = (page: Page) =>
     .locator('#identities tbody tr')
     .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.identityId));
 
+/** Polls the page (bounded by the page timeout) until it shows `count` identities, signed in. */
 async function waitForIdentities(page: Page, count: number) {
+  // document.body is null for a moment while the page comes back from the login form.
   await page.waitForFunction(
     (n) =>
-      document.body.dataset.state === 'signed-in' &&
+      document.body?.dataset.state === 'signed-in' &&
       document.querySelectorAll('#identities tbody tr').length === n,
     count,
   );
