@@ -62,6 +62,8 @@ describe('browser logins (authorize, code + PKCE, sessions)', () => {
       expect(text).toMatch(/<input id="username" name="username"/);
       expect(text).toMatch(/<input id="password" name="password" type="password"/);
       expect(text.match(/<button type="submit"/g)).toHaveLength(1);
+      // No /favicon.ico request (its 404 would be a console error in a browser test).
+      expect(text).toContain('<link rel="icon" href="data:,">');
       // No connection asked: the social connections of the tenant are offered as links.
       expect(text).toMatch(
         /<a href="\/authorize\?[^"]*connection=google-oauth2" data-connection="google-oauth2">/,
