@@ -52,9 +52,6 @@ export async function launchBrowser(): Promise<BrowserSession> {
   const watch = (page: Page) => {
     page.on('console', (message) => {
       if (message.type() !== 'error') return;
-      // Chromium asks every origin for /favicon.ico; the emulator's pages have none (a 404, as
-      // on many servers), which is no fault of the page under test.
-      if (new URL(message.location().url || 'about:blank').pathname === '/favicon.ico') return;
       const text = `${page.url()}: ${message.text()}`;
       if (expected.some((pattern) => pattern.test(message.text()))) expectedErrors.push(text);
       else problems.push(`console error: ${text}`);
