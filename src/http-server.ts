@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { HeaderMap, type ApolloServer, type HTTPGraphQLResponse } from '@apollo/server';
 import type { Logger } from 'pino';
 import type { GatewayContext } from './context.js';
+import type { BrowserRoute } from './frontend/browser-routes.js';
 
 /** Largest accepted GraphQL request body: ample for an operation with an ID token. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -20,6 +21,8 @@ export interface HttpServerOptions {
   checkReadiness: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
   metrics: { contentType: string; render: () => Promise<string> };
   corsOrigins: readonly string[];
+  /** Pages for browsers (demo page, GraphiQL), asked first; answers true when it served one. */
+  browserRoutes?: BrowserRoute;
   logger: Logger;
 }
 
@@ -122,6 +125,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       res.end();
       return;
     }
+    if (options.browserRoutes?.(req, res, url)) return;
     switch (url.pathname) {
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });
