@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { DEMO } from './auth0-emulator/demo-seed.js';
 
 export type AdminLinkPolicy = 'verified-email' | 'trust';
 
@@ -38,6 +39,15 @@ export interface Config {
     readonly corsOrigins: readonly string[];
     readonly introspection: boolean;
   };
+  /** What the service shows browsers (DESIGN §6). */
+  readonly frontend: {
+    /** The demo page at `/`. */
+    readonly demoPage: boolean;
+    /** SPA application the demo page signs in with. */
+    readonly demoClientId: string;
+    /** GraphiQL at `GET /graphql` for requests that prefer HTML. */
+    readonly graphiql: boolean;
+  };
   /** Where state shared by replicas lives (DESIGN §10). */
   readonly shared: {
     /** `redis://` (loopback) or `rediss://` URL; `null`: everything in process memory. */
@@ -55,6 +65,11 @@ export interface Config {
 export interface CallerRateLimitSetting {
   count: number;
   windowSeconds: number;
+}
+
+export interface LoadConfigOptions {
+  /** `AUTH0_DOMAIN` points at the emulator `main` started in-process: the demo page is on by default. */
+  embeddedEmulator?: boolean;
 }
 
 /** Bad configuration: the message names the variable and is meant to be printed alone. */
@@ -145,6 +160,12 @@ const schema = z.object({
     .regex(/^\d+(\.\d+)?\/\d+$/, 'must be <per second>/<burst>, e.g. 16/50')
     .optional(),
   AUTH0_MAX_WAIT_MS: z.coerce.number().int().min(0).default(10000),
+  DEMO_PAGE: boolean.optional(),
+  DEMO_CLIENT_ID: z
+    .string()
+    .regex(/^[\w.-]+$/, 'must be a client id (letters, digits, "_", "-", ".")')
+    .default(DEMO.spaClientId),
+  GRAPHIQL: boolean.optional(),
   REDIS_URL: z.string().optional(),
   REDIS_KEY_PREFIX: z
     .string()
@@ -195,7 +216,7 @@ function parseCorsOrigins(value: string): string[] {
  * Reads configuration from `env` (process.env by default). Empty strings count as unset.
  * Throws ConfigError naming the first bad variable.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
@@ -230,6 +251,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.PORT,
       corsOrigins: parseCorsOrigins(e.CORS_ORIGINS),
       introspection: e.INTROSPECTION,
+    },
+    frontend: {
+      demoPage: e.DEMO_PAGE ?? options.embeddedEmulator === true,
+      demoClientId: e.DEMO_CLIENT_ID,
+      // The IDE reads the schema by introspection: without it the IDE would be empty.
+      graphiql: e.GRAPHIQL ?? (e.INTROSPECTION && e.NODE_ENV !== 'production'),
     },
     shared: {
       redisUrl: e.REDIS_URL === undefined ? null : toRedisUrl(e.REDIS_URL),

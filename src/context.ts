@@ -72,6 +72,8 @@ export async function createContext(
   // A child logger costs more than most requests log: made on first use only.
   let logger: Logger | undefined;
   const requestLogger = () => (logger ??= deps.logger.child({ requestId: request.requestId }));
+  // The datasource writes `requestId` into its own lines: it gets the process logger, not the
+  // request's child, which would write the key a second time.
   const trace = request.trace ?? {};
   const auth0 = new Auth0ManagementApi(deps.services, {
     requestId: request.requestId,

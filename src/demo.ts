@@ -1,9 +1,10 @@
 import type { Auth0Emulator } from './auth0-emulator/index.js';
 import { DEMO } from './auth0-emulator/index.js';
+import { DEMO_SCOPE } from './frontend/browser-routes.js';
+import { EXAMPLE_OPERATIONS, exampleVariables, oneLine } from './frontend/example-operations.js';
 
-const LINK_MUTATION =
-  'mutation Link($primaryId: ID!, $input: LinkAccountsInput!) { linkAccounts(primaryId: $primaryId, input: $input) { identities { id provider userId isSocial } user { id email } } }';
-const ME_QUERY = 'query Me { me { id email identities { id provider } } }';
+const LINK_MUTATION = oneLine(EXAMPLE_OPERATIONS.link);
+const ME_QUERY = oneLine(EXAMPLE_OPERATIONS.me);
 
 function curl(url: string, token: string, body: unknown): string {
   // Single quotes around the JSON: none of the demo values contain one.
@@ -24,13 +25,13 @@ export async function renderDemoRequests(emulator: Auth0Emulator, graphqlUrl: st
   const userToken = await emulator.tokens.userAccessToken({
     sub: alice,
     azp: DEMO.spaClientId,
-    scope: 'openid profile email read:current_user update:current_user_identities',
+    scope: DEMO_SCOPE,
   });
   const googleIdToken = await emulator.tokens.idToken({ sub: DEMO.users.aliceGoogle, aud: DEMO.spaClientId });
   const adminToken = await emulator.tokens.adminToken({ scope: 'update:users read:users' });
-  const [provider, ...rest] = DEMO.users.aliceGithub.split('|');
   return [
     `Demo tenant: an embedded Auth0 emulator at ${emulator.origin} (users: ${Object.values(DEMO.users).join(', ')}).`,
+    `Demo page sign-in: alice@example.com / ${DEMO.passwords.alice} (linked accounts sign in with "continue as").`,
     '',
     '# 1. JWT mode: Alice (her own token) links her Google account, proven by its ID token',
     curl(graphqlUrl, userToken, {
@@ -41,7 +42,7 @@ export async function renderDemoRequests(emulator: Auth0Emulator, graphqlUrl: st
     '# 2. Admin mode: a trusted backend (admin permission) links her GitHub account',
     curl(graphqlUrl, adminToken, {
       query: LINK_MUTATION,
-      variables: { primaryId: alice, input: { admin: { provider, userId: rest.join('|') } } },
+      variables: exampleVariables().linkAdmin,
     }),
     '',
     '# 3. Alice reads her identities',

@@ -7,6 +7,7 @@ import { createLinkTokenVerifier } from './auth/verify-id-token.js';
 import { createAuth0Services, type Auth0Services } from './auth0/management-api.js';
 import type { Config } from './config.js';
 import { createContext, type ContextDependencies } from './context.js';
+import { createBrowserRoutes } from './frontend/browser-routes.js';
 import { createHttpServer } from './http-server.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -17,6 +18,10 @@ import { createSharedState, type SharedState } from './shared-state/index.js';
 export interface RunningGateway {
   /** `http://host:port/graphql`. */
   readonly url: string;
+  /** The demo page (`<origin>/`) when `DEMO_PAGE` is on. */
+  readonly demoPageUrl: string | undefined;
+  /** GraphiQL for browsers (the GraphQL URL) when `GRAPHIQL` is on. */
+  readonly ideUrl: string | undefined;
   readonly origin: string;
   readonly server: Server;
   readonly services: Auth0Services;
@@ -81,6 +86,7 @@ export async function startGateway(
     },
     metrics: { contentType: metrics.registry.contentType, render: () => metrics.registry.metrics() },
     corsOrigins: config.server.corsOrigins,
+    browserRoutes: createBrowserRoutes(config),
     logger,
     tracer,
   });
@@ -108,5 +114,16 @@ export async function startGateway(
       await tracing?.shutdown();
     })());
 
-  return { url: `${origin}/graphql`, origin, server, services, shared, logger, close };
+  const url = `${origin}/graphql`;
+  return {
+    url,
+    demoPageUrl: config.frontend.demoPage ? `${origin}/` : undefined,
+    ideUrl: config.frontend.graphiql ? url : undefined,
+    origin,
+    server,
+    services,
+    shared,
+    logger,
+    close,
+  };
 }

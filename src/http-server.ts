@@ -4,6 +4,7 @@ import { HeaderMap, type ApolloServer, type HTTPGraphQLResponse } from '@apollo/
 import type { Logger } from 'pino';
 import type { Tracer } from '@opentelemetry/api';
 import type { GatewayContext } from './context.js';
+import type { BrowserRoute } from './frontend/browser-routes.js';
 import {
   contextWithSpan,
   endHttpSpan,
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   checkReadiness: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
   metrics: { contentType: string; render: () => Promise<string> };
   corsOrigins: readonly string[];
+  /** Pages for browsers (demo page, GraphiQL), asked first; answers true when it served one. */
+  browserRoutes?: BrowserRoute;
   logger: Logger;
   /** Traces each request (OTEL_EXPORTER_OTLP_ENDPOINT); absent: no spans. */
   tracer?: Tracer;
@@ -154,6 +157,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       res.end();
       return;
     }
+    if (options.browserRoutes?.(req, res, url)) return;
     switch (url.pathname) {
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });

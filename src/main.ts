@@ -30,7 +30,7 @@ async function main() {
 
   let config;
   try {
-    config = loadConfig(env);
+    config = loadConfig(env, { embeddedEmulator: !!emulator });
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
@@ -42,7 +42,13 @@ async function main() {
     'gateway listening',
   );
   console.log(
-    `\nGraphQL: ${gateway.url}  (health: ${gateway.origin}/healthz, ready: ${gateway.origin}/readyz)`,
+    [
+      '',
+      `GraphQL: ${gateway.url}  (health: ${gateway.origin}/healthz, ready: ${gateway.origin}/readyz)`,
+      ...(gateway.demoPageUrl ? [`Demo page: ${gateway.demoPageUrl}`] : []),
+      ...(gateway.ideUrl ? [`GraphQL IDE: ${gateway.ideUrl}  (open it in a browser)`] : []),
+      `Auth0: ${config.auth0.origin}${emulator ? '  (embedded emulator; Postman: the auth0Origin variable)' : ''}`,
+    ].join('\n'),
   );
   if (emulator) console.log(`\n${await renderDemoRequests(emulator, gateway.url)}`);
 

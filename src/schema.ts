@@ -6,6 +6,7 @@ import {
   AccountsResolver,
   LinkAccountsPayloadResolver,
   UnlinkAccountPayloadResolver,
+  UserMetadataResolver,
 } from './accounts/accounts.resolver.js';
 import { resolveUserReference } from './accounts/user.reference.js';
 
@@ -47,12 +48,32 @@ function enforceOneOf(schema: GraphQLSchema): void {
   }
 }
 
+/** DESIGN §2: every type has a description, the root types included. */
+export const ROOT_TYPE_DESCRIPTIONS = {
+  Query: "Reads: the caller's own user, a user by id, and the accounts a user may want to link.",
+  Mutation: 'Account linking: link a secondary account into a primary one, or unlink it again.',
+} as const;
+
+/** type-graphql has no option for the root types' descriptions: set them on the built types. */
+function describeRootTypes(schema: GraphQLSchema): void {
+  for (const [name, description] of Object.entries(ROOT_TYPE_DESCRIPTIONS)) {
+    const type = schema.getType(name);
+    if (type) type.description = description;
+  }
+}
+
 /** Builds the code-first schema and wraps it as a Federation 2 subgraph. */
 export async function buildGatewaySchema(): Promise<GatewaySchema> {
   const codeFirst = await buildSchema({
-    resolvers: [AccountsResolver, LinkAccountsPayloadResolver, UnlinkAccountPayloadResolver],
+    resolvers: [
+      AccountsResolver,
+      LinkAccountsPayloadResolver,
+      UnlinkAccountPayloadResolver,
+      UserMetadataResolver,
+    ],
     validate: false,
   });
+  describeRootTypes(codeFirst);
   const sdl = `${FEDERATION_HEADER}\n${printSchemaWithDirectives(codeFirst)}\n`;
   const resolvers = createResolversMap(codeFirst) as Record<string, Record<string, unknown>>;
   resolvers.User = { ...resolvers.User, __resolveReference: resolveUserReference };

@@ -1,7 +1,12 @@
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
+import type { MergedMetadataKeys } from './merge-metadata.js';
 
-/** One link or unlink attempt, successful or not. Never carries a token. */
+/**
+ * One link or unlink attempt, successful or not. Never carries a token. `requestId` and `time`
+ * are not in it: the request's child logger writes them on every line, and a second copy would
+ * repeat the key in one JSON object (which Elasticsearch and strict parsers refuse).
+ */
 export interface AuditEvent {
   event: 'account.link' | 'account.unlink';
   /** `success`, or the error code (and reason) it ended with. */
@@ -13,8 +18,10 @@ export interface AuditEvent {
   secondary: string | null;
   /** `sub` of the caller's token, when one was verified. */
   callerSubject: string | null;
-  requestId: string;
-  time: string;
+  /** Top-level metadata keys merged into the primary (names, never values); only with `mergeMetadata`. */
+  mergedMetadata?: MergedMetadataKeys;
+  /** After the link failed behind a merge: whether the primary's metadata was put back. */
+  metadataRestore?: 'restored' | 'failed';
 }
 
 /** What an operation learns about itself while it runs, for its audit line. */
@@ -22,9 +29,14 @@ export interface AuditDraft {
   mode: AuditEvent['mode'];
   secondary: string | null;
   callerSubject: string | null;
+  mergedMetadata?: AuditEvent['mergedMetadata'];
+  metadataRestore?: AuditEvent['metadataRestore'];
 }
 
-/** Writes audit events as one structured log line each (`audit: true` to filter them). */
+/**
+ * Writes audit events as one structured log line each (`audit: true` to filter them) through the
+ * request's logger, which carries its `requestId`.
+ */
 export function createAuditLog(logger: () => Logger): (event: AuditEvent) => void {
   return (event) => logger().info({ audit: true, ...event }, event.event);
 }
@@ -38,12 +50,12 @@ export function skipAudit(): void {}
  */
 export async function audited<T>(
   audit: (event: AuditEvent) => void,
-  base: { event: AuditEvent['event']; primaryId: string; requestId: string },
+  base: { event: AuditEvent['event']; primaryId: string },
   run: (draft: AuditDraft) => Promise<T>,
 ): Promise<T> {
   const draft: AuditDraft = { mode: null, secondary: null, callerSubject: null };
   const record = (outcome: string, reason: string | null) => {
-    if (audit !== skipAudit) audit({ ...base, ...draft, outcome, reason, time: new Date().toISOString() });
+    if (audit !== skipAudit) audit({ ...base, ...draft, outcome, reason });
   };
   try {
     const result = await run(draft);

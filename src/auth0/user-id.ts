@@ -7,22 +7,25 @@ import { BadUserInputError } from '../errors.js';
  */
 export const MAX_PATH_SEGMENT_LENGTH = 512;
 
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+// C0, DEL and C1: none of them belongs in a URL, a log line or an error message.
+const CONTROL_CHARACTERS = /\p{Cc}/u;
+// With the `u` flag a paired surrogate is one astral code point, so only lone halves match:
+// exactly what `encodeURIComponent` refuses (URIError) and what no URL can carry.
+const LONE_SURROGATE = /\p{Cs}/u;
 const EXCERPT_LENGTH = 32;
 
 /** A short, printable excerpt of untrusted input for an error message. */
 function excerpt(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  const printable = value.replace(/[\u0000-\u001f\u007f]/g, '?');
+  const printable = value.replace(/[\p{Cc}\p{Cs}]/gu, '?');
   return printable.length > EXCERPT_LENGTH ? `${printable.slice(0, EXCERPT_LENGTH)}…` : printable;
 }
 
 /**
- * Checks that `value` can safely become one URL path segment: non-empty, at most
- * {@link MAX_PATH_SEGMENT_LENGTH} characters, no control characters, and not `.` or `..`
- * (URL parsers resolve those even when percent-encoded). Throws BadUserInputError naming
- * `argumentName`; returns the value unchanged.
+ * The one check every id argument goes through (DESIGN §8), directly or via {@link parseUserId}:
+ * `value` can safely become one URL path segment: non-empty, at most
+ * {@link MAX_PATH_SEGMENT_LENGTH} characters, well-formed UTF-16 (no lone surrogate), no control
+ * characters, and not `.` or `..` (URL parsers resolve those even when percent-encoded). Throws
+ * BadUserInputError naming `argumentName`; returns the value unchanged.
  */
 export function assertPathSegment(value: string, argumentName: string): string {
   if (typeof value !== 'string' || value.length === 0) {
@@ -31,6 +34,11 @@ export function assertPathSegment(value: string, argumentName: string): string {
   if (value.length > MAX_PATH_SEGMENT_LENGTH) {
     throw new BadUserInputError(
       `\`${argumentName}\` is too long (${value.length} characters; at most ${MAX_PATH_SEGMENT_LENGTH}).`,
+    );
+  }
+  if (LONE_SURROGATE.test(value)) {
+    throw new BadUserInputError(
+      `\`${argumentName}\` must be well-formed Unicode (it holds a lone UTF-16 surrogate).`,
     );
   }
   if (CONTROL_CHARACTERS.test(value)) {

@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -49,12 +49,18 @@ export const REDACT_PATHS: readonly string[] = [
   'req.headers["x-api-key"]',
 ];
 
-/** The process logger: JSON lines, secrets redacted as `[redacted]`. */
+/**
+ * The process logger: JSON lines, secrets redacted as `[redacted]`, `time` as an ISO-8601 string.
+ * pino writes `time` (and a child's bindings such as `requestId`) itself: objects logged through it
+ * must not carry those keys again, or the line repeats a key in one JSON object.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
       base: options.base ?? {},
+      // ISO strings sort, read and index (Elasticsearch date detection) as they are.
+      timestamp: stdTimeFunctions.isoTime,
       redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     },
     options.destination,

@@ -8,8 +8,11 @@ import {
   composeSupergraph,
   fetchSubgraphSdl,
   oneOfInputNames,
+  startHiveRouter,
   startLoyaltySubgraph,
   startRouter,
+  type ApolloRouter,
+  type HiveRouter,
   type LoyaltySubgraph,
   type Router,
 } from '../support/supergraph.js';
@@ -33,12 +36,42 @@ type EntitiesData = {
   _entities: ({ id: string; email: string | null; identities: { id: string }[] } | null)[];
 };
 
-describe('Federation 2: the accounts subgraph composed with another subgraph behind @apollo/gateway', () => {
+/**
+ * What differs between the routers tested here; everything else (links in both modes, `me`
+ * across subgraphs, entities, oneOf refused before any subgraph call) must hold for each.
+ */
+interface RouterCase {
+  name: string;
+  router: () => Router;
+  /** Both oneOf members in variables: refused by the router's variable coercion. */
+  bothModesInVariables: { status: number; code: string | undefined };
+  /** Both or no member as a literal: refused at validation, answered with this HTTP status. */
+  invalidLiteralStatus: number;
+}
+
+describe('Federation 2: the accounts subgraph composed with another subgraph behind two routers', () => {
   let h: Harness;
   let loyalty: LoyaltySubgraph;
-  let router: Router;
+  let apolloRouter: ApolloRouter;
+  let hiveRouter: HiveRouter;
   let subgraphSdl: string;
   let tokens: Awaited<ReturnType<typeof demoTokens>>;
+
+  const ROUTERS: RouterCase[] = [
+    {
+      name: '@apollo/gateway (with the README’s OneOf workaround)',
+      router: () => apolloRouter,
+      bothModesInVariables: { status: 400, code: 'BAD_USER_INPUT' },
+      invalidLiteralStatus: 400,
+    },
+    {
+      name: 'Hive Gateway',
+      router: () => hiveRouter,
+      // graphql-yoga answers variable coercion errors without an extensions code.
+      bothModesInVariables: { status: 400, code: undefined },
+      invalidLiteralStatus: 200,
+    },
+  ];
 
   beforeAll(async () => {
     h = await startHarness();
@@ -48,17 +81,20 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
       { name: 'accounts', url: h.url, sdl: subgraphSdl },
       loyalty,
     ]);
-    router = await startRouter({ supergraphSdl });
+    apolloRouter = await startRouter({ supergraphSdl });
+    hiveRouter = await startHiveRouter({ supergraphSdl });
   });
   afterAll(async () => {
-    await router?.close();
+    await hiveRouter?.close();
+    await apolloRouter?.close();
     await loyalty?.close();
     await h?.close();
   });
   beforeEach(async () => {
     h.emulator.tenant.reset();
     loyalty.requests.length = 0;
-    router.subgraphRequests.length = 0;
+    apolloRouter.subgraphRequests.length = 0;
+    hiveRouter.subgraphRequests.length = 0;
     tokens = await demoTokens(h.emulator);
   });
 
@@ -92,15 +128,24 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
       },
     );
 
-    it('marks LinkAccountsInput as OneOf in the router’s API schema on load', () => {
-      expect(router.oneOfInputs).toEqual(['LinkAccountsInput']);
+    it('marks LinkAccountsInput as OneOf in @apollo/gateway’s API schema on load', () => {
+      expect(apolloRouter.oneOfInputs).toEqual(['LinkAccountsInput']);
     });
   });
 
-  describe('through the router', () => {
+  it('Hive Gateway fetches the subgraphs and nothing else (no registry, CDN or usage reporting)', async () => {
+    hiveRouter.fetchedUrls.length = 0;
+
+    const result = await postGraphQL(hiveRouter.url, { query: ME_ACROSS_SUBGRAPHS }, { token: tokens.alice });
+
+    expect(result.body.errors).toBeUndefined();
+    expect(new Set(hiveRouter.fetchedUrls)).toEqual(new Set([h.url, loyalty.url]));
+  });
+
+  describe.each(ROUTERS)('through $name', ({ router }) => {
     it('links in JWT mode, forwarding the caller’s Authorization and x-request-id to the subgraph', async () => {
       const result = await execute(
-        router.url,
+        router().url,
         LinkAccountsDocument,
         { primaryId: alice, input: { jwt: { linkWith: tokens.aliceGoogleIdToken } } },
         { token: tokens.alice, headers: { 'x-request-id': 'router-jwt-link-1' } },
@@ -122,7 +167,7 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
 
     it('links in admin mode with the service token upstream', async () => {
       const result = await execute(
-        router.url,
+        router().url,
         LinkAccountsDocument,
         { primaryId: alice, input: { admin: { provider: 'github', userId: aliceGithub } } },
         { token: tokens.admin },
@@ -144,7 +189,7 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
       const result = await postGraphQL<{
         me: { id: string; identities: { id: string }[]; loyaltyTier: string | null };
       }>(
-        router.url,
+        router().url,
         { query: ME_ACROSS_SUBGRAPHS },
         { token: tokens.alice, headers: { 'x-request-id': 'me-1' } },
       );
@@ -162,7 +207,7 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
     it('resolves User entities the accounts subgraph owns for an admin, batched into one search', async () => {
       const result = await postGraphQL<{
         loyaltyLeaders: { loyaltyTier: string; email: string; identities: unknown[] }[];
-      }>(router.url, { query: LEADERS }, { token: tokens.admin });
+      }>(router().url, { query: LEADERS }, { token: tokens.admin });
 
       expect(result.body.errors).toBeUndefined();
       expect(result.body.data?.loyaltyLeaders.map((u) => [u.loyaltyTier, u.email])).toEqual([
@@ -173,12 +218,45 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
       expect(h.emulator.journal.count('get-user')).toBe(0);
     });
 
+    it('answers metadata of User entities through the router by the same rules: appMetadata to admins only', async () => {
+      const query = '{ loyaltyLeaders { id loyaltyTier userMetadata appMetadata } }';
+      const asAdmin = await postGraphQL<{
+        loyaltyLeaders: { id: string; userMetadata: unknown; appMetadata: unknown }[];
+      }>(router().url, { query }, { token: tokens.admin });
+      expect(asAdmin.body.errors).toBeUndefined();
+      const metadataOf = (id: string) => {
+        const user = h.emulator.tenant.getUser(id);
+        return { userMetadata: user?.user_metadata ?? null, appMetadata: user?.app_metadata ?? null };
+      };
+      expect(asAdmin.body.data?.loyaltyLeaders).toEqual([
+        { id: alice, loyaltyTier: 'gold', ...metadataOf(alice) },
+        { id: bob, loyaltyTier: 'silver', ...metadataOf(bob) },
+      ]);
+
+      const asAlice = await postGraphQL<{
+        me: { id: string; loyaltyTier: string; userMetadata: unknown; appMetadata: unknown };
+      }>(
+        router().url,
+        { query: '{ me { id loyaltyTier userMetadata appMetadata } }' },
+        { token: tokens.alice },
+      );
+      expect(asAlice.body.data?.me).toEqual({
+        id: alice,
+        loyaltyTier: 'gold',
+        userMetadata: metadataOf(alice).userMetadata,
+        appMetadata: null,
+      });
+      expect(asAlice.body.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([
+        [['me', 'appMetadata'], 'FORBIDDEN'],
+      ]);
+    });
+
     it("refuses another user's entity to a plain user token with FORBIDDEN, never reading it", async () => {
       const result = await postGraphQL<{
         loyaltyLeaders: ({ loyaltyTier: string; email: string } | null)[] | null;
-      }>(router.url, { query: LEADERS }, { token: tokens.alice });
+      }>(router().url, { query: LEADERS }, { token: tokens.alice });
 
-      const entityFetches = router.subgraphRequests.filter(
+      const entityFetches = router().subgraphRequests.filter(
         (r) => r.subgraph === 'accounts' && r.query.includes('_entities'),
       );
       expect(entityFetches).toHaveLength(1);
@@ -189,44 +267,53 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
     });
   });
 
-  describe('OneOf input through the router', () => {
+  describe('OneOf input through the routers', () => {
     const sendBothModes = (url: string) =>
       postGraphQL(
         url,
         { query: print(LinkAccountsDocument), variables: { primaryId: alice, input: BOTH_MODES } },
         { token: tokens.alice },
       );
+    const introspectIsOneOf = (url: string) =>
+      postGraphQL<{ __type: { name: string; isOneOf: boolean } }>(url, {
+        query: '{ __type(name: "LinkAccountsInput") { name isOneOf } }',
+      });
 
-    it('refuses both modes in variables in the router itself: exactly one key, nothing reaches the subgraph', async () => {
-      const result = await sendBothModes(router.url);
+    describe.each(ROUTERS)('$name', ({ router, bothModesInVariables, invalidLiteralStatus }) => {
+      it('refuses both modes in variables in the router itself: exactly one key, nothing reaches the subgraph', async () => {
+        const eventsBefore = linkEvents().length;
 
-      expect(result.status).toBe(400);
-      expect(codesOf(result)).toEqual(['BAD_USER_INPUT']);
-      expect(result.body.errors?.[0].message).toMatch(/exactly one key.*OneOf type "LinkAccountsInput"/i);
-      expect(router.subgraphRequests).toEqual([]);
-      expect(h.emulator.journal.count('link')).toBe(0);
+        const result = await sendBothModes(router().url);
+
+        expect(result.status).toBe(bothModesInVariables.status);
+        expect(codesOf(result)).toEqual([bothModesInVariables.code]);
+        expect(result.body.errors?.[0].message).toMatch(/exactly one key.*OneOf type "LinkAccountsInput"/i);
+        expect(router().subgraphRequests).toEqual([]);
+        expect(h.emulator.journal.count('link')).toBe(0);
+        expect(linkEvents()).toHaveLength(eventsBefore);
+      });
+
+      it.each([
+        ['both modes', '{ jwt: { linkWith: "t" }, admin: { provider: "github", userId: "4031337" } }'],
+        ['no mode', '{}'],
+      ])('refuses %s as a literal at validation in the router', async (_, literal) => {
+        const result = await postGraphQL(
+          router().url,
+          { query: `mutation { linkAccounts(primaryId: "${alice}", input: ${literal}) { user { id } } }` },
+          { token: tokens.alice },
+        );
+
+        expect(result.status).toBe(invalidLiteralStatus);
+        expect(codesOf(result)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+        expect(result.body.errors?.[0].message).toMatch(
+          /OneOf Input Object "LinkAccountsInput" must specify exactly one key/,
+        );
+        expect(router().subgraphRequests).toEqual([]);
+        expect(h.emulator.journal.count('link')).toBe(0);
+      });
     });
 
-    it.each([
-      ['both modes', '{ jwt: { linkWith: "t" }, admin: { provider: "github", userId: "4031337" } }'],
-      ['no mode', '{}'],
-    ])('refuses %s as a literal at validation in the router', async (_, literal) => {
-      const result = await postGraphQL(
-        router.url,
-        { query: `mutation { linkAccounts(primaryId: "${alice}", input: ${literal}) { user { id } } }` },
-        { token: tokens.alice },
-      );
-
-      expect(result.status).toBe(400);
-      expect(codesOf(result)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
-      expect(result.body.errors?.[0].message).toMatch(
-        /OneOf Input Object "LinkAccountsInput" must specify exactly one key/,
-      );
-      expect(router.subgraphRequests).toEqual([]);
-      expect(h.emulator.journal.count('link')).toBe(0);
-    });
-
-    it('without the router workaround, the subgraph refuses both modes (wrapped vaguely) and nothing reaches Auth0', async () => {
+    it('@apollo/gateway without the workaround: the subgraph refuses both modes (wrapped vaguely) and nothing reaches Auth0', async () => {
       const { supergraphSdl } = composeSupergraph([
         { name: 'accounts', url: h.url, sdl: subgraphSdl },
         loyalty,
@@ -254,13 +341,17 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
       }
     });
 
-    it('introspects isOneOf on the subgraph; the router cannot (known @apollo/gateway limitation)', async () => {
-      const query = '{ __type(name: "LinkAccountsInput") { name isOneOf } }';
+    it('introspects isOneOf: true on the subgraph and through Hive Gateway', async () => {
+      for (const url of [h.url, hiveRouter.url]) {
+        const result = await introspectIsOneOf(url);
+        expect(result.body.errors).toBeUndefined();
+        expect(result.body.data?.__type).toEqual({ name: 'LinkAccountsInput', isOneOf: true });
+      }
+    });
 
-      const direct = await postGraphQL<{ __type: { isOneOf: boolean } }>(h.url, { query });
-      const routed = await postGraphQL(router.url, { query });
+    it('cannot introspect isOneOf through @apollo/gateway (known limitation)', async () => {
+      const routed = await introspectIsOneOf(apolloRouter.url);
 
-      expect(direct.body.data?.__type).toEqual({ name: 'LinkAccountsInput', isOneOf: true });
       // Pinned so the README's supergraph section is revisited when the gateway learns `isOneOf`.
       expect(routed.status).toBe(500);
       expect(routed.body.errors?.[0].message).toMatch(/Cannot query field "isOneOf" on type "__Type"/);

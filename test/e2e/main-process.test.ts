@@ -1,53 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-// The built entry point, exactly as `npm start` runs it (`npm test` builds before jest).
-const MAIN = resolve('dist/src/main.js');
-
-interface Run {
-  child: ChildProcessWithoutNullStreams;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-const running = new Set<Run>();
-
-function run(env: Record<string, string>): Run {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
-  // A working directory of its own, so a developer's .env is not read.
-  const cwd = mkdtempSync(join(tmpdir(), 'gateway-main-'));
-  const child = spawn(process.execPath, [MAIN], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', APOLLO_TELEMETRY_DISABLED: 'true', LOG_LEVEL: 'warn', ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  const r = { child, stdout: () => out, stderr: () => err, exited };
-  running.add(r);
-  exited.then(() => running.delete(r));
-  return r;
-}
-
-/** Resolves once stdout contains `marker` (the process prints it when ready). */
-function waitForOutput(r: Run, marker: RegExp): Promise<string> {
-  return new Promise((done, fail) => {
-    const check = () => {
-      if (marker.test(r.stdout())) {
-        r.child.stdout.off('data', check);
-        done(r.stdout());
-      }
-    };
-    r.child.stdout.on('data', check);
-    r.exited.then((code) => fail(new Error(`exited with ${code}: ${r.stderr()}`)));
-    check();
-  });
-}
+import { killAllMain, printedUrls, runMain as run, waitForOutput } from '../support/main-process.js';
 
 /** The printed curl commands, turned into fetch calls: URL, headers and JSON body. */
 function parseCurls(text: string) {
@@ -63,17 +14,22 @@ function parseCurls(text: string) {
     }));
 }
 
-afterEach(() => {
-  // A failed assertion must not leave a server behind (jest would never exit).
-  for (const r of running) r.child.kill('SIGKILL');
-  running.clear();
-});
+// A failed assertion must not leave a server behind (jest would never exit).
+afterEach(killAllMain);
 
 describe('the server process (npm start)', () => {
   it('with no AUTH0_DOMAIN, starts the embedded emulator and prints requests that work as printed', async () => {
     const r = run({ PORT: '0' });
     try {
       const output = await waitForOutput(r, /# 3\.[\s\S]*-d '[^\n]*query Me[^\n]*\n/);
+      const urls = printedUrls(output);
+      const origin = new URL(urls.graphql!).origin;
+      expect(urls).toEqual({
+        graphql: `${origin}/graphql`,
+        demoPage: `${origin}/`,
+        ide: `${origin}/graphql`,
+        auth0: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      });
       const curls = parseCurls(output);
       expect(curls).toHaveLength(3);
 

@@ -3,4 +3,6 @@
 import 'reflect-metadata';
 
 process.env.APOLLO_TELEMETRY_DISABLED = 'true';
-process.env.LOG_LEVEL ??= 'silent';
+// A level both pino and Hive Gateway's logger accept: Hive's refuses to start on pino's 'silent'.
+// The gateways under test get their level explicitly (test/support/harness.ts).
+process.env.LOG_LEVEL ??= 'error';

@@ -1,5 +1,7 @@
 // A real supergraph for e2e tests: composition with @apollo/composition, a second subgraph that
-// extends `User`, and an @apollo/gateway router, all over HTTP on 127.0.0.1.
+// extends `User`, and two routers (@apollo/gateway, Hive Gateway), all over HTTP on 127.0.0.1.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { composeServices } from '@apollo/composition';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
@@ -7,12 +9,18 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import {
+  createGatewayRuntime,
+  type GatewayPlugin,
+  Logger as HiveLogger,
+} from '@graphql-hive/gateway-runtime';
+import {
   type GraphQLSchema,
   type InputObjectTypeDefinitionNode,
   type InputObjectTypeExtensionNode,
   isInputObjectType,
   Kind,
   parse,
+  print,
 } from 'graphql';
 
 /** Headers the router forwards (README, "Running it in a supergraph"): `x-request-id` to every subgraph, `authorization` to some. */
@@ -97,15 +105,39 @@ export interface RouterContext {
   forwardedHeaders: Record<string, string>;
 }
 
+/** A router serving the supergraph, whichever implementation. */
 export interface Router {
-  /** `http://127.0.0.1:PORT/` */
+  /** The router's GraphQL endpoint on 127.0.0.1. */
   url: string;
-  gateway: ApolloGateway;
   /** Every request the router sent to a subgraph, in order: shows what a client request reached. */
   subgraphRequests: { subgraph: string; query: string }[];
+  close(): Promise<void>;
+}
+
+/** The client headers a router forwards to `subgraph` (README, "Headers the router must forward"). */
+function headersFor(
+  subgraph: string,
+  header: (name: string) => string | null | undefined,
+  authorizationSubgraphs: string[],
+): Record<string, string> {
+  const forwarded: Record<string, string> = {};
+  for (const name of FORWARDED_HEADERS) {
+    if (name === 'authorization' && !authorizationSubgraphs.includes(subgraph)) continue;
+    const value = header(name);
+    if (typeof value === 'string') forwarded[name] = value;
+  }
+  return forwarded;
+}
+
+export interface HiveRouter extends Router {
+  /** Every URL the gateway runtime fetched (its own HTTP client): subgraphs, and nothing else. */
+  fetchedUrls: string[];
+}
+
+export interface ApolloRouter extends Router {
+  gateway: ApolloGateway;
   /** Input types the OneOf workaround marked, at the last schema load (empty when disabled). */
   oneOfInputs: string[];
-  close(): Promise<void>;
 }
 
 /**
@@ -119,7 +151,7 @@ export async function startRouter(options: {
   enforceOneOf?: boolean;
   /** Subgraphs that receive the caller's `Authorization`; default `AUTHORIZATION_SUBGRAPHS`. */
   authorizationSubgraphs?: string[];
-}): Promise<Router> {
+}): Promise<ApolloRouter> {
   const authorizationSubgraphs = options.authorizationSubgraphs ?? AUTHORIZATION_SUBGRAPHS;
   // Without it the gateway reports usage to Apollo and probes cloud metadata addresses.
   if (process.env.APOLLO_TELEMETRY_DISABLED !== 'true') {
@@ -135,14 +167,16 @@ export async function startRouter(options: {
           subgraphRequests.push({ subgraph: name, query: options.request.query ?? '' });
           // Schema loading and health checks have no client request behind them.
           if (!('incomingRequestContext' in options)) return;
-          for (const [header, value] of Object.entries(options.context.forwardedHeaders)) {
-            if (header === 'authorization' && !authorizationSubgraphs.includes(name)) continue;
+          const { forwardedHeaders } = options.context;
+          for (const [header, value] of Object.entries(
+            headersFor(name, (h) => forwardedHeaders[h], authorizationSubgraphs),
+          )) {
             options.request.http?.headers.set(header, value);
           }
         },
       }),
   });
-  const router: Router = { url: '', gateway, subgraphRequests, oneOfInputs: [], close: async () => {} };
+  const router: ApolloRouter = { url: '', gateway, subgraphRequests, oneOfInputs: [], close: async () => {} };
   if (options.enforceOneOf !== false) {
     gateway.onSchemaLoadOrUpdate((schemaContext) => {
       router.oneOfInputs = enforceOneOfInputs(schemaContext);
@@ -163,6 +197,59 @@ export async function startRouter(options: {
   router.url = url;
   router.close = () => server.stop();
   return router;
+}
+
+/**
+ * Serves a supergraph with Hive Gateway (`@graphql-hive/gateway-runtime`) over node:http on
+ * 127.0.0.1, port 0, forwarding headers as {@link startRouter} does, with
+ * `propagateHeaders.fromClientToSubgraphs`. The supergraph is given as SDL: no schema registry,
+ * no CDN, no usage reporting (none is configured), so it talks only to the subgraphs.
+ */
+export async function startHiveRouter(options: {
+  supergraphSdl: string;
+  authorizationSubgraphs?: string[];
+}): Promise<HiveRouter> {
+  const authorizationSubgraphs = options.authorizationSubgraphs ?? AUTHORIZATION_SUBGRAPHS;
+  const subgraphRequests: Router['subgraphRequests'] = [];
+  const fetchedUrls: string[] = [];
+  const recordSubgraphRequests: GatewayPlugin = {
+    onSubgraphExecute({ subgraphName, executionRequest }) {
+      subgraphRequests.push({ subgraph: subgraphName, query: print(executionRequest.document) });
+    },
+    onFetch({ url }) {
+      fetchedUrls.push(url);
+    },
+  };
+  const runtime = createGatewayRuntime({
+    supergraph: options.supergraphSdl,
+    // Quiet in tests. Its logger refuses to start on a LOG_LEVEL it does not know (pino's
+    // `silent`), whatever level is given here: see test/support/setup-env.ts.
+    logging: new HiveLogger({ level: false }),
+    landingPage: false,
+    graphiql: false,
+    propagateHeaders: {
+      fromClientToSubgraphs: ({ request, subgraphName }) =>
+        headersFor(subgraphName, (name) => request.headers.get(name), authorizationSubgraphs),
+    },
+    plugins: () => [recordSubgraphRequests],
+  });
+  const server = createServer(runtime);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${runtime.graphqlEndpoint}`,
+    subgraphRequests,
+    fetchedUrls,
+    close: async () => {
+      await new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
+      await runtime.dispose();
+    },
+  };
 }
 
 /** One request the loyalty subgraph received. */

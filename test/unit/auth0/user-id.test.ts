@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { BadUserInputError } from '../../../src/errors.js';
 import {
   assertPathSegment,
@@ -5,6 +6,7 @@ import {
   MAX_PATH_SEGMENT_LENGTH,
   parseUserId,
 } from '../../../src/auth0/user-id.js';
+import { hasLoneSurrogate, idArgument, PROPERTY_SEED } from '../../support/odd-strings.js';
 
 function refusal(run: () => unknown): BadUserInputError {
   try {
@@ -53,6 +55,11 @@ describe('assertPathSegment', () => {
     ['NUL', 'a\u0000'],
     ['newline', 'a\nb'],
     ['DEL', 'a\u007f'],
+    ['C1 control (NEL)', 'a\u0085b'],
+    ['lone high surrogate', 'auth0|x\ud800y'],
+    ['lone low surrogate', 'auth0|x\udc00y'],
+    ['surrogate pair in the wrong order', 'auth0|\ude00\ud83d'],
+    ['high surrogate at the end', 'auth0|x\ud83d'],
     ['over-long', 'a'.repeat(MAX_PATH_SEGMENT_LENGTH + 1)],
   ])('refuses %s', (_name, value) => {
     const error = refusal(() => assertPathSegment(value, 'provider'));
@@ -65,6 +72,20 @@ describe('assertPathSegment', () => {
   it('accepts a value at the length bound', () => {
     const value = 'a'.repeat(MAX_PATH_SEGMENT_LENGTH);
     expect(assertPathSegment(value, 'userId')).toBe(value);
+  });
+
+  it('names the lone surrogate as the reason, without echoing it', () => {
+    const error = refusal(() => assertPathSegment('auth0|x\ud800y', 'primaryId'));
+    expect(error.message).toBe('`primaryId` must be well-formed Unicode (it holds a lone UTF-16 surrogate).');
+  });
+
+  it.each([
+    ['an astral character (paired surrogates)', 'auth0|\ud83d\ude00'],
+    ['a noncharacter', 'auth0|\uffff'],
+    ['a line separator', 'auth0|a\u2028b'],
+  ])('accepts %s, which encodes', (_name, value) => {
+    expect(assertPathSegment(value, 'userId')).toBe(value);
+    expect(decodeURIComponent(encodePathSegment(value, 'userId'))).toBe(value);
   });
 
   it.each(['...', '.a', '%2e%2e', 'a.b'])('accepts %j, which is no dot segment', (value) => {
@@ -88,5 +109,57 @@ describe('encodePathSegment', () => {
 
   it('validates before encoding', () => {
     expect(() => encodePathSegment('..', 'provider')).toThrow(BadUserInputError);
+  });
+});
+
+describe('every string either is one safe path segment or is BAD_USER_INPUT (property)', () => {
+  const checkedOrRefused = (check: (value: string) => unknown) => (value: string) => {
+    let accepted = true;
+    try {
+      check(value);
+    } catch (error) {
+      expect(error).toBeInstanceOf(BadUserInputError);
+      expect((error as BadUserInputError).message).toContain('`arg`');
+      accepted = false;
+    }
+    if (!accepted) return;
+    // What an accepted value must be: encodable, one segment, round-tripping, no dot segment.
+    expect(hasLoneSurrogate(value)).toBe(false);
+    const encoded = encodePathSegment(value, 'arg');
+    expect(encoded).not.toMatch(/[/?#]/);
+    expect(decodeURIComponent(encoded)).toBe(value);
+    expect(['', '.', '..']).not.toContain(value);
+    expect(value.length).toBeLessThanOrEqual(MAX_PATH_SEGMENT_LENGTH);
+  };
+
+  it('assertPathSegment never lets through what encodeURIComponent rejects', () => {
+    fc.assert(
+      fc.property(
+        idArgument,
+        checkedOrRefused((v) => assertPathSegment(v, 'arg')),
+      ),
+      {
+        seed: PROPERTY_SEED,
+        numRuns: 2000,
+      },
+    );
+  });
+
+  it('parseUserId refuses or splits into two non-empty parts of a safe segment', () => {
+    fc.assert(
+      fc.property(idArgument, (value) => {
+        checkedOrRefused((v) => parseUserId(v, 'arg'))(value);
+        let parts: { provider: string; id: string } | undefined;
+        try {
+          parts = parseUserId(value, 'arg');
+        } catch {
+          return;
+        }
+        expect(`${parts.provider}|${parts.id}`).toBe(value);
+        expect(parts.provider).not.toBe('');
+        expect(parts.id).not.toBe('');
+      }),
+      { seed: PROPERTY_SEED, numRuns: 2000 },
+    );
   });
 });

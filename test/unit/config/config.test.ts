@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       linkPolicy: 'verified-email',
     });
     expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, corsOrigins: [], introspection: true });
+    expect(config.frontend).toEqual({ demoPage: false, demoClientId: 'demo-spa', graphiql: true });
     expect(config.logLevel).toBe('info');
     expect(config.shared).toEqual({ redisUrl: null, keyPrefix: 'auth0-link-gateway:' });
     expect(config.callerRateLimit).toEqual({ count: 30, windowSeconds: 60 });
@@ -55,6 +56,14 @@ describe('loadConfig', () => {
       AUTH0_MAX_WAIT_MS: '0',
       LOG_LEVEL: 'debug',
       NODE_ENV: 'production',
+      DEMO_PAGE: 'true',
+      DEMO_CLIENT_ID: 'aBcD1234_spa-client.x',
+      GRAPHIQL: 'true',
+    });
+    expect(config.frontend).toEqual({
+      demoPage: true,
+      demoClientId: 'aBcD1234_spa-client.x',
+      graphiql: true,
     });
     expect(config.auth0.origin).toBe('http://127.0.0.1:4010');
     expect(config.auth0.audience).toBe('https://api.example.com/');
@@ -123,6 +132,10 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ AUTH0_AUDIENCE: 'not a url' }, 'AUTH0_AUDIENCE'],
+    [{ DEMO_PAGE: 'on' }, 'DEMO_PAGE'],
+    [{ DEMO_CLIENT_ID: 'two words' }, 'DEMO_CLIENT_ID'],
+    [{ DEMO_CLIENT_ID: '"><script>' }, 'DEMO_CLIENT_ID'],
+    [{ GRAPHIQL: '1' }, 'GRAPHIQL'],
     [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
     [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
     [{ REDIS_URL: 'redis://redis.example.com:6379' }, 'REDIS_URL'],
@@ -136,6 +149,25 @@ describe('loadConfig', () => {
     const error = errorOf({ ...base, ...override });
     expect(error.variable).toBe(variable);
     expect(error.message.startsWith(`${variable}: `)).toBe(true);
+  });
+
+  it('turns the demo page on by default only with the embedded emulator', () => {
+    expect(loadConfig(base, { embeddedEmulator: true }).frontend.demoPage).toBe(true);
+    expect(loadConfig(base, { embeddedEmulator: false }).frontend.demoPage).toBe(false);
+    expect(loadConfig({ ...base, DEMO_PAGE: 'false' }, { embeddedEmulator: true }).frontend.demoPage).toBe(
+      false,
+    );
+    expect(loadConfig({ ...base, DEMO_PAGE: 'true' }).frontend.demoPage).toBe(true);
+  });
+
+  it.each([
+    [{}, true],
+    [{ INTROSPECTION: 'false' }, false],
+    [{ NODE_ENV: 'production' }, false],
+    [{ NODE_ENV: 'production', GRAPHIQL: 'true' }, true],
+    [{ GRAPHIQL: 'false' }, false],
+  ])('GRAPHIQL defaults to INTROSPECTION outside production: %j gives %s', (override, graphiql) => {
+    expect(loadConfig({ ...base, ...override }).frontend.graphiql).toBe(graphiql);
   });
 
   it('never puts the client secret in an error message', () => {

@@ -1,0 +1,247 @@
+// The demo page (DESIGN §6): the reference for frontend developers. Plain browser JavaScript,
+// no build step; the Auth0 SDK is the UMD bundle loaded just before this module.
+
+/** What each `extensions.code` / `extensions.reason` tells a frontend (DESIGN §4). */
+const ERRORS = [
+  [
+    'UNAUTHENTICATED',
+    '',
+    'No valid access token (missing, expired, wrong issuer or audience): sign in again.',
+  ],
+  ['FORBIDDEN', 'SUBJECT_MISMATCH', 'The token belongs to another user than primaryId.'],
+  [
+    'FORBIDDEN',
+    'INSUFFICIENT_SCOPE',
+    'The access token lacks update:current_user_identities (or read:current_user): ask for that scope.',
+  ],
+  ['FORBIDDEN', 'EMAIL_NOT_VERIFIED', 'Admin mode only: both accounts need a verified email.'],
+  ['FORBIDDEN', 'EMAIL_MISMATCH', 'Admin mode only: both accounts need the same email.'],
+  [
+    'BAD_USER_INPUT',
+    'INVALID_LINK_TOKEN',
+    'linkWith is not a valid ID token of this tenant for this app (expired, other client, not RS256): sign in to the second account again.',
+  ],
+  ['BAD_USER_INPUT', 'SAME_ACCOUNT', 'The second account is the signed-in account itself.'],
+  ['BAD_USER_INPUT', 'SECONDARY_NOT_FOUND', 'The second account does not exist (any more).'],
+  ['BAD_USER_INPUT', 'MAIN_IDENTITY', "A user's own main identity cannot be unlinked."],
+  ['BAD_USER_INPUT', '', 'The request itself is wrong (ids, arguments); the message says what.'],
+  ['NOT_FOUND', 'PRIMARY_NOT_FOUND', 'The signed-in user no longer exists at Auth0.'],
+  ['NOT_FOUND', '', 'The user or identity does not exist: refresh the list.'],
+  ['CONFLICT', 'ALREADY_LINKED', 'That account is already linked to a user: unlink it there first.'],
+  ['RATE_LIMITED', 'CALLER_LIMIT', 'You tried too often: wait extensions.retryAfter seconds.'],
+  ['RATE_LIMITED', 'TENANT_LIMIT', "The tenant's Auth0 budget is spent: wait extensions.retryAfter seconds."],
+  ['UPSTREAM_ERROR', '', 'Auth0 failed or answered something unexpected: try again later.'],
+  [
+    'UPSTREAM_TIMEOUT',
+    '',
+    'Auth0 did not answer in time; a link may or may not have happened: refresh first.',
+  ],
+];
+
+const $ = (selector) => document.querySelector(selector);
+const JWT = /eyJ[\w-]*\.[\w-]*\.[\w-]*/g;
+
+/** A copy of `value` safe to show: every JWT (bearer, ID token) replaced by a marker. */
+function elideTokens(value) {
+  if (typeof value === 'string') return value.replace(JWT, '<JWT elided>');
+  if (Array.isArray(value)) return value.map(elideTokens);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, elideTokens(v)]));
+  }
+  return value;
+}
+
+/** Adds an entry at the top of the log: a title, then each part (text as is, objects as JSON). */
+function appendLog(kind, title, ...parts) {
+  const item = document.createElement('li');
+  item.className = kind;
+  const heading = document.createElement('div');
+  heading.className = 'log-title';
+  heading.textContent = title;
+  item.append(heading);
+  for (const part of parts) {
+    const pre = document.createElement('pre');
+    pre.textContent = typeof part === 'string' ? part : JSON.stringify(elideTokens(part), null, 2);
+    item.append(pre);
+  }
+  $('#log').prepend(item);
+}
+
+function showProblem(error) {
+  const section = $('#problem');
+  if (!error) {
+    section.hidden = true;
+    return;
+  }
+  const code = error.extensions?.code ?? error.error ?? 'ERROR';
+  const reason = error.extensions?.reason ?? '';
+  const match =
+    ERRORS.find(([c, r]) => c === code && r === reason) ?? ERRORS.find(([c, r]) => c === code && r === '');
+  $('#problem-code').textContent = code;
+  $('#problem-reason').textContent = reason;
+  $('#problem-message').textContent = error.message ?? error.error_description ?? String(error);
+  $('#problem-explanation').textContent = match ? match[2] : '';
+  section.hidden = false;
+}
+
+function renderErrorTable() {
+  const body = $('#error-table tbody');
+  for (const [code, reason, meaning] of ERRORS) {
+    const row = body.insertRow();
+    for (const text of [code, reason || '—', meaning]) row.insertCell().textContent = text;
+  }
+}
+
+async function main() {
+  renderErrorTable();
+  const config = await (await fetch('/demo/config.json')).json();
+  $('#tenant').textContent = config.auth0Domain;
+  $('#client-id').textContent = config.clientId;
+  if (config.ideUrl) {
+    $('#ide-link').href = config.ideUrl;
+    $('#ide-hint').hidden = false;
+  }
+  const redirectUri = `${window.location.origin}/`;
+  const { createAuth0Client } = window.auth0;
+
+  // The signed-in (primary) user. Tokens in localStorage, so a reload keeps this user even
+  // after the popup below has signed in to another account at Auth0.
+  const primary = await createAuth0Client({
+    domain: config.auth0Domain,
+    clientId: config.clientId,
+    cacheLocation: 'localstorage',
+    authorizationParams: { redirect_uri: redirectUri, audience: config.audience, scope: config.scope },
+  });
+  // A second client for the account to link: its tokens stay in memory and never replace the
+  // primary's. Only its ID token is used (as `linkWith`).
+  const secondary = await createAuth0Client({
+    domain: config.auth0Domain,
+    clientId: config.clientId,
+    cacheLocation: 'memory',
+    authorizationParams: { redirect_uri: redirectUri, scope: 'openid profile email' },
+  });
+
+  /** POSTs one operation with the primary's access token; logs both directions. */
+  async function graphql(operationName, query, variables) {
+    const token = await primary.getTokenSilently();
+    const request = { operationName, query, variables };
+    appendLog('request', `→ POST ${config.graphqlUrl} · ${operationName}`, query, {
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      variables,
+    });
+    const response = await fetch(config.graphqlUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+    const body = await response.json();
+    appendLog(body.errors ? 'response error' : 'response', `← ${response.status} · ${operationName}`, body);
+    showProblem(body.errors?.[0]);
+    return body;
+  }
+
+  let me = null;
+
+  function renderIdentities(identities) {
+    const body = $('#identities tbody');
+    body.replaceChildren();
+    identities.forEach((identity, index) => {
+      const row = body.insertRow();
+      row.dataset.identityId = identity.id;
+      // Auth0 keeps the main identity's profile on the user itself, not in profileData.
+      const email = index === 0 ? me.email : identity.profileData?.email;
+      const cells = [identity.provider, identity.userId, identity.connection, email ?? ''];
+      for (const text of cells) row.insertCell().textContent = text;
+      const action = row.insertCell();
+      if (index === 0) {
+        action.textContent = 'main identity';
+        action.className = 'muted';
+      } else {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.className = 'unlink secondary';
+        button.textContent = 'Unlink';
+        button.dataset.provider = identity.provider;
+        button.dataset.userId = identity.userId;
+        action.append(button);
+      }
+    });
+    $('#identity-count').textContent = `(${identities.length})`;
+  }
+
+  async function refresh() {
+    const result = await graphql('Me', config.operations.me, {});
+    if (result.data?.me) {
+      me = result.data.me;
+      $('#user-email').textContent = me.email ?? '';
+      $('#user-id').textContent = me.id;
+      renderIdentities(me.identities);
+    }
+  }
+
+  async function run(action) {
+    document.body.dataset.state = 'busy';
+    try {
+      await action();
+    } catch (error) {
+      appendLog('error', `✗ ${error.error ?? error.name ?? 'Error'}`, {
+        error: error.error,
+        message: error.error_description ?? error.message,
+      });
+      showProblem(error);
+    } finally {
+      const state = (await primary.isAuthenticated()) ? 'signed-in' : 'signed-out';
+      document.body.dataset.state = state;
+      $('#signed-out').hidden = state !== 'signed-out';
+      $('#signed-in').hidden = state !== 'signed-in';
+    }
+  }
+
+  $('#sign-in').addEventListener('click', () => run(() => primary.loginWithRedirect()));
+  $('#sign-out').addEventListener('click', () =>
+    run(() => primary.logout({ logoutParams: { returnTo: redirectUri } })),
+  );
+
+  $('#link-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const connection = $('#connection').value;
+    run(async () => {
+      // prompt=login: always sign in to the second account, even with a session at Auth0.
+      await secondary.loginWithPopup({ authorizationParams: { connection, prompt: 'login' } });
+      const claims = await secondary.getIdTokenClaims();
+      const result = await graphql('Link', config.operations.link, {
+        primaryId: me.id,
+        input: { jwt: { linkWith: claims.__raw } },
+      });
+      if (result.data) renderIdentities(result.data.linkAccounts.identities);
+    });
+  });
+
+  $('#identities').addEventListener('click', (event) => {
+    const button = event.target.closest('button.unlink');
+    if (!button) return;
+    run(async () => {
+      const result = await graphql('Unlink', config.operations.unlink, {
+        primaryId: me.id,
+        provider: button.dataset.provider,
+        userId: button.dataset.userId,
+      });
+      if (result.data) renderIdentities(result.data.unlinkAccount.identities);
+    });
+  });
+
+  const params = new URLSearchParams(window.location.search);
+  await run(async () => {
+    if (params.has('state') && (params.has('code') || params.has('error'))) {
+      // Back from Auth0: the SDK checks state, exchanges the code (PKCE) and stores the tokens.
+      window.history.replaceState({}, '', '/');
+      await primary.handleRedirectCallback(`${redirectUri}?${params}`);
+    }
+    if (await primary.isAuthenticated()) await refresh();
+  });
+}
+
+main().catch((error) => {
+  showProblem(error);
+  document.body.dataset.state = 'failed';
+});

@@ -1,0 +1,58 @@
+import { DEMO } from '../auth0-emulator/demo-seed.js';
+
+const IDENTITY_FIELDS = 'id provider userId connection isSocial profileData { email name }';
+
+/**
+ * The operations a frontend sends, shared by the demo page, the IDE's default tabs and the
+ * requests `npm start` prints, so all three show the same thing.
+ */
+export const EXAMPLE_OPERATIONS = {
+  me: `query Me {
+  me {
+    id
+    email
+    emailVerified
+    identities { ${IDENTITY_FIELDS} }
+  }
+}`,
+  link: `mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {
+  linkAccounts(primaryId: $primaryId, input: $input) {
+    identities { ${IDENTITY_FIELDS} }
+    user { id email }
+  }
+}`,
+  unlink: `mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {
+  unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {
+    identities { ${IDENTITY_FIELDS} }
+    user { id email }
+  }
+}`,
+} as const;
+
+/** One line, for curl and JSON bodies. */
+export function oneLine(operation: string): string {
+  return operation.replace(/\s+/g, ' ').trim();
+}
+
+/** The embedded demo's example requests: Alice links her Google (jwt) and GitHub (admin) accounts. */
+export function exampleVariables() {
+  const [githubProvider, githubUserId] = splitUserId(DEMO.users.aliceGithub);
+  const [googleProvider, googleUserId] = splitUserId(DEMO.users.aliceGoogle);
+  return {
+    linkJwt: {
+      primaryId: DEMO.users.alice,
+      input: { jwt: { linkWith: '<the secondary account ID token>' } },
+    },
+    linkAdmin: {
+      primaryId: DEMO.users.alice,
+      input: { admin: { provider: githubProvider, userId: githubUserId } },
+    },
+    unlink: { primaryId: DEMO.users.alice, provider: googleProvider, userId: googleUserId },
+  };
+}
+
+/** `"github|4031337"` → `["github", "4031337"]` (split at the first `|` only). */
+export function splitUserId(userId: string): [string, string] {
+  const at = userId.indexOf('|');
+  return [userId.slice(0, at), userId.slice(at + 1)];
+}
