@@ -1,9 +1,9 @@
 // Bench scenario (issue 9): three gateway processes sharing one Redis against one tenant limited
 // to 20 links/s (burst 10), 300 admin links from 30 clients spread over them. Hooked into run.ts;
 // `node dist/bench/replicas.js` runs it alone.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
+// The tests' launcher: Debian's redis-server on a free loopback port, saving nothing.
+import { startRedisServer } from '../test/support/redis-server.js';
 import { classifyGraphQL, runLoad, type LoadResult } from './load.js';
 import { EmulatorProcess, startGatewayProcess, type ServerProcess } from './processes.js';
 import { primaryId, secondaryId, type BenchTenantShape } from './protocol.js';
@@ -30,48 +30,6 @@ export interface ReplicasResult {
   tokenRequests: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Debian's redis-server on a free loopback port, saving nothing. */
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    child.once('error', () =>
-      reject(new Error('redis-server is not installed (apt-get install redis-server)')),
-    );
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${output}`)));
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (output.includes('Ready to accept connections')) resolve();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 /** One run: fresh tenant and Redis, three replicas started (token fetches counted), then the links. */
 async function measureOnce(
   emulator: EmulatorProcess,
@@ -80,7 +38,7 @@ async function measureOnce(
 ): Promise<ReplicasResult> {
   await emulator.reset();
   await emulator.setRateLimit(LIMIT);
-  const redis = await startRedis();
+  const redis = await startRedisServer();
   const replicas: ServerProcess[] = [];
   try {
     const gatewayEnv = { REDIS_URL: redis.url, ADMIN_LINK_POLICY: 'trust', ...env };

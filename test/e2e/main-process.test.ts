@@ -74,6 +74,7 @@ describe('the server process (npm start)', () => {
       'AUTH0_DOMAIN',
     ],
     [{ AUTH0_DOMAIN: 'tenant.example.com', AUTH0_CLIENT_ID: 'id' }, 'AUTH0_CLIENT_SECRET'],
+    [{ REDIS_URL: 'redis://:hunter2@redis.example.com:6379' }, 'REDIS_URL'],
   ])('stops at start on bad configuration with one line naming the variable (%j)', async (env, variable) => {
     const r = run(env);
     expect(await r.exited).toBe(1);
