@@ -138,6 +138,20 @@ describe('UpstreamBudget', () => {
     expect(second).toBeCloseTo(5.05);
   });
 
+  it('measures the window from the send, so a slow answer cannot raise the learned rate', () => {
+    const reset = String(clock.now() / 1000 + 1);
+    const headers = { 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset };
+    // Sent 0.5 s before the answer was read: Auth0 wrote the headers somewhere in that half second.
+    const slow = new UpstreamBudget({ clock });
+    slow.observe(headers, clock.now() - 500);
+    // More than 9 tokens refill within at most 1.5 s.
+    expect(slow.stats().ratePerSecond).toBeCloseTo(6);
+    // Read as if just sent, the same headers would claim 9 tokens within 1 s.
+    const prompt = new UpstreamBudget({ clock });
+    prompt.observe(headers);
+    expect(prompt.stats().ratePerSecond).toBeCloseTo(9);
+  });
+
   it('stays unlimited when headers give no rate (bucket full)', async () => {
     const budget = new UpstreamBudget({ clock });
     budget.observe({ 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '10', 'x-ratelimit-reset': '0' });

@@ -1,6 +1,7 @@
 import type { Auth0HttpClient, Auth0HttpRequest, Auth0HttpResponse } from '../../../src/auth0/http-client.js';
 import { ServiceTokenProvider } from '../../../src/auth0/token-provider.js';
 import { GatewayError } from '../../../src/errors.js';
+import type { ServiceTokenSlot, SharedToken } from '../../../src/shared-state/shared-state.js';
 
 const SECRET = 'client-secret-that-must-not-leak';
 
@@ -39,7 +40,11 @@ const tokenResponse = (token: string, expiresIn = 86400): Auth0HttpResponse => (
   }),
 });
 
-function setup(answer?: (n: number) => Auth0HttpResponse | Error, refreshMarginSeconds?: number) {
+function setup(
+  answer?: (n: number) => Auth0HttpResponse | Error,
+  refreshMarginSeconds?: number,
+  slot?: ServiceTokenSlot,
+) {
   let now = 1_700_000_000_000;
   const http = new ScriptedHttp(answer);
   const outcomes: string[] = [];
@@ -51,6 +56,7 @@ function setup(answer?: (n: number) => Auth0HttpResponse | Error, refreshMarginS
     refreshMarginSeconds,
     now: () => now,
     onFetch: (o) => outcomes.push(o),
+    slot,
   });
   return { http, provider, outcomes, advance: (ms: number) => (now += ms) };
 }
@@ -171,5 +177,49 @@ describe('ServiceTokenProvider', () => {
     const errors = await Promise.all(callers);
     expect(errors.map((e) => e.code)).toEqual(Array(5).fill('UPSTREAM_ERROR'));
     expect(http.sent).toHaveLength(1);
+  });
+
+  describe('with a slot shared by replicas', () => {
+    /** A slot holding one token in memory, as Redis would for every replica. */
+    function sharedSlot(initial?: SharedToken) {
+      let stored = initial;
+      const calls = { fetchOnce: 0, invalidated: [] as string[] };
+      const slot: ServiceTokenSlot = {
+        read: async () => stored ?? null,
+        fetchOnce: async (fetch) => {
+          calls.fetchOnce += 1;
+          stored = await fetch();
+          return stored;
+        },
+        invalidate: async (token) => {
+          calls.invalidated.push(token);
+          if (stored?.token === token) stored = undefined;
+        },
+      };
+      return { slot, calls };
+    }
+
+    it('takes the token another replica stored, with no token request', async () => {
+      const { slot, calls } = sharedSlot({
+        token: 'from-another-replica',
+        refreshAt: Number.MAX_SAFE_INTEGER,
+      });
+      const { http, provider } = setup(() => tokenResponse('own'), undefined, slot);
+      expect(await provider.getToken()).toBe('from-another-replica');
+      expect(http.sent).toHaveLength(0);
+      expect(calls.fetchOnce).toBe(0);
+    });
+
+    it('fetches through the slot when nothing is stored, and forgets a refused token for everyone', async () => {
+      const { slot, calls } = sharedSlot();
+      const { http, provider } = setup((n) => tokenResponse(`t${n}`), undefined, slot);
+      expect(await provider.getToken()).toBe('t1');
+      expect(calls.fetchOnce).toBe(1);
+
+      await provider.invalidate('t1');
+      expect(calls.invalidated).toEqual(['t1']);
+      expect(await provider.getToken()).toBe('t2');
+      expect(http.sent).toHaveLength(2);
+    });
   });
 });
