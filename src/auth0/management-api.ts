@@ -101,6 +101,7 @@ export function createAuth0Services(options: Auth0ServicesOptions): Auth0Service
       secret: config.clientSecret,
     }),
     onFetch: (outcome) => metrics?.auth0TokenFetches.inc({ outcome }),
+    tracer: options.tracer,
   });
 
   async function jwksReachable(): Promise<boolean> {

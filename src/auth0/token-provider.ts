@@ -1,4 +1,6 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { GatewayError } from '../errors.js';
+import { endHttpSpan, SpanKind, SpanStatusCode, startSpan } from '../observability/tracing.js';
 import { processTokenSlot } from '../shared-state/memory.js';
 import type { ServiceTokenSlot, SharedToken } from '../shared-state/shared-state.js';
 import type { Auth0HttpClient } from './http-client.js';
@@ -21,6 +23,8 @@ export interface ServiceTokenProviderOptions {
   onFetch?: (outcome: TokenFetchOutcome) => void;
   /** Where replicas share the token (DESIGN §10); default: this process only. */
   slot?: ServiceTokenSlot;
+  /** A span per token request when tracing is on (no request's child: one request serves many). */
+  tracer?: Tracer;
 }
 
 /**
@@ -79,6 +83,10 @@ export class ServiceTokenProvider {
 
   private async fetchToken(): Promise<SharedToken> {
     const { http, clientId, clientSecret, audience } = this.options;
+    const span = startSpan(this.options.tracer, 'POST /oauth/token', {
+      kind: SpanKind.CLIENT,
+      attributes: { 'http.request.method': 'POST', 'url.template': '/oauth/token' },
+    });
     let response;
     try {
       response = await http.send({
@@ -92,8 +100,11 @@ export class ServiceTokenProvider {
         },
       });
     } catch (error) {
+      span?.setStatus({ code: SpanStatusCode.ERROR });
+      span?.end();
       throw this.failed(fromRequestFailure('token', error));
     }
+    endHttpSpan(span, response.statusCode, 400);
     if (response.statusCode !== 200) {
       throw this.failed(
         tokenEndpointError(

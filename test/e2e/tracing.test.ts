@@ -79,6 +79,7 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
         expect.arrayContaining([
           'POST /graphql',
           'graphql mutation',
+          'POST /oauth/token',
           'GET /api/v2/users/{id}',
           'POST /api/v2/users/{id}/identities',
         ]),
