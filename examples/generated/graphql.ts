@@ -108,6 +108,7 @@ export type MergedMetadata = {
   userMetadataKeys: Array<Scalars['String']['output']>;
 };
 
+/** Account linking: link a secondary account into a primary one, or unlink it again. */
 export type Mutation = {
   __typename?: 'Mutation';
   /** Links a secondary account into the primary account `primaryId`; returns the primary's identities. */
@@ -117,18 +118,21 @@ export type Mutation = {
 };
 
 
+/** Account linking: link a secondary account into a primary one, or unlink it again. */
 export type MutationLinkAccountsArgs = {
   input: LinkAccountsInput;
   primaryId: Scalars['ID']['input'];
 };
 
 
+/** Account linking: link a secondary account into a primary one, or unlink it again. */
 export type MutationUnlinkAccountArgs = {
   primaryId: Scalars['ID']['input'];
   provider: Scalars['String']['input'];
   userId: Scalars['ID']['input'];
 };
 
+/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
 export type Query = {
   __typename?: 'Query';
   /** Other users with the same verified email as `primaryId`: accounts the user may want to link. */
@@ -140,11 +144,13 @@ export type Query = {
 };
 
 
+/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
 export type QueryLinkCandidatesArgs = {
   primaryId: Scalars['ID']['input'];
 };
 
 
+/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
 };
