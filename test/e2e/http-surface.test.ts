@@ -158,6 +158,21 @@ describe('HTTP surface (DESIGN §6)', () => {
       expect(result.text).not.toMatch(/stacktrace|\/src\/|\.ts:\d+/);
     });
 
+    it('adds a federated trace (ftv1) only when a router asks for one', async () => {
+      const asked = await postGraphQL(
+        h.url,
+        { query: '{ __typename }' },
+        { headers: { 'apollo-federation-include-trace': 'ftv1' } },
+      );
+      expect(asked.body.data).toEqual({ __typename: 'Query' });
+      const trace = (asked.body as { extensions?: { ftv1?: unknown } }).extensions?.ftv1;
+      expect(typeof trace).toBe('string');
+      expect(Buffer.from(trace as string, 'base64').length).toBeGreaterThan(0);
+
+      const plain = await postGraphQL(h.url, { query: '{ __typename }' });
+      expect(plain.body).toEqual({ data: { __typename: 'Query' } });
+    });
+
     it('serves introspection by default, with isOneOf', async () => {
       const result = await postGraphQL<{ __type: { isOneOf: boolean } }>(h.url, {
         query: '{ __type(name: "LinkAccountsInput") { isOneOf } }',
