@@ -6,6 +6,7 @@ import {
   AccountsResolver,
   LinkAccountsPayloadResolver,
   UnlinkAccountPayloadResolver,
+  UserMetadataResolver,
 } from './accounts/accounts.resolver.js';
 import { resolveUserReference } from './accounts/user.reference.js';
 
@@ -50,7 +51,12 @@ function enforceOneOf(schema: GraphQLSchema): void {
 /** Builds the code-first schema and wraps it as a Federation 2 subgraph. */
 export async function buildGatewaySchema(): Promise<GatewaySchema> {
   const codeFirst = await buildSchema({
-    resolvers: [AccountsResolver, LinkAccountsPayloadResolver, UnlinkAccountPayloadResolver],
+    resolvers: [
+      AccountsResolver,
+      LinkAccountsPayloadResolver,
+      UnlinkAccountPayloadResolver,
+      UserMetadataResolver,
+    ],
     validate: false,
   });
   const sdl = `${FEDERATION_HEADER}\n${printSchemaWithDirectives(codeFirst)}\n`;

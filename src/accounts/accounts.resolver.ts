@@ -1,4 +1,6 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { authorizeMetadataRead } from '../auth/authorize.js';
 import type { GatewayContext } from '../context.js';
 import { toIdentity, toUser } from './to-identity.js';
 import { linkAccounts, unlinkAccount, type AccountChange } from './link-accounts.js';
@@ -77,6 +79,7 @@ async function primaryAfterChange(change: AccountChange, ctx: GatewayContext): P
       emailVerified: null,
       name: null,
       picture: null,
+      metadata: null,
     };
   }
 }
@@ -100,3 +103,30 @@ function createChangePayloadResolver(payload: typeof LinkAccountsPayload | typeo
 
 export const LinkAccountsPayloadResolver = createChangePayloadResolver(LinkAccountsPayload);
 export const UnlinkAccountPayloadResolver = createChangePayloadResolver(UnlinkAccountPayload);
+
+type Metadata = Record<string, unknown>;
+
+/** `User.userMetadata` and `User.appMetadata`, each behind its own rule (DESIGN §3). */
+@Resolver(() => User)
+export class UserMetadataResolver {
+  @FieldResolver(() => GraphQLJSONObject, {
+    nullable: true,
+    description: "Auth0 `user_metadata`: the user's own preferences. For the user themself or an admin.",
+  })
+  userMetadata(@Root() user: User, @Ctx() ctx: GatewayContext): Metadata | null {
+    authorizeMetadataRead(ctx.auth, user.id, 'userMetadata', {
+      adminPermission: ctx.config.admin.permission,
+    });
+    return user.metadata?.user_metadata ?? null;
+  }
+
+  @FieldResolver(() => GraphQLJSONObject, {
+    nullable: true,
+    description:
+      "Auth0 `app_metadata` (plans, roles, CRM ids: the tenant's, not the user's). Admins only; others get null with a FORBIDDEN error on this field.",
+  })
+  appMetadata(@Root() user: User, @Ctx() ctx: GatewayContext): Metadata | null {
+    authorizeMetadataRead(ctx.auth, user.id, 'appMetadata', { adminPermission: ctx.config.admin.permission });
+    return user.metadata?.app_metadata ?? null;
+  }
+}

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
+import type { MergedMetadataKeys } from './merge-metadata.js';
 
 /** One link or unlink attempt, successful or not. Never carries a token. */
 export interface AuditEvent {
@@ -15,6 +16,10 @@ export interface AuditEvent {
   callerSubject: string | null;
   requestId: string;
   time: string;
+  /** Top-level metadata keys merged into the primary (names, never values); only with `mergeMetadata`. */
+  mergedMetadata?: MergedMetadataKeys;
+  /** After the link failed behind a merge: whether the primary's metadata was put back. */
+  metadataRestore?: 'restored' | 'failed';
 }
 
 /** What an operation learns about itself while it runs, for its audit line. */
@@ -22,6 +27,8 @@ export interface AuditDraft {
   mode: AuditEvent['mode'];
   secondary: string | null;
   callerSubject: string | null;
+  mergedMetadata?: AuditEvent['mergedMetadata'];
+  metadataRestore?: AuditEvent['metadataRestore'];
 }
 
 /** Writes audit events as one structured log line each (`audit: true` to filter them). */

@@ -10,6 +10,14 @@ export class JwtLinkInput {
       'ID token (RS256, same tenant) of the secondary account, proving its owner just signed in; its `aud` must equal the `azp` of the bearer token.',
   })
   linkWith!: string;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description:
+      "Before linking, deep-merge the secondary's `user_metadata` (not `app_metadata`: it belongs to the tenant) into the primary's, the primary's values winning (Auth0 discards the secondary's metadata on link); undone if the link fails.",
+  })
+  mergeMetadata?: boolean | null;
 }
 
 @InputType({
@@ -31,6 +39,14 @@ export class AdminLinkInput {
     description: 'Auth0 connection id (`con_…`) of the secondary, when several database connections exist.',
   })
   connectionId?: string | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description:
+      "Before linking, deep-merge the secondary's `user_metadata` and `app_metadata` into the primary's, the primary's values winning (Auth0 discards the secondary's metadata on link); undone if the link fails.",
+  })
+  mergeMetadata?: boolean | null;
 }
 
 // Members are nullable and have no initialisers: a default value is illegal on a OneOf field.

@@ -3,13 +3,22 @@ import { assertPathSegment, parseUserId } from '../auth0/user-id.js';
 import type { WireIdentity, WireUser } from '../auth0/wire.js';
 import type { GatewayContext } from '../context.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
-import { audited } from './audit.js';
+import { audited, type AuditDraft } from './audit.js';
 import type { AdminLinkInput, LinkAccountsInput } from './link-accounts.input.js';
+import {
+  hasChanges,
+  planMetadataMerge,
+  type MergedMetadataKeys,
+  type MetadataKind,
+  type MetadataMergePlan,
+} from './merge-metadata.js';
 
 /** What linkAccounts and unlinkAccount resolve to before the payload's `user` is read. */
 export interface AccountChange {
   primaryId: string;
   identities: WireIdentity[];
+  /** Link only: the keys a metadata merge changed; null when no merge was asked. */
+  mergedMetadata?: MergedMetadataKeys | null;
 }
 
 /**
@@ -27,11 +36,17 @@ function emailOf(user: WireUser): string | null {
 }
 
 /**
- * Admin-mode link policy (DESIGN §3): without proof that one person controls both accounts,
- * both must carry the same verified email. Reads both users before any link call.
+ * Both users of a link, read with the service token before the link call (the admin policy and
+ * the metadata merge share these reads). A missing primary is NOT_FOUND; a missing secondary keeps
+ * Auth0's own code for it, 400.
  */
-async function enforceVerifiedEmailPolicy(ctx: GatewayContext, primaryId: string, secondaryId: string) {
-  const [primary, secondary] = await Promise.all([
+async function readLinkPair(
+  ctx: GatewayContext,
+  primaryId: string,
+  secondaryId: string,
+  secondaryField: string,
+): Promise<[WireUser, WireUser]> {
+  return Promise.all([
     ctx.auth0.getUser(primaryId).catch((error: unknown) => {
       if (error instanceof NotFoundError) {
         throw new NotFoundError(`primaryId: no user ${primaryId} exists.`, {
@@ -42,9 +57,8 @@ async function enforceVerifiedEmailPolicy(ctx: GatewayContext, primaryId: string
       throw error;
     }),
     ctx.auth0.getUser(secondaryId).catch((error: unknown) => {
-      // Auth0 itself answers 400 for a missing secondary; we keep its code.
       if (error instanceof NotFoundError) {
-        throw new BadUserInputError(`input.admin: no standalone user ${secondaryId} exists to link.`, {
+        throw new BadUserInputError(`${secondaryField}: no standalone user ${secondaryId} exists to link.`, {
           reason: 'SECONDARY_NOT_FOUND',
           cause: error,
         });
@@ -52,6 +66,13 @@ async function enforceVerifiedEmailPolicy(ctx: GatewayContext, primaryId: string
       throw error;
     }),
   ]);
+}
+
+/**
+ * Admin-mode link policy (DESIGN §3): without proof that one person controls both accounts,
+ * both must carry the same verified email.
+ */
+function enforceVerifiedEmailPolicy(primary: WireUser, secondary: WireUser): void {
   if (primary.email_verified !== true || secondary.email_verified !== true) {
     throw new ForbiddenError(
       'Admin link refused by ADMIN_LINK_POLICY=verified-email: both users must have a verified email.',
@@ -64,6 +85,55 @@ async function enforceVerifiedEmailPolicy(ctx: GatewayContext, primaryId: string
       'Admin link refused by ADMIN_LINK_POLICY=verified-email: the two users have different emails.',
       { reason: 'EMAIL_MISMATCH' },
     );
+  }
+}
+
+/**
+ * Puts the primary's metadata back after a failed link. Best effort: a failure is logged at error
+ * level with the keys (never the values) and recorded in the audit line; the link's error is what
+ * the caller gets either way.
+ */
+async function restoreMetadata(
+  ctx: GatewayContext,
+  primaryId: string,
+  plan: MetadataMergePlan,
+): Promise<'restored' | 'failed'> {
+  try {
+    await ctx.auth0.updateUser(primaryId, plan.restore);
+    return 'restored';
+  } catch (error) {
+    ctx
+      .logger()
+      .error(
+        { err: error, primaryId, ...plan.keys },
+        "could not restore the primary's metadata after the link failed: the merged keys stay",
+      );
+    return 'failed';
+  }
+}
+
+/**
+ * The metadata merge around a link (DESIGN §2): one PATCH of the primary before the link call (none
+ * when nothing changes), undone if the link then fails, so a refused link leaves the primary as
+ * it was.
+ */
+async function linkMergingMetadata(
+  ctx: GatewayContext,
+  draft: AuditDraft,
+  pair: [WireUser, WireUser],
+  kinds: readonly MetadataKind[],
+  link: () => Promise<WireIdentity[]>,
+): Promise<AccountChange> {
+  const [primary, secondary] = pair;
+  const plan = planMetadataMerge(primary, secondary, kinds);
+  const primaryId = primary.user_id;
+  if (hasChanges(plan)) await ctx.auth0.updateUser(primaryId, plan.update);
+  draft.mergedMetadata = plan.keys;
+  try {
+    return { primaryId, identities: await link(), mergedMetadata: plan.keys };
+  } catch (error) {
+    if (hasChanges(plan)) draft.metadataRestore = await restoreMetadata(ctx, primaryId, plan);
+    throw error;
   }
 }
 
@@ -103,12 +173,13 @@ export function linkAccounts(
           reason: 'SAME_ACCOUNT',
         });
       }
-      const identities = await ctx.auth0.linkIdentity(
-        primaryId,
-        { link_with: input.jwt.linkWith },
-        { kind: 'user', token: caller.token },
-      );
-      return { primaryId, identities };
+      const linkWith = input.jwt.linkWith;
+      const link = () =>
+        ctx.auth0.linkIdentity(primaryId, { link_with: linkWith }, { kind: 'user', token: caller.token });
+      if (!input.jwt.mergeMetadata) return { primaryId, identities: await link(), mergedMetadata: null };
+      // The ID token proves the secondary's owner; app_metadata belongs to the tenant, not to them.
+      const pair = await readLinkPair(ctx, primaryId, subject, 'input.jwt.linkWith');
+      return linkMergingMetadata(ctx, draft, pair, ['user_metadata'], link);
     }
 
     draft.mode = 'admin';
@@ -121,14 +192,17 @@ export function linkAccounts(
         reason: 'SAME_ACCOUNT',
       });
     }
-    if (ctx.config.admin.linkPolicy === 'verified-email') {
-      await enforceVerifiedEmailPolicy(ctx, primaryId, secondaryId);
-    }
     const body = connectionId
       ? { provider, user_id: userId, connection_id: connectionId }
       : { provider, user_id: userId };
-    const identities = await ctx.auth0.linkIdentity(primaryId, body, { kind: 'service' });
-    return { primaryId, identities };
+    const link = () => ctx.auth0.linkIdentity(primaryId, body, { kind: 'service' });
+    const policy = ctx.config.admin.linkPolicy === 'verified-email';
+    const merge = input.admin!.mergeMetadata === true;
+    if (!policy && !merge) return { primaryId, identities: await link(), mergedMetadata: null };
+    const pair = await readLinkPair(ctx, primaryId, secondaryId, 'input.admin');
+    if (policy) enforceVerifiedEmailPolicy(...pair);
+    if (!merge) return { primaryId, identities: await link(), mergedMetadata: null };
+    return linkMergingMetadata(ctx, draft, pair, ['user_metadata', 'app_metadata'], link);
   });
 }
 

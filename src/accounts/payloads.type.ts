@@ -2,6 +2,21 @@ import { Field, ObjectType } from 'type-graphql';
 import { Identity } from './identity.type.js';
 import { User } from './user.type.js';
 
+@ObjectType({
+  description:
+    'What the link carried over from the secondary before Auth0 discarded it: the top-level metadata keys that changed in the primary.',
+})
+export class MergedMetadata {
+  @Field(() => [String], { description: '`user_metadata` keys added to or merged into the primary.' })
+  userMetadataKeys!: string[];
+
+  @Field(() => [String], {
+    description:
+      '`app_metadata` keys added to or merged into the primary (admin mode only; empty in JWT mode).',
+  })
+  appMetadataKeys!: string[];
+}
+
 @ObjectType({ description: 'Result of linkAccounts.' })
 export class LinkAccountsPayload {
   @Field(() => [Identity], {
@@ -11,6 +26,12 @@ export class LinkAccountsPayload {
 
   @Field(() => User, { description: 'The primary user, as Auth0 has it after linking.' })
   user!: User;
+
+  @Field(() => MergedMetadata, {
+    nullable: true,
+    description: 'The metadata merge, when `mergeMetadata` was asked; null otherwise.',
+  })
+  mergedMetadata!: MergedMetadata | null;
 }
 
 @ObjectType({ description: 'Result of unlinkAccount.' })

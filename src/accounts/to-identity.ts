@@ -47,5 +47,6 @@ export function toUser(wire: WireUser): User {
     emailVerified: optional(wire.email_verified),
     name: optional(wire.name),
     picture: optional(wire.picture),
+    metadata: { user_metadata: wire.user_metadata, app_metadata: wire.app_metadata },
   };
 }

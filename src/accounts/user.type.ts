@@ -25,4 +25,10 @@ export class User {
 
   @Field(() => String, { nullable: true, description: 'URL of a profile picture.' })
   picture!: string | null;
+
+  /**
+   * Auth0's metadata objects, not fields: `userMetadata` and `appMetadata` resolve from them after
+   * their own authorization (accounts.resolver.ts). Null when the user could not be read.
+   */
+  metadata!: { user_metadata?: Record<string, unknown>; app_metadata?: Record<string, unknown> } | null;
 }

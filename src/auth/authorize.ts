@@ -111,3 +111,28 @@ export function authorizeUserRead(
   }
   return { caller, mode: 'self' };
 }
+
+/**
+ * `User.userMetadata`: the user themself or an admin. `User.appMetadata`: admins only, as it belongs
+ * to the tenant (plans, CRM ids), not to the user. A refusal nulls that one field (FORBIDDEN on it);
+ * the rest of the user is still answered.
+ */
+export function authorizeMetadataRead(
+  result: CallerResult,
+  userId: string,
+  kind: 'userMetadata' | 'appMetadata',
+  policy?: AuthPolicy,
+): void {
+  if (kind === 'userMetadata') {
+    authorizeUserRead(result, userId, policy);
+    return;
+  }
+  if (!requireCaller(result).isAdmin) {
+    throw new ForbiddenError(
+      `User.appMetadata is for admins only: it needs ${adminPermissionName(policy)}.`,
+      {
+        reason: 'INSUFFICIENT_SCOPE',
+      },
+    );
+  }
+}

@@ -66,12 +66,12 @@ export async function authenticate(ctx: EmulatorContext, authorization: string |
   };
 }
 
-function insufficientScope(expected: string[]): never {
+export function insufficientScope(expected: string[]): never {
   fail(403, `Insufficient scope, expected any of: ${expected.join(',')}`, 'insufficient_scope');
 }
 
 /** Admin scopes act on anyone; `*current_user*` scopes only on the token's own sub. */
-function authorize(
+export function authorize(
   caller: Caller,
   userId: string,
   adminScopes: string[],
@@ -84,13 +84,13 @@ function authorize(
   return 'self';
 }
 
-function primaryOrFail(ctx: EmulatorContext, userId: string): StoredUser {
+export function primaryOrFail(ctx: EmulatorContext, userId: string): StoredUser {
   const user = ctx.state.user(userId);
   if (!user) fail(404, 'The user does not exist.', 'inexistent_user');
   return user;
 }
 
-function canReadIdpTokens(caller: Caller): boolean {
+export function canReadIdpTokens(caller: Caller): boolean {
   return caller.scopes.has('read:user_idp_tokens');
 }
 
@@ -105,14 +105,14 @@ interface LinkBody {
 
 const LINK_BODY_KEYS = ['provider', 'connection_id', 'user_id', 'link_with'];
 
-function typeName(value: unknown): string {
+export function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
   return typeof value;
 }
 
-function payloadError(detail: string, property?: string): never {
+export function payloadError(detail: string, property?: string): never {
   const where = property === undefined ? '' : ` on property ${property}`;
   fail(400, `Payload validation error: '${detail}'${where}.`, 'invalid_body');
 }

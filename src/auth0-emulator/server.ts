@@ -15,6 +15,7 @@ import {
 } from './management-routes.js';
 import type { TokenBucket } from './rate-limiter.js';
 import { handleTokenRequest } from './token-route.js';
+import { handleUpdateUser } from './update-user-route.js';
 import { jwksDocument } from './tokens.js';
 import type { JournalEntry, RouteName } from './types.js';
 
@@ -47,6 +48,7 @@ export function matchRoute(method: string, path: string): Matched {
     return { route: 'users-by-email' };
   if (resource !== 'users' || !segments[1]) return { route: 'unknown' };
   if (method === 'GET' && segments.length === 2) return { route: 'get-user', rawSegments: segments };
+  if (method === 'PATCH' && segments.length === 2) return { route: 'update-user', rawSegments: segments };
   if (segments[2] !== 'identities') return { route: 'unknown' };
   if (method === 'POST' && segments.length === 3) return { route: 'link', rawSegments: segments };
   if (method === 'DELETE' && segments.length === 5 && segments[3] && segments[4]) {
@@ -243,6 +245,8 @@ export class EmulatorServer {
           return await handleUsersByEmail(ctx, request);
         case 'search-users':
           return await handleSearchUsers(ctx, request);
+        case 'update-user':
+          return await handleUpdateUser(ctx, request);
       }
     } catch (error) {
       if (error instanceof ReplyError) return error.reply;

@@ -8,7 +8,8 @@ export type RouteName =
   | 'unlink'
   | 'get-user'
   | 'users-by-email'
-  | 'search-users';
+  | 'search-users'
+  | 'update-user';
 
 export interface EmulatorOptions {
   /** TCP port, default 0 (ephemeral). */

@@ -15,7 +15,7 @@ export interface Auth0HttpClientOptions {
 }
 
 export interface Auth0HttpRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Path below the origin without a leading slash, already encoded: `api/v2/users/auth0%7C1`. */
   path: string;
   searchParams?: Record<string, string>;

@@ -14,13 +14,13 @@ import {
 } from './to-gateway-error.js';
 import { ServiceTokenProvider } from './token-provider.js';
 import { assertPathSegment, encodePathSegment, parseUserId } from './user-id.js';
-import type { WireIdentity, WireLinkBody, WireUser } from './wire.js';
+import type { WireIdentity, WireLinkBody, WireUser, WireUserUpdate } from './wire.js';
 
 /** Whose token goes to Auth0: the service's client-credentials token, or the caller's own (JWT mode). */
 export type UpstreamAuth = { kind: 'service' } | { kind: 'user'; token: string };
 
 export interface Auth0RetryOptions {
-  /** Attempts for a GET (429, 5xx, network errors); default 3. */
+  /** Attempts for a GET or a metadata PATCH (429, 5xx, network errors); default 3. */
   readAttempts: number;
   /** Attempts for a POST/DELETE, retried only on 429 and ECONNREFUSED; default 3. */
   writeAttempts: number;
@@ -134,7 +134,7 @@ interface CallSpec<T> {
   operation: Auth0Operation;
   /** Metrics label. */
   endpoint: string;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Path with placeholders, for logs: never the raw ids. */
   route: string;
   path: string;
@@ -143,6 +143,16 @@ interface CallSpec<T> {
   auth: UpstreamAuth;
   expectedStatus: number;
   parse(body: unknown): T;
+}
+
+/**
+ * May the call be sent again after a 5xx or a lost answer? GETs, and PATCHes because the gateway
+ * only PATCHes metadata with whole top-level values (a key set, or deleted with null): sending the
+ * same body twice leaves the user as once did. A link or unlink POST/DELETE could double-act, so
+ * those are retried only where Auth0 cannot have acted (DESIGN §8).
+ */
+function isRepeatable(spec: CallSpec<unknown>): boolean {
+  return spec.method === 'GET' || spec.method === 'PATCH';
 }
 
 /** The wire body broke an assumption the gateway relies on. */
@@ -272,6 +282,33 @@ export class Auth0ManagementApi {
     });
   }
 
+  /**
+   * `PATCH /api/v2/users/{userId}` (200) with metadata, service token: the user after the update.
+   * An empty metadata object would wipe that whole object at Auth0, so it is refused here.
+   */
+  async updateUser(userId: string, body: WireUserUpdate): Promise<WireUser> {
+    parseUserId(userId, 'userId');
+    const json: WireUserUpdate = {};
+    for (const kind of ['user_metadata', 'app_metadata'] as const) {
+      const value = body[kind];
+      if (value === undefined) continue;
+      if (Object.keys(value).length === 0) throw new RangeError(`updateUser: empty ${kind} would wipe it`);
+      json[kind] = value;
+    }
+    if (Object.keys(json).length === 0) throw new RangeError('updateUser: nothing to update');
+    return this.call({
+      operation: 'update',
+      endpoint: 'update-user',
+      method: 'PATCH',
+      route: '/api/v2/users/{id}',
+      path: `api/v2/users/${encodePathSegment(userId, 'userId')}`,
+      json,
+      auth: { kind: 'service' },
+      expectedStatus: 200,
+      parse: parseUser,
+    });
+  }
+
   /** `GET /api/v2/users-by-email?email=` (exact match; Auth0 stores database emails lowercased). */
   async findUsersByEmail(email: string): Promise<WireUser[]> {
     assertPathSegment(email, 'email');
@@ -319,7 +356,8 @@ export class Auth0ManagementApi {
   private async call<T>(spec: CallSpec<T>): Promise<T> {
     const { services } = this;
     const { budget, tokens, clock, retry } = services;
-    const maxAttempts = spec.method === 'GET' ? retry.readAttempts : retry.writeAttempts;
+    const repeatable = isRepeatable(spec);
+    const maxAttempts = repeatable ? retry.readAttempts : retry.writeAttempts;
     let waitLeftMs = services.config.maxWaitMs;
     let refreshed = false;
 
@@ -347,7 +385,7 @@ export class Auth0ManagementApi {
         const error = fromRequestFailure(spec.operation, failure);
         this.record(spec, error.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network', started, attempt);
         // A write is retried only when the connection was refused: then Auth0 cannot have acted.
-        const retryable = spec.method === 'GET' || isConnectionRefused(failure);
+        const retryable = repeatable || isConnectionRefused(failure);
         if (retryable && attempt < maxAttempts) {
           await services.delay(this.backoffMs(attempt));
           continue;
@@ -371,7 +409,7 @@ export class Auth0ManagementApi {
         refreshed = true;
         attempt--;
         continue;
-      } else if (spec.method === 'GET' && statusCode >= 500 && attempt < maxAttempts) {
+      } else if (repeatable && statusCode >= 500 && attempt < maxAttempts) {
         await services.delay(this.backoffMs(attempt));
         continue;
       }

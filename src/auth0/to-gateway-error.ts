@@ -14,7 +14,7 @@ import {
 import type { WireErrorBody } from './wire.js';
 
 /** Which kind of Management API call failed; it decides the wording and the reasons. */
-export type Auth0Operation = 'link' | 'unlink' | 'read';
+export type Auth0Operation = 'link' | 'unlink' | 'read' | 'update';
 
 /** Whose token the call carried: a 401 on the service's own token is the gateway's fault, not the caller's. */
 export type UpstreamAuthKind = 'service' | 'user';
@@ -155,7 +155,12 @@ export function parseErrorBody(body: unknown): { errorCode: string | null; messa
   return { errorCode, message };
 }
 
-const NOUN: Record<Auth0Operation, string> = { link: 'link', unlink: 'unlink', read: 'read' };
+const NOUN: Record<Auth0Operation, string> = {
+  link: 'link',
+  unlink: 'unlink',
+  read: 'read',
+  update: 'metadata update',
+};
 
 /**
  * Turns an Auth0 answer other than the expected success into the GatewayError a client sees:

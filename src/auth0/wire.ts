@@ -55,3 +55,12 @@ export interface WireErrorBody {
 /** Body of `POST /api/v2/users/{id}/identities`: exactly one of the two modes. */
 export type WireLinkBody =
   { link_with: string } | { provider: string; user_id: string; connection_id?: string };
+
+/**
+ * Body of `PATCH /api/v2/users/{id}` as the gateway sends it: metadata only. Auth0 merges each
+ * object at the top level (a root key set to `null` is deleted) and an empty object wipes it all.
+ */
+export interface WireUserUpdate {
+  user_metadata?: Record<string, unknown>;
+  app_metadata?: Record<string, unknown>;
+}

@@ -173,6 +173,39 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
       expect(h.emulator.journal.count('get-user')).toBe(0);
     });
 
+    it('answers metadata of User entities through the router by the same rules: appMetadata to admins only', async () => {
+      const query = '{ loyaltyLeaders { id loyaltyTier userMetadata appMetadata } }';
+      const asAdmin = await postGraphQL<{
+        loyaltyLeaders: { id: string; userMetadata: unknown; appMetadata: unknown }[];
+      }>(router.url, { query }, { token: tokens.admin });
+      expect(asAdmin.body.errors).toBeUndefined();
+      const metadataOf = (id: string) => {
+        const user = h.emulator.tenant.getUser(id);
+        return { userMetadata: user?.user_metadata ?? null, appMetadata: user?.app_metadata ?? null };
+      };
+      expect(asAdmin.body.data?.loyaltyLeaders).toEqual([
+        { id: alice, loyaltyTier: 'gold', ...metadataOf(alice) },
+        { id: bob, loyaltyTier: 'silver', ...metadataOf(bob) },
+      ]);
+
+      const asAlice = await postGraphQL<{
+        me: { id: string; loyaltyTier: string; userMetadata: unknown; appMetadata: unknown };
+      }>(
+        router.url,
+        { query: '{ me { id loyaltyTier userMetadata appMetadata } }' },
+        { token: tokens.alice },
+      );
+      expect(asAlice.body.data?.me).toEqual({
+        id: alice,
+        loyaltyTier: 'gold',
+        userMetadata: metadataOf(alice).userMetadata,
+        appMetadata: null,
+      });
+      expect(asAlice.body.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([
+        [['me', 'appMetadata'], 'FORBIDDEN'],
+      ]);
+    });
+
     it("refuses another user's entity to a plain user token with FORBIDDEN, never reading it", async () => {
       const result = await postGraphQL<{
         loyaltyLeaders: ({ loyaltyTier: string; email: string } | null)[] | null;

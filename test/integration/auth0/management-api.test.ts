@@ -128,6 +128,39 @@ describe('Auth0ManagementApi against the emulator', () => {
       expect(error.extensions.auth0).toEqual({ statusCode: 404, errorCode: 'inexistent_user' });
     });
 
+    it('patches metadata with the service token and answers the updated user', async () => {
+      const { api } = setup();
+      const user = await api.updateUser(bob, {
+        user_metadata: { theme: 'dark' },
+        app_metadata: { plan: 'pro' },
+      });
+      expect(user).toMatchObject({
+        user_id: bob,
+        user_metadata: { theme: 'dark' },
+        app_metadata: { plan: 'pro' },
+      });
+      const [patch] = emulator.journal.entries({ route: 'update-user' });
+      expect(patch).toMatchObject({
+        method: 'PATCH',
+        path: `/api/v2/users/${encodeURIComponent(bob)}`,
+        status: 200,
+      });
+      expect(patch.body).toEqual({ user_metadata: { theme: 'dark' }, app_metadata: { plan: 'pro' } });
+      expect((await refusal(api.updateUser('auth0|nobody', { user_metadata: { a: 1 } }))).code).toBe(
+        'NOT_FOUND',
+      );
+    });
+
+    it('never sends an empty metadata object (Auth0 would wipe it) nor an empty body', async () => {
+      const { api } = setup();
+      await expect(api.updateUser(bob, { user_metadata: {} })).rejects.toThrow(RangeError);
+      await expect(api.updateUser(bob, { user_metadata: { a: 1 }, app_metadata: {} })).rejects.toThrow(
+        RangeError,
+      );
+      await expect(api.updateUser(bob, {})).rejects.toThrow(RangeError);
+      expect(emulator.journal.count()).toBe(0);
+    });
+
     it('finds users by email', async () => {
       const { api } = setup();
       const users = await api.findUsersByEmail('alice@example.com');
@@ -312,6 +345,18 @@ describe('Auth0ManagementApi against the emulator', () => {
       emulator.faults.add({ route: 'get-user', times: 5, status: 500 });
       expect((await refusal(api.getUser(bob))).code).toBe('UPSTREAM_ERROR');
       expect(emulator.journal.count('get-user')).toBe(3);
+    });
+
+    it('retries a metadata PATCH after a 5xx or a lost answer: sending it twice leaves the same user', async () => {
+      const { api } = setup();
+      emulator.faults.add({ route: 'update-user', destroy: 'after-headers' });
+      emulator.faults.add({ route: 'update-user', status: 503 });
+      await expect(api.updateUser(bob, { user_metadata: { a: 1 } })).resolves.toMatchObject({
+        user_metadata: { a: 1 },
+      });
+      expect(emulator.journal.entries({ route: 'update-user' }).map((e) => e.status)).toEqual([
+        200, 503, 200,
+      ]);
     });
 
     it('retries a write only while the connection is refused', async () => {

@@ -1,0 +1,95 @@
+import type { WireUser, WireUserUpdate } from '../auth0/wire.js';
+
+/** The metadata objects of an Auth0 user. */
+export type MetadataKind = 'user_metadata' | 'app_metadata';
+
+type Metadata = Record<string, unknown>;
+
+/** The top-level keys a merge changed in the primary, per kind (what `MergedMetadata` reports). */
+export interface MergedMetadataKeys {
+  userMetadataKeys: string[];
+  appMetadataKeys: string[];
+}
+
+/** One merge, ready to send: the PATCH that applies it and the PATCH that undoes it. */
+export interface MetadataMergePlan {
+  keys: MergedMetadataKeys;
+  /** Changed top-level keys with their whole merged values (Auth0 merges only the top level). */
+  update: WireUserUpdate;
+  /** Changed keys back to the primary's old values, added keys `null`; never an empty object. */
+  restore: WireUserUpdate;
+}
+
+const isPlainObject = (value: unknown): value is Metadata =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+// Entries, not assignment: a "__proto__" key from Auth0's JSON must stay data.
+const fromEntries = (entries: [string, unknown][]): Metadata => Object.fromEntries(entries);
+
+/**
+ * Deep merge with the primary winning, as Auth0's account-linking sample does: a key only the
+ * secondary has is added, two plain objects are merged key by key, anything else (arrays, scalars,
+ * `null`) keeps the primary's value. `changed` says whether the primary's value differs.
+ */
+function mergeValue(primary: unknown, secondary: unknown): { value: unknown; changed: boolean } {
+  if (!isPlainObject(primary) || !isPlainObject(secondary)) return { value: primary, changed: false };
+  const entries: [string, unknown][] = Object.entries(primary);
+  let changed = false;
+  for (const [key, theirs] of Object.entries(secondary)) {
+    if (!Object.hasOwn(primary, key)) {
+      entries.push([key, theirs]);
+      changed = true;
+      continue;
+    }
+    const merged = mergeValue(primary[key], theirs);
+    if (merged.changed) {
+      entries[entries.findIndex(([k]) => k === key)] = [key, merged.value];
+      changed = true;
+    }
+  }
+  return { value: changed ? fromEntries(entries) : primary, changed };
+}
+
+function planKind(primary: Metadata | undefined, secondary: Metadata | undefined) {
+  const mine = isPlainObject(primary) ? primary : {};
+  const update: [string, unknown][] = [];
+  const restore: [string, unknown][] = [];
+  for (const [key, theirs] of Object.entries(isPlainObject(secondary) ? secondary : {})) {
+    const had = Object.hasOwn(mine, key);
+    const merged = had ? mergeValue(mine[key], theirs) : { value: theirs, changed: true };
+    if (!merged.changed) continue;
+    update.push([key, merged.value]);
+    restore.push([key, had ? mine[key] : null]);
+  }
+  return { keys: update.map(([key]) => key), update, restore };
+}
+
+/**
+ * What merging the secondary's metadata into the primary's changes, for the kinds asked (jwt mode:
+ * `user_metadata` only; admin mode: both). Kinds without a change are left out of both PATCH
+ * bodies, so neither ever carries `{}` (which would wipe the object at Auth0).
+ */
+export function planMetadataMerge(
+  primary: WireUser,
+  secondary: WireUser,
+  kinds: readonly MetadataKind[],
+): MetadataMergePlan {
+  const plan: MetadataMergePlan = {
+    keys: { userMetadataKeys: [], appMetadataKeys: [] },
+    update: {},
+    restore: {},
+  };
+  for (const kind of kinds) {
+    const { keys, update, restore } = planKind(primary[kind], secondary[kind]);
+    if (keys.length === 0) continue;
+    plan.keys[kind === 'user_metadata' ? 'userMetadataKeys' : 'appMetadataKeys'] = keys;
+    plan.update[kind] = fromEntries(update);
+    plan.restore[kind] = fromEntries(restore);
+  }
+  return plan;
+}
+
+/** Whether a plan changes anything at all (no PATCH is sent otherwise). */
+export function hasChanges(plan: MetadataMergePlan): boolean {
+  return plan.keys.userMetadataKeys.length > 0 || plan.keys.appMetadataKeys.length > 0;
+}
