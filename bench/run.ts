@@ -7,13 +7,14 @@ import { EmulatorProcess, type ServerProcess } from './processes.js';
 import { fixed, formatTable, loadLine, machineLine, verdict } from './report.js';
 import { bursts } from './scenarios/bursts.js';
 import { floor } from './scenarios/floor.js';
+import { jwtVerification } from './scenarios/jwt-verify.js';
 import { linkModes } from './scenarios/link-modes.js';
 import { rss } from './scenarios/rss.js';
 import type { BenchContext, Scenario, Target } from './scenarios/scenario.js';
 import { mintTokens, TENANT, type Tokens } from './tenant.js';
 
 /** In report order. A new scenario is a file in scenarios/ and one line here. */
-const SCENARIOS: Scenario[] = [linkModes, floor, bursts, rss];
+const SCENARIOS: Scenario[] = [jwtVerification, linkModes, floor, bursts, rss];
 
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
 
