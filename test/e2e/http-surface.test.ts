@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { MeDocument } from '../generated/graphql.js';
 import { codesOf, execute, postGraphQL } from '../support/graphql-client.js';
 import { demoTokens, startHarness, type Harness } from '../support/harness.js';
@@ -150,6 +151,22 @@ describe('HTTP surface (DESIGN §6)', () => {
 
     it('answers unknown paths with 404', async () => {
       expect((await fetch(`${h.gateway.origin}/nope`)).status).toBe(404);
+    });
+
+    it('routes request targets as WHATWG URL normalises them (dot segments, escapes)', async () => {
+      // node:http sends the target as written (fetch would normalise it first).
+      const statusOf = (path: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(`${h.gateway.origin}${path}`, { method: 'GET' }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await statusOf('/nope/../healthz')).toBe(200);
+      expect(await statusOf('/healthz?x=1')).toBe(200);
+      expect(await statusOf('/health%7A')).toBe(404);
     });
 
     it('never sends stack traces with errors', async () => {
