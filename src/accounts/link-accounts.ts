@@ -2,7 +2,13 @@ import { authorizeAdmin, authorizeJwtLink, authorizeUnlink } from '../auth/autho
 import { assertPathSegment, parseUserId } from '../auth0/user-id.js';
 import type { WireIdentity, WireUser } from '../auth0/wire.js';
 import type { GatewayContext } from '../context.js';
-import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
+import {
+  BadUserInputError,
+  ForbiddenError,
+  NotFoundError,
+  UpstreamError,
+  UpstreamTimeoutError,
+} from '../errors.js';
 import { audited, type AuditDraft } from './audit.js';
 import type { AdminLinkInput, LinkAccountsInput } from './link-accounts.input.js';
 import {
@@ -89,7 +95,7 @@ function enforceVerifiedEmailPolicy(primary: WireUser, secondary: WireUser): voi
 }
 
 /**
- * Puts the primary's metadata back after a failed link. Best effort: a failure is logged at error
+ * Puts the primary's metadata back after a failed link (or a merge PATCH of unknown outcome). Best effort: a failure is logged at error
  * level with the keys (never the values) and recorded in the audit line; the link's error is what
  * the caller gets either way.
  */
@@ -106,7 +112,7 @@ async function restoreMetadata(
       .logger()
       .error(
         { err: error, primaryId, ...plan.keys },
-        "could not restore the primary's metadata after the link failed: the merged keys stay",
+        "could not restore the primary's metadata after a failed merge or link: the merged keys may stay",
       );
     return 'failed';
   }
@@ -127,7 +133,18 @@ async function linkMergingMetadata(
   const [primary, secondary] = pair;
   const plan = planMetadataMerge(primary, secondary, kinds);
   const primaryId = primary.user_id;
-  if (hasChanges(plan)) await ctx.auth0.updateUser(primaryId, plan.update);
+  if (hasChanges(plan)) {
+    try {
+      await ctx.auth0.updateUser(primaryId, plan.update);
+    } catch (error) {
+      // A 5xx or a timeout leaves the outcome unknown: Auth0 may have applied the merge. The
+      // restore only writes the primary's own old values back, so sending it is harmless either way.
+      if (error instanceof UpstreamError || error instanceof UpstreamTimeoutError) {
+        draft.metadataRestore = await restoreMetadata(ctx, primaryId, plan);
+      }
+      throw error;
+    }
+  }
   draft.mergedMetadata = plan.keys;
   try {
     return { primaryId, identities: await link(), mergedMetadata: plan.keys };

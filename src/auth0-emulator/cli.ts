@@ -7,6 +7,15 @@ function passwordOf(seed: EmulatorSeed, userId: string): string | undefined {
   return seed.users.find((u) => u.user_id === userId)?.password;
 }
 
+/** Management API scopes of a client: the `scopes` shorthand plus its `client_grants` on any `/api/v2/`. */
+function managementScopes(seed: EmulatorSeed, clientId: string): string[] {
+  const client = seed.clients.find((c) => c.client_id === clientId);
+  const grants = (seed.client_grants ?? []).filter(
+    (g) => g.client_id === clientId && g.audience.endsWith('/api/v2/'),
+  );
+  return [...new Set([...(client?.scopes ?? []), ...grants.flatMap((g) => g.scope)])];
+}
+
 function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
@@ -31,6 +40,7 @@ async function main(): Promise<void> {
     `  issuer:               ${emulator.issuer}`,
     `  Management audience:  ${emulator.managementAudience}`,
     `  JWKS:                 ${emulator.origin}/.well-known/jwks.json`,
+    `  browser logins:       ${emulator.origin}/authorize (redirect_uri from the client's callbacks${values.seed ? '' : `; ${DEMO.spaClientId}: any loopback URL`})`,
     '',
     'Users (user_id, email, password):',
     ...seed.users.map((u) => `  ${u.user_id}  ${u.email ?? '-'}  ${u.password ?? '(no password)'}`),
@@ -38,7 +48,7 @@ async function main(): Promise<void> {
     'Clients (client_id, app_type, secret, Management API scopes):',
     ...seed.clients.map(
       (c) =>
-        `  ${c.client_id}  ${c.app_type}  ${c.client_secret ?? '(public)'}  ${(c.scopes ?? []).join(' ') || '-'}`,
+        `  ${c.client_id}  ${c.app_type ?? 'regular_web'}  ${c.client_secret ?? '(public)'}  ${managementScopes(seed, c.client_id).join(' ') || '-'}`,
     ),
   ];
   const loginUser = seed.users.find((u) => u.password !== undefined && u.email !== undefined);

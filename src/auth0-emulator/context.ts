@@ -1,9 +1,11 @@
 // What the route handlers share: the tenant, its keys and its addresses.
+import type { LoginStore } from './sessions.js';
 import type { TenantState } from './state.js';
 import type { EmulatorTokenMinter, TenantKeys } from './tokens.js';
 
 export interface EmulatorContext {
   state: TenantState;
+  logins: LoginStore;
   keys: TenantKeys;
   minter: EmulatorTokenMinter;
   origin: string;

@@ -1,4 +1,5 @@
 // The deterministic demo tenant: ids shaped like real Auth0 ids, one password per user.
+import { LOOPBACK_WILDCARDS } from './clients.js';
 import type { EmulatorSeed } from './types.js';
 
 const users = {
@@ -35,6 +36,12 @@ export const DEMO_SEED: EmulatorSeed = {
       client_id: DEMO.spaClientId,
       name: 'Demo SPA',
       app_type: 'spa',
+      token_endpoint_auth_method: 'none',
+      // Any loopback page may sign in with it (the gateway's demo page, tests on ephemeral ports).
+      callbacks: [...LOOPBACK_WILDCARDS],
+      web_origins: [...LOOPBACK_WILDCARDS],
+      allowed_origins: [...LOOPBACK_WILDCARDS],
+      allowed_logout_urls: [...LOOPBACK_WILDCARDS],
       grant_types: [
         'authorization_code',
         'implicit',

@@ -5,6 +5,18 @@ export interface Reply {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Sent as is instead of the JSON of `body` (HTML pages); headers carry its content type. */
+  text?: string;
+}
+
+/** A 302 to `location`. */
+export function redirect(location: string, headers: Record<string, string> = {}): Reply {
+  return {
+    status: 302,
+    body: undefined,
+    text: '',
+    headers: { location, 'cache-control': 'no-store', ...headers },
+  };
 }
 
 export type BodyKind = 'none' | 'json' | 'form' | 'invalid';

@@ -4,8 +4,9 @@ import type { EmulatorContext } from './context.js';
 import { DEMO, DEMO_SEED } from './demo-seed.js';
 import { FaultInjector } from './faults.js';
 import { RequestJournal } from './journal.js';
-import { TokenBucket } from './rate-limiter.js';
+import { DEFAULT_RATE_LIMIT, TokenBucket } from './rate-limiter.js';
 import { EmulatorServer } from './server.js';
+import { LoginStore } from './sessions.js';
 import { TenantState } from './state.js';
 import { createTenantKeys, EmulatorTokenMinter } from './tokens.js';
 import type {
@@ -15,6 +16,7 @@ import type {
   Journal,
   RateLimit,
   SeedClient,
+  SeedClientGrant,
   SeedUser,
   TenantControl,
   TokenMinter,
@@ -23,6 +25,7 @@ import type {
 import { toWireUser } from './wire.js';
 
 export { DEMO, DEMO_SEED } from './demo-seed.js';
+export { DEFAULT_RATE_LIMIT } from './rate-limiter.js';
 export { loadSeedFile, parseSeed } from './seed.js';
 export type * from './types.js';
 
@@ -37,6 +40,7 @@ export interface Auth0Emulator {
   readonly faults: Faults;
   readonly tokens: TokenMinter;
   readonly tenant: TenantControl;
+  /** A new bucket with this limit; false: back to the default generous bucket (headers still sent). */
   setRateLimit(limit: RateLimit | false): void;
   /** Stops listening, destroys open sockets and cancels fault timers. */
   close(): Promise<void>;
@@ -48,11 +52,12 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
   const seed: EmulatorSeed = structuredClone(options.seed ?? DEMO_SEED);
   const state = new TenantState(now);
   state.load(seed);
+  const logins = new LoginStore(now);
   const keys = await createTenantKeys();
   const journal = new RequestJournal();
   const faults = new FaultInjector();
-  let limit = options.rateLimit ?? false;
-  let bucket = limit ? new TokenBucket(limit, now) : undefined;
+  let limit = options.rateLimit || DEFAULT_RATE_LIMIT;
+  let bucket = new TokenBucket(limit, now);
   // The context needs the bound port, so the server reads it through this holder.
   const holder: { ctx?: EmulatorContext } = {};
 
@@ -107,6 +112,7 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
   });
   holder.ctx = {
     state,
+    logins,
     keys,
     minter,
     origin,
@@ -120,12 +126,14 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
   const tenant: TenantControl = {
     reset: () => {
       state.load(structuredClone(seed));
+      logins.clear();
       journal.clear();
       faults.clear();
-      bucket = limit ? new TokenBucket(limit, now) : undefined;
+      bucket = new TokenBucket(limit, now);
     },
     addUser: (user: SeedUser) => state.addUser(structuredClone(user)),
     addClient: (client: SeedClient) => state.addClient(structuredClone(client)),
+    addClientGrant: (grant: SeedClientGrant) => state.addClientGrant(structuredClone(grant)),
     getUser: (userId: string): WireUser | undefined => {
       const user = state.user(userId);
       return user ? toWireUser(user, full) : undefined;
@@ -144,8 +152,8 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
     tokens: minter,
     tenant,
     setRateLimit: (next) => {
-      limit = next;
-      bucket = next ? new TokenBucket(next, now) : undefined;
+      limit = next || DEFAULT_RATE_LIMIT;
+      bucket = new TokenBucket(limit, now);
     },
     close: () => server.close(),
   };

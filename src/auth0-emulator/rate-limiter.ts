@@ -1,6 +1,14 @@
 // Auth0's Management API limit: one token bucket (burst + sustained rate) for every /api/v2 call.
 import type { RateLimit } from './types.js';
 
+/**
+ * The bucket when no limit is configured: Auth0 sends x-ratelimit-* on every Management API
+ * response, so the emulator does too, from a bucket far above anything a test or `npm run bench`
+ * (about 2,000 requests/s) sends. Its headers are truthful, so a client learning from them sees a
+ * large budget, never a made-up one.
+ */
+export const DEFAULT_RATE_LIMIT: RateLimit = Object.freeze({ perSecond: 10_000, burst: 10_000 });
+
 export interface RateDecision {
   allowed: boolean;
   /** x-ratelimit-* headers for this response. */
@@ -23,10 +31,9 @@ export class TokenBucket {
 
   take(): RateDecision {
     const now = this.now();
-    this.tokens = Math.min(
-      this.limit.burst,
-      this.tokens + ((now - this.updatedAt) / 1000) * this.limit.perSecond,
-    );
+    // A clock that steps back (an injected test clock) refills nothing rather than draining.
+    const elapsedMs = Math.max(0, now - this.updatedAt);
+    this.tokens = Math.min(this.limit.burst, this.tokens + (elapsedMs / 1000) * this.limit.perSecond);
     this.updatedAt = now;
     const allowed = this.tokens >= 1;
     if (allowed) this.tokens -= 1;

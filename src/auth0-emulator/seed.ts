@@ -1,4 +1,4 @@
-// Seed files: JSON `{ "users": [...], "clients": [...] }` in Auth0's shapes, validated before use.
+// Seed files: JSON `{ "users": [...], "clients": [...], "client_grants": [...] }` in Auth0's shapes, validated before use.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { EmulatorSeed } from './types.js';
@@ -28,18 +28,35 @@ const userSchema = z.looseObject({
   password: z.string().min(1).optional(),
 });
 
-const clientSchema = z.strictObject({
+const urlList = z.array(z.string());
+
+// Loose objects: what Auth0's Management API returns or its export tools write (jwt_configuration,
+// signing_keys, is_first_party, ...) is accepted and ignored; the fields the emulator uses are typed.
+const clientSchema = z.looseObject({
   client_id: z.string().min(1),
   client_secret: z.string().min(1).optional(),
   name: z.string().optional(),
-  app_type: z.enum(['spa', 'non_interactive', 'regular_web', 'native']),
+  app_type: z.enum(['spa', 'non_interactive', 'regular_web', 'native']).optional(),
   grant_types: z.array(z.string()).optional(),
   scopes: z.array(z.string()).optional(),
+  callbacks: urlList.optional(),
+  web_origins: urlList.optional(),
+  allowed_origins: urlList.optional(),
+  allowed_logout_urls: urlList.optional(),
+  token_endpoint_auth_method: z.enum(['none', 'client_secret_post', 'client_secret_basic']).optional(),
+  refresh_token: z.looseObject({ rotation_type: z.enum(['rotating', 'non-rotating']).optional() }).optional(),
 });
 
-const seedSchema = z.strictObject({
+const clientGrantSchema = z.looseObject({
+  client_id: z.string().min(1),
+  audience: z.string().min(1),
+  scope: z.array(z.string()),
+});
+
+const seedSchema = z.looseObject({
   users: z.array(userSchema),
   clients: z.array(clientSchema),
+  client_grants: z.array(clientGrantSchema).optional(),
 });
 
 function pathOf(path: PropertyKey[]): string {
@@ -56,11 +73,29 @@ export function parseSeed(json: unknown, source = 'seed'): EmulatorSeed {
     const issue = result.error.issues[0];
     throw new Error(`invalid ${source}: ${pathOf(issue.path) || '(root)'}: ${issue.message}`);
   }
-  const ids = new Set<string>();
-  result.data.users.forEach((user, i) => {
-    if (ids.has(user.user_id))
-      throw new Error(`invalid ${source}: users[${i}].user_id: duplicate ${user.user_id}`);
-    ids.add(user.user_id);
+  const fail = (path: string, message: string): never => {
+    throw new Error(`invalid ${source}: ${path}: ${message}`);
+  };
+  const { users, clients, client_grants: grants = [] } = result.data;
+  const userIds = new Set<string>();
+  users.forEach((user, i) => {
+    if (userIds.has(user.user_id)) fail(`users[${i}].user_id`, `duplicate ${user.user_id}`);
+    userIds.add(user.user_id);
+  });
+  const clientIds = new Set<string>();
+  clients.forEach((client, i) => {
+    if (clientIds.has(client.client_id)) fail(`clients[${i}].client_id`, `duplicate ${client.client_id}`);
+    clientIds.add(client.client_id);
+  });
+  const grantKeys = new Set<string>();
+  grants.forEach((grant, i) => {
+    if (!clientIds.has(grant.client_id))
+      fail(`client_grants[${i}].client_id`, `no client ${grant.client_id} in clients`);
+    // Auth0 allows one grant per client and audience (409 on a second one).
+    const key = `${grant.client_id} ${grant.audience}`;
+    if (grantKeys.has(key))
+      fail(`client_grants[${i}]`, `duplicate grant for ${grant.client_id} on ${grant.audience}`);
+    grantKeys.add(key);
   });
   return result.data as EmulatorSeed;
 }

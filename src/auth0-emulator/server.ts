@@ -2,8 +2,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { EmulatorContext } from './context.js';
+import { handleAuthorizeGet, handleAuthorizePost, type BrowserRequest } from './authorize-route.js';
+import { corsHeaders, preflight } from './cors.js';
 import type { FaultInjector } from './faults.js';
-import { managementError, readBody, ReplyError, type ParsedBody, type Reply } from './http.js';
+import { managementError, readBody, ReplyError, type Reply } from './http.js';
 import type { RequestJournal } from './journal.js';
 import {
   handleGetUser,
@@ -14,6 +16,7 @@ import {
   type ManagementRequest,
 } from './management-routes.js';
 import type { TokenBucket } from './rate-limiter.js';
+import { handleLogout, handleUserinfo } from './session-routes.js';
 import { handleTokenRequest } from './token-route.js';
 import { handleUpdateUser } from './update-user-route.js';
 import { jwksDocument } from './tokens.js';
@@ -23,7 +26,7 @@ export interface ServerParts {
   ctx: () => EmulatorContext;
   journal: RequestJournal;
   faults: FaultInjector;
-  bucket: () => TokenBucket | undefined;
+  bucket: () => TokenBucket;
 }
 
 interface Matched {
@@ -35,8 +38,16 @@ interface Matched {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MANAGEMENT_PREFIX = '/api/v2/';
 
+const BROWSER_ROUTES: Record<string, { route: RouteName; methods: string[] }> = {
+  '/oauth/token': { route: 'token', methods: ['POST', 'OPTIONS'] },
+  '/authorize': { route: 'authorize', methods: ['GET', 'POST'] },
+  '/userinfo': { route: 'userinfo', methods: ['GET', 'POST', 'OPTIONS'] },
+  '/v2/logout': { route: 'logout', methods: ['GET'] },
+};
+
 export function matchRoute(method: string, path: string): Matched {
-  if (method === 'POST' && path === '/oauth/token') return { route: 'token' };
+  const browser = BROWSER_ROUTES[path];
+  if (browser?.methods.includes(method)) return { route: browser.route };
   if (method === 'GET' && path === '/.well-known/jwks.json') return { route: 'jwks' };
   if (method === 'GET' && path === '/.well-known/openid-configuration')
     return { route: 'openid-configuration' };
@@ -74,7 +85,7 @@ function discovery(ctx: EmulatorContext): Record<string, unknown> {
     response_types_supported: ['code', 'token', 'id_token', 'code token', 'code id_token', 'token id_token',
       'code token id_token'], // prettier-ignore
     code_challenge_methods_supported: ['S256', 'plain'],
-    response_modes_supported: ['query', 'fragment', 'form_post'],
+    response_modes_supported: ['query', 'fragment', 'form_post', 'web_message'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['HS256', 'RS256', 'PS256'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
@@ -92,6 +103,12 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return headers;
+}
+
+/** The journal never keeps a password (login form, password grant). */
+function redacted(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !('password' in value)) return value;
+  return { ...value, password: '[redacted]' };
 }
 
 function decodeSegments(raw: string[]): string[] | undefined {
@@ -133,7 +150,7 @@ export class EmulatorServer {
 
   private send(res: ServerResponse, entry: JournalEntry | undefined, reply: Reply, raw?: string): void {
     if (entry) entry.status = reply.status;
-    const text = raw ?? JSON.stringify(reply.body);
+    const text = raw ?? reply.text ?? JSON.stringify(reply.body);
     res.writeHead(reply.status, {
       'content-type': JSON_TYPE,
       'content-length': String(Buffer.byteLength(text)),
@@ -159,7 +176,7 @@ export class EmulatorServer {
       status: 0,
     });
     const body = await readBody(req);
-    entry.body = body.value;
+    entry.body = redacted(body.value);
 
     const fault = this.parts.faults.take(matched.route);
     if (fault?.latencyMs) {
@@ -197,9 +214,8 @@ export class EmulatorServer {
     }
 
     let rateHeaders: Record<string, string> | undefined;
-    const bucket = this.parts.bucket();
-    if (bucket && path.startsWith(MANAGEMENT_PREFIX)) {
-      const decision = bucket.take();
+    if (path.startsWith(MANAGEMENT_PREFIX)) {
+      const decision = this.parts.bucket().take();
       rateHeaders = decision.headers;
       if (!decision.allowed) {
         this.send(res, entry, {
@@ -209,21 +225,29 @@ export class EmulatorServer {
         return;
       }
     }
-    const reply = await this.dispatch(matched, query, body, req.headers.authorization);
+    const reply = await this.dispatch(matched, method, { query, body, headers: entry.headers });
     this.send(res, entry, { ...reply, headers: { ...rateHeaders, ...reply.headers } });
   }
 
-  private async dispatch(
-    matched: Matched,
-    query: Record<string, string>,
-    body: ParsedBody,
-    authorization: string | undefined,
-  ): Promise<Reply> {
+  private async dispatch(matched: Matched, method: string, request: BrowserRequest): Promise<Reply> {
     const ctx = this.parts.ctx();
+    const { query, body, headers } = request;
+    const authorization = headers.authorization;
     try {
       switch (matched.route) {
-        case 'token':
-          return await handleTokenRequest(ctx, body, authorization);
+        case 'token': {
+          if (method === 'OPTIONS') return preflight(ctx, headers);
+          const reply = await handleTokenRequest(ctx, body, authorization);
+          const clientId = (body.value as { client_id?: unknown } | undefined)?.client_id;
+          const cors = corsHeaders(ctx, headers.origin, typeof clientId === 'string' ? clientId : undefined);
+          return { ...reply, headers: { ...reply.headers, ...cors } };
+        }
+        case 'authorize':
+          return method === 'POST' ? handleAuthorizePost(ctx, request) : handleAuthorizeGet(ctx, request);
+        case 'userinfo':
+          return method === 'OPTIONS' ? preflight(ctx, headers) : await handleUserinfo(ctx, request);
+        case 'logout':
+          return handleLogout(ctx, request);
         case 'jwks':
           return { status: 200, body: jwksDocument(ctx.keys) };
         case 'openid-configuration':
@@ -233,20 +257,20 @@ export class EmulatorServer {
       }
       const segments = matched.rawSegments ? decodeSegments(matched.rawSegments) : [];
       if (!segments) return managementError(400, 'Invalid request URI', 'invalid_uri');
-      const request: ManagementRequest = { segments, query, body, authorization };
+      const management: ManagementRequest = { segments, query, body, authorization };
       switch (matched.route) {
         case 'link':
-          return await handleLink(ctx, request);
+          return await handleLink(ctx, management);
         case 'unlink':
-          return await handleUnlink(ctx, request);
+          return await handleUnlink(ctx, management);
         case 'get-user':
-          return await handleGetUser(ctx, request);
+          return await handleGetUser(ctx, management);
         case 'users-by-email':
-          return await handleUsersByEmail(ctx, request);
+          return await handleUsersByEmail(ctx, management);
         case 'search-users':
-          return await handleSearchUsers(ctx, request);
+          return await handleSearchUsers(ctx, management);
         case 'update-user':
-          return await handleUpdateUser(ctx, request);
+          return await handleUpdateUser(ctx, management);
       }
     } catch (error) {
       if (error instanceof ReplyError) return error.reply;

@@ -1,6 +1,6 @@
 // The tenant's users and clients, and the account-linking rules that change them.
 import { createHash } from 'node:crypto';
-import type { EmulatorSeed, SeedClient, SeedUser, WireIdentity } from './types.js';
+import type { EmulatorSeed, SeedClient, SeedClientGrant, SeedUser, WireIdentity } from './types.js';
 
 /** Strategies Auth0 does not mark isSocial. */
 const NON_SOCIAL_PROVIDERS = new Set([
@@ -118,6 +118,18 @@ function defaultProfile(profile: Record<string, unknown>): Record<string, unknow
   };
 }
 
+// Grants on the Management API are keyed by this, whatever tenant origin the seed was exported from.
+const MANAGEMENT_GRANT = 'management-api';
+
+function grantKey(audience: string): string {
+  try {
+    if (new URL(audience).pathname === '/api/v2/') return MANAGEMENT_GRANT;
+  } catch {
+    // Not a URL: an API identifier such as "urn:my-api", kept as it is.
+  }
+  return audience;
+}
+
 function pickProfileData(profile: Record<string, unknown>): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   for (const key of PROFILE_DATA_KEYS) if (profile[key] !== undefined) data[key] = profile[key];
@@ -127,6 +139,8 @@ function pickProfileData(profile: Record<string, unknown>): Record<string, unkno
 export class TenantState {
   private readonly users = new Map<string, StoredUser>();
   private readonly clients = new Map<string, SeedClient>();
+  /** Granted scopes by client id, then by audience (or MANAGEMENT_GRANT). */
+  private readonly grants = new Map<string, Map<string, string[]>>();
   /** Passwords by identity key, so a linked identity keeps its credentials. */
   private readonly passwords = new Map<string, string>();
   private readonly hidden = new Set<string>();
@@ -136,14 +150,43 @@ export class TenantState {
   load(seed: EmulatorSeed): void {
     this.users.clear();
     this.clients.clear();
+    this.grants.clear();
     this.passwords.clear();
     this.hidden.clear();
     for (const client of seed.clients) this.addClient(client);
+    for (const grant of seed.client_grants ?? []) this.addClientGrant(grant);
     for (const user of seed.users) this.addUser(user, SEED_TIME);
   }
 
   addClient(client: SeedClient): void {
     this.clients.set(client.client_id, { ...client });
+    this.grants.delete(client.client_id);
+    if (client.scopes) this.grant(client.client_id, MANAGEMENT_GRANT, client.scopes);
+  }
+
+  addClientGrant(grant: SeedClientGrant): void {
+    if (!this.clients.has(grant.client_id))
+      throw new Error(`client grant for unknown client ${grant.client_id}`);
+    this.grant(grant.client_id, grantKey(grant.audience), grant.scope);
+  }
+
+  private grant(clientId: string, key: string, scopes: string[]): void {
+    let byAudience = this.grants.get(clientId);
+    if (!byAudience) this.grants.set(clientId, (byAudience = new Map()));
+    byAudience.set(key, [...new Set([...(byAudience.get(key) ?? []), ...scopes])]);
+  }
+
+  /** Whether an API other than the Management API is known (some client has a grant for it). */
+  hasApi(audience: string): boolean {
+    return [...this.grants.values()].some((byAudience) => byAudience.has(audience));
+  }
+
+  /** Scopes granted to a client for an API, undefined when it has no grant for it. */
+  grantedScopes(clientId: string, audience: string, managementAudience: string): string[] | undefined {
+    const key = audience === managementAudience ? MANAGEMENT_GRANT : audience;
+    // Another tenant's Management API is not this tenant's API.
+    if (key !== MANAGEMENT_GRANT && grantKey(audience) === MANAGEMENT_GRANT) return undefined;
+    return this.grants.get(clientId)?.get(key);
   }
 
   addUser(seed: SeedUser, createdAt?: string): void {
@@ -178,6 +221,10 @@ export class TenantState {
 
   client(clientId: string): SeedClient | undefined {
     return this.clients.get(clientId);
+  }
+
+  anyClient(predicate: (client: SeedClient) => boolean): boolean {
+    return [...this.clients.values()].some(predicate);
   }
 
   /** A primary (standalone) user; linked-away secondaries are not users any more. */

@@ -1,8 +1,12 @@
-// POST /oauth/token: client credentials for M2M clients, password and password-realm for seeded users.
+// POST /oauth/token: client credentials for M2M clients, password and password-realm for seeded users,
+// and (code-grants.ts) the authorization_code and refresh_token grants of browser logins.
 import type { EmulatorContext } from './context.js';
 import { oauthError, type ParsedBody, type Reply } from './http.js';
+import { allowsGrant, isPublicClient } from './clients.js';
+import { authorizationCodeGrant, refreshTokenGrant } from './code-grants.js';
 import type { LoginCandidate } from './state.js';
 import type { SeedClient } from './types.js';
+import { grantableScopes, mintUserTokens, scopeList } from './user-tokens.js';
 
 const PASSWORD_REALM = 'http://auth0.com/oauth/grant-type/password-realm';
 const KNOWN_GRANTS = new Set([
@@ -14,35 +18,10 @@ const KNOWN_GRANTS = new Set([
   'urn:ietf:params:oauth:grant-type:device_code',
 ]);
 
-/** Scopes a user access token for the Management API may carry (reference §5), plus OIDC ones. */
-const USER_TOKEN_SCOPES = new Set([
-  'openid',
-  'profile',
-  'email',
-  'offline_access',
-  'read:current_user',
-  'update:current_user_identities',
-  'create:current_user_metadata',
-  'update:current_user_metadata',
-  'create:current_user_device_credentials',
-  'delete:current_user_device_credentials',
-]);
-
-// Auth0 issues ID tokens for 10 hours by default.
-const ID_TOKEN_LIFETIME_SECONDS = 36000;
-
-// Auth0's default grant types per application type, used when a seeded client lists none.
-const DEFAULT_GRANTS: Record<SeedClient['app_type'], string[]> = {
-  spa: ['authorization_code', 'implicit', 'refresh_token'],
-  native: ['authorization_code', 'implicit', 'refresh_token'],
-  regular_web: ['authorization_code', 'implicit', 'refresh_token', 'client_credentials'],
-  non_interactive: ['client_credentials'],
-};
-
 const UNAUTHORIZED = oauthError(401, 'access_denied', 'Unauthorized');
 const WRONG_CREDENTIALS = oauthError(403, 'invalid_grant', 'Wrong email or password.');
 
-type Params = Record<string, string | undefined>;
+export type Params = Record<string, string | undefined>;
 
 function readParams(body: ParsedBody, authorization: string | undefined): Params | undefined {
   if (body.kind === 'invalid') return undefined;
@@ -67,14 +46,6 @@ function readParams(body: ParsedBody, authorization: string | undefined): Params
   return params;
 }
 
-function allowsGrant(client: SeedClient, grant: string): boolean {
-  return (client.grant_types ?? DEFAULT_GRANTS[client.app_type]).includes(grant);
-}
-
-function scopeList(scope: string | undefined): string[] {
-  return (scope ?? '').split(/\s+/).filter(Boolean);
-}
-
 export async function handleTokenRequest(
   ctx: EmulatorContext,
   body: ParsedBody,
@@ -88,10 +59,11 @@ export async function handleTokenRequest(
   if (!KNOWN_GRANTS.has(grant))
     return oauthError(400, 'unsupported_grant_type', `Unsupported grant type: ${grant}`);
 
+  if (!params.client_id && (grant === 'authorization_code' || grant === 'refresh_token'))
+    return oauthError(400, 'invalid_request', 'Missing required parameter: client_id');
   const client = params.client_id ? ctx.state.client(params.client_id) : undefined;
   if (!client) return UNAUTHORIZED;
-  const confidential = client.app_type === 'non_interactive' || client.app_type === 'regular_web';
-  if (params.client_secret !== undefined || (confidential && client.client_secret !== undefined)) {
+  if (params.client_secret !== undefined || (!isPublicClient(client) && client.client_secret !== undefined)) {
     if (client.client_secret === undefined || params.client_secret !== client.client_secret)
       return UNAUTHORIZED;
   }
@@ -106,6 +78,10 @@ export async function handleTokenRequest(
     case 'password':
     case PASSWORD_REALM:
       return passwordGrant(ctx, client, params, grant === PASSWORD_REALM);
+    case 'authorization_code':
+      return authorizationCodeGrant(ctx, client, params);
+    case 'refresh_token':
+      return refreshTokenGrant(ctx, client, params);
     default:
       return oauthError(403, 'unauthorized_client', `Grant type '${grant}' not allowed for the client.`);
   }
@@ -120,10 +96,11 @@ async function clientCredentials(ctx: EmulatorContext, client: SeedClient, param
       'No audience parameter was provided, and no default audience has been configured',
     );
   }
-  if (audience !== ctx.managementAudience)
+  const granted = ctx.state.grantedScopes(client.client_id, audience, ctx.managementAudience);
+  // The emulator knows other APIs only through their client grants.
+  if (granted === undefined && audience !== ctx.managementAudience)
     return oauthError(403, 'access_denied', `Service not found: ${audience}`);
-  const granted = client.scopes ?? [];
-  if (granted.length === 0) {
+  if (granted === undefined || granted.length === 0) {
     return oauthError(
       403,
       'access_denied',
@@ -186,39 +163,14 @@ async function passwordGrant(
   if (!picked || picked.password !== params.password) return WRONG_CREDENTIALS;
 
   // With no scope parameter the emulator grants the demo user scope (Auth0's default here is unconfirmed).
-  const requested = params.scope === undefined ? undefined : scopeList(params.scope);
-  const granted = (requested ?? scopeList(ctx.minter.defaultUserScope)).filter((s) =>
-    USER_TOKEN_SCOPES.has(s),
-  );
-  const scope = granted.join(' ');
-  const openid = granted.includes('openid');
-  const user = picked.user;
-  const iat = Math.floor(ctx.now() / 1000);
-  const accessToken = await ctx.minter.sign({
-    iss: ctx.issuer,
-    sub: user.user_id,
-    aud: openid ? [audience, `${ctx.origin}/userinfo`] : audience,
-    iat,
-    exp: iat + ctx.tokenLifetimeSeconds,
-    scope,
-    azp: client.client_id,
+  const requested =
+    params.scope === undefined ? scopeList(ctx.minter.defaultUserScope) : scopeList(params.scope);
+  const body = await mintUserTokens(ctx, {
+    client,
+    user: picked.user,
+    scope: grantableScopes(ctx, requested, audience),
+    audience,
+    refreshToken: false,
   });
-  const reply: Record<string, unknown> = { access_token: accessToken };
-  if (openid) {
-    const profile = user.profile;
-    reply.id_token = await ctx.minter.sign({
-      iss: ctx.issuer,
-      sub: user.user_id,
-      aud: client.client_id,
-      iat,
-      exp: iat + ID_TOKEN_LIFETIME_SECONDS,
-      ...pick(profile, ['email', 'email_verified', 'name', 'nickname', 'picture']),
-    });
-  }
-  Object.assign(reply, { scope, expires_in: ctx.tokenLifetimeSeconds, token_type: 'Bearer' });
-  return { status: 200, body: reply };
-}
-
-function pick(source: Record<string, unknown>, keys: string[]): Record<string, unknown> {
-  return Object.fromEntries(keys.filter((k) => source[k] !== undefined).map((k) => [k, source[k]]));
+  return { status: 200, body };
 }

@@ -9,7 +9,10 @@ export type RouteName =
   | 'get-user'
   | 'users-by-email'
   | 'search-users'
-  | 'update-user';
+  | 'update-user'
+  | 'authorize'
+  | 'userinfo'
+  | 'logout';
 
 export interface EmulatorOptions {
   /** TCP port, default 0 (ephemeral). */
@@ -18,7 +21,10 @@ export interface EmulatorOptions {
   host?: string;
   /** Users and clients the tenant starts with (and returns to on reset), default DEMO_SEED. */
   seed?: EmulatorSeed;
-  /** Token bucket shared by all /api/v2 calls; default false (no limiting and no x-ratelimit headers). */
+  /**
+   * Token bucket shared by all /api/v2 calls. Default (or false): 10,000/s with a burst of 10,000,
+   * which nothing local reaches; its x-ratelimit-* headers are on every Management API response.
+   */
   rateLimit?: RateLimit | false;
   /** Lifetime of access tokens issued by POST /oauth/token, default 86400. */
   tokenLifetimeSeconds?: number;
@@ -121,7 +127,9 @@ export interface TenantControl {
   /** Back to the seed; clears the journal, the faults and the rate-limit bucket. */
   reset(): void;
   addUser(user: SeedUser): void;
+  /** Replaces a client of the same id (and its grants; `scopes` is the Management API shorthand). */
   addClient(client: SeedClient): void;
+  addClientGrant(grant: SeedClientGrant): void;
   /** A primary user in Auth0's shape (provider tokens included), undefined if absent or linked away. */
   getUser(userId: string): WireUser | undefined;
   listUsers(): WireUser[];
@@ -134,16 +142,48 @@ export interface TenantControl {
 export interface EmulatorSeed {
   users: SeedUser[];
   clients: SeedClient[];
+  /** Auth0's client grants: Management API scopes (audience `<any origin>/api/v2/`) or another API's. */
+  client_grants?: SeedClientGrant[];
+  [k: string]: unknown;
 }
 
+export type AppType = 'spa' | 'non_interactive' | 'regular_web' | 'native';
+
+/**
+ * A client (application) as Auth0's Management API returns it; unknown fields are kept and ignored.
+ * Entries of `callbacks`, `web_origins`, `allowed_origins` and `allowed_logout_urls` match exactly,
+ * except the emulator's loopback wildcard `http://127.0.0.1:*` (also `localhost`, `[::1]`): any port
+ * and, for callbacks and logout URLs, any path on that loopback host (RFC 8252 §7.3).
+ */
 export interface SeedClient {
   client_id: string;
   client_secret?: string;
   name?: string;
-  app_type: 'spa' | 'non_interactive' | 'regular_web' | 'native';
+  /** Default `regular_web`, as Auth0 treats a client created without one. */
+  app_type?: AppType;
   grant_types?: string[];
-  /** Management API scopes granted by its client grant. */
+  /** Shorthand for a client grant on the Management API with these scopes. */
   scopes?: string[];
+  /** Allowed `redirect_uri`s of /authorize. */
+  callbacks?: string[];
+  /** Origins allowed for silent authentication and `response_mode=web_message`. */
+  web_origins?: string[];
+  /** Origins allowed to call /oauth/token and /userinfo from a browser (CORS). */
+  allowed_origins?: string[];
+  /** Allowed `returnTo` URLs of /v2/logout. */
+  allowed_logout_urls?: string[];
+  /** `none` makes a public client (PKCE required); default `none` for spa/native, else `client_secret_post`. */
+  token_endpoint_auth_method?: 'none' | 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
+  /** Auth0's refresh token settings; `rotation_type: 'rotating'` makes the refresh grant rotate tokens. */
+  refresh_token?: { rotation_type?: 'rotating' | 'non-rotating'; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export interface SeedClientGrant {
+  client_id: string;
+  audience: string;
+  scope: string[];
+  [k: string]: unknown;
 }
 
 export interface SeedUser {

@@ -288,20 +288,33 @@ describe('metadata: merged on link, readable on User', () => {
   });
 
   describe('when the PATCH fails', () => {
-    it.each([
-      ['a 403', { status: 403, times: 1, body: { statusCode: 403, error: 'Forbidden', message: 'Insufficient scope, expected any of: update:users', errorCode: 'insufficient_scope' } }, 'FORBIDDEN', 1],
-      ['a 5xx on every attempt (retried: the same metadata PATCH twice is harmless)', { status: 503, times: 3 }, 'UPSTREAM_ERROR', 3],
-    ])('stops the link on %s with its code and no link call', async (_title, fault, code, attempts) => {
-      h.emulator.faults.add({ route: 'update-user', ...fault });
+    it('stops the link on a 403 with its code, no link call and no restore (Auth0 refused it)', async () => {
+      const body = { statusCode: 403, error: 'Forbidden', message: 'Insufficient scope, expected any of: update:users', errorCode: 'insufficient_scope' }; // prettier-ignore
+      h.emulator.faults.add({ route: 'update-user', status: 403, times: 1, body });
       const result = await adminLink(true);
-      expect(codesOf(result)).toEqual([code]);
-      expect(result.body.errors?.[0].extensions?.auth0?.statusCode).toBe(fault.status);
-      expect(h.emulator.journal.count('update-user')).toBe(attempts);
+      expect(codesOf(result)).toEqual(['FORBIDDEN']);
+      expect(result.body.errors?.[0].extensions?.auth0?.statusCode).toBe(403);
+      expect(h.emulator.journal.count('update-user')).toBe(1);
       expect(h.emulator.journal.count('link')).toBe(0);
       expect(primaryNow().user_metadata).toEqual(PRIMARY_USER_METADATA);
-      expect(linkAudit()).toMatchObject({ outcome: code });
+      expect(linkAudit()).toMatchObject({ outcome: 'FORBIDDEN' });
       expect(linkAudit().mergedMetadata).toBeUndefined();
-    }); // prettier-ignore
+      expect(linkAudit().metadataRestore).toBeUndefined();
+    });
+
+    it('on a 5xx every attempt (outcome unknown) stops the link and still sends the restore', async () => {
+      // Retried like a read: the same metadata PATCH twice is harmless. After the third 5xx
+      // Auth0 may have applied it, so the gateway writes the primary's old values back.
+      h.emulator.faults.add({ route: 'update-user', status: 503, times: 3 });
+      const result = await adminLink(true);
+      expect(codesOf(result)).toEqual(['UPSTREAM_ERROR']);
+      expect(result.body.errors?.[0].extensions?.auth0?.statusCode).toBe(503);
+      expect(h.emulator.journal.count('update-user')).toBe(4);
+      expect(h.emulator.journal.count('link')).toBe(0);
+      expect(primaryNow().user_metadata).toEqual(PRIMARY_USER_METADATA);
+      expect(linkAudit()).toMatchObject({ outcome: 'UPSTREAM_ERROR', metadataRestore: 'restored' });
+      expect(linkAudit().mergedMetadata).toBeUndefined();
+    });
   });
 
   describe('refusals happen before any call, merge or not', () => {

@@ -1,8 +1,17 @@
-import { DEMO } from '../../../src/auth0-emulator/index.js';
+import { DEFAULT_RATE_LIMIT, DEMO } from '../../../src/auth0-emulator/index.js';
 import { call, useEmulator, userPath } from '../../support/emulator-fixture.js';
 
 // A controllable clock: the bucket's arithmetic is asserted, never wall time.
 let nowMs = 1_750_000_000_000;
+
+function rateHeaders(headers: Headers) {
+  return {
+    limit: headers.get('x-ratelimit-limit'),
+    remaining: headers.get('x-ratelimit-remaining'),
+    reset: headers.get('x-ratelimit-reset'),
+    retryAfter: headers.get('retry-after'),
+  };
+}
 
 describe('Management API rate limiting', () => {
   const emulator = useEmulator({ rateLimit: { perSecond: 2, burst: 3 }, now: () => nowMs });
@@ -11,15 +20,6 @@ describe('Management API rate limiting', () => {
     nowMs = 1_750_000_000_000;
     emulator().tenant.reset();
   });
-
-  function rateHeaders(headers: Headers) {
-    return {
-      limit: headers.get('x-ratelimit-limit'),
-      remaining: headers.get('x-ratelimit-remaining'),
-      reset: headers.get('x-ratelimit-reset'),
-      retryAfter: headers.get('retry-after'),
-    };
-  }
 
   it('counts down the burst, then answers 429 with Auth0 headers and body on every route', async () => {
     const e = emulator();
@@ -86,12 +86,12 @@ describe('Management API rate limiting', () => {
     expect((await call(e, 'GET', '/api/v2/users', { token })).headers.get('x-ratelimit-remaining')).toBe('2');
   });
 
-  it('can be switched off and on at runtime; reset refills the bucket', async () => {
+  it('can be switched to the default bucket and back at runtime; reset refills the bucket', async () => {
     const e = emulator();
     const token = await e.tokens.adminToken();
     e.setRateLimit(false);
     const open = await call(e, 'GET', '/api/v2/users', { token });
-    expect(open.headers.get('x-ratelimit-limit')).toBeNull();
+    expect(open.headers.get('x-ratelimit-limit')).toBe('10000');
     e.setRateLimit({ perSecond: 1, burst: 1 });
     expect((await call(e, 'GET', '/api/v2/users', { token })).status).toBe(200);
     expect((await call(e, 'GET', '/api/v2/users', { token })).status).toBe(429);
@@ -102,15 +102,69 @@ describe('Management API rate limiting', () => {
   });
 });
 
-describe('Management API without rate limiting', () => {
-  const emulator = useEmulator();
+let clock = 1_760_000_000_000;
 
-  it('sends no x-ratelimit headers by default', async () => {
+describe('Management API with no configured limit (the default bucket)', () => {
+  const emulator = useEmulator({ now: () => clock });
+
+  it('is generous: 10,000 per second with a burst of 10,000', () => {
+    expect(DEFAULT_RATE_LIMIT).toEqual({ perSecond: 10_000, burst: 10_000 });
+  });
+
+  it('sends truthful x-ratelimit headers on every Management API response, errors included', async () => {
     const e = emulator();
-    const res = await call(e, 'GET', '/api/v2/users', { token: await e.tokens.adminToken() });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('x-ratelimit-limit')).toBeNull();
-    expect(res.headers.get('x-ratelimit-remaining')).toBeNull();
-    expect(res.headers.get('x-ratelimit-reset')).toBeNull();
+    const admin = await e.tokens.adminToken();
+    const alice = await e.tokens.userAccessToken({ sub: DEMO.users.alice });
+    const googleIdToken = await e.tokens.idToken({ sub: DEMO.users.aliceGoogle });
+    const requests: [string, string, string, Parameters<typeof call>[3], number][] = [
+      ['GET user', 'GET', userPath(DEMO.users.bob), { token: admin }, 200],
+      ['search', 'GET', `/api/v2/users?q=${encodeURIComponent('email:"bob@example.com"')}`, { token: admin }, 200],
+      ['by email', 'GET', '/api/v2/users-by-email?email=bob%40example.com', { token: admin }, 200],
+      ['link', 'POST', userPath(DEMO.users.alice, '/identities'), { token: alice, json: { link_with: googleIdToken } }, 201],
+      ['unlink', 'DELETE', userPath(DEMO.users.alice, '/identities/google-oauth2/108000000000000000001'), { token: alice }, 200],
+      ['update user', 'PATCH', userPath(DEMO.users.bob), { token: admin, json: { user_metadata: { a: 1 } } }, 200],
+      ['401 without a token', 'GET', userPath(DEMO.users.bob), {}, 401],
+      ['403 for a missing scope', 'GET', '/api/v2/users', { token: alice }, 403],
+      ['404 for a missing user', 'GET', userPath('auth0|nobody'), { token: admin }, 404],
+      ['400 for a bad link body', 'POST', userPath(DEMO.users.alice, '/identities'), { token: admin, json: {} }, 400],
+      ['409 for a link already made', 'POST', userPath(DEMO.users.alice, '/identities'),
+        { token: admin, json: { provider: 'github', user_id: '4031337' } }, 201],
+      ['409 for a link already made', 'POST', userPath(DEMO.users.alice, '/identities'),
+        { token: admin, json: { provider: 'github', user_id: '4031337' } }, 409],
+      ['404 for an unknown Management route', 'GET', '/api/v2/clients', { token: admin }, 404],
+    ]; // prettier-ignore
+    for (const [i, [title, method, path, options, status]] of requests.entries()) {
+      clock += 10_000; // the bucket is full again: each response shows one token spent
+      const res = await call(e, method, path, options);
+      expect([title, res.status]).toEqual([title, status]);
+      expect([title, rateHeaders(res.headers)]).toEqual([
+        title,
+        {
+          limit: '10000',
+          remaining: '9999',
+          // One token refills in 0.1 ms: full again within the current second, rounded up.
+          reset: String(Math.ceil(clock / 1000 + 1 / 10_000)),
+          retryAfter: null,
+        },
+      ]);
+      expect(e.journal.entries()[i].status).toBe(status);
+    }
+  });
+
+  it('counts down within a burst', async () => {
+    const e = emulator();
+    const token = await e.tokens.adminToken();
+    const remaining = [];
+    for (let i = 0; i < 3; i += 1) {
+      remaining.push((await call(e, 'GET', '/api/v2/users', { token })).headers.get('x-ratelimit-remaining'));
+    }
+    expect(remaining).toEqual(['9999', '9998', '9997']);
+  });
+
+  it('leaves the authentication endpoints without x-ratelimit headers', async () => {
+    const e = emulator();
+    for (const path of ['/.well-known/jwks.json', '/.well-known/openid-configuration']) {
+      expect((await call(e, 'GET', path)).headers.get('x-ratelimit-limit')).toBeNull();
+    }
   });
 });
