@@ -1,7 +1,11 @@
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { Tracer } from '@opentelemetry/api';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { Span } from '@opentelemetry/api';
@@ -112,6 +116,21 @@ function tracingPlugin(tracer: Tracer): ApolloServerPlugin<GatewayContext> {
   };
 }
 
+/**
+ * Federated traces (`ftv1`) for the routers that ask for them, as Apollo Server does for a
+ * subgraph by default, but without its per-request cost for everyone else: its implicit plugin
+ * builds a trace tree for every request before it looks at the header (docs/benchmark.md).
+ */
+function inlineTraceWhenAsked(): ApolloServerPlugin {
+  const trace = ApolloServerPluginInlineTrace();
+  return {
+    async requestDidStart(requestContext) {
+      if (requestContext.request.http?.headers.get('apollo-federation-include-trace') !== 'ftv1') return;
+      return trace.requestDidStart?.(requestContext);
+    },
+  };
+}
+
 export interface ApolloServerOptions {
   schema: GraphQLSchema;
   introspection: boolean;
@@ -137,6 +156,9 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
     logger: options.logger,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      // Replaced by inlineTraceWhenAsked: Apollo would otherwise install its own for a subgraph.
+      ApolloServerPluginInlineTraceDisabled(),
+      inlineTraceWhenAsked(),
       metricsPlugin(options.metrics),
       ...(options.tracer ? [tracingPlugin(options.tracer)] : []),
     ],

@@ -55,7 +55,13 @@ export function demoPageAssets(): Map<string, Asset> {
   ]);
 }
 
-export type BrowserRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
+/** A request target split into path and query string (`search` keeps its leading `?`). */
+export interface RequestTarget {
+  pathname: string;
+  search: string;
+}
+
+export type BrowserRoute = (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => boolean;
 
 /**
  * Pages for browsers (DESIGN §6): the demo page at `/` when `DEMO_PAGE` is on, GraphiQL at
@@ -88,20 +94,20 @@ export function createBrowserRoutes(config: Config, graphqlPath = '/graphql'): B
     "frame-ancestors 'none'",
   ].join('; ');
 
-  return (req, res, url) => {
+  return (req, res, target) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    if (graphiql && url.pathname === graphqlPath && wantsGraphiQL(req, url)) {
+    if (graphiql && target.pathname === graphqlPath && wantsGraphiQL(req, target.search)) {
       res.setHeader('vary', 'Origin, Accept, Accept-Encoding');
       graphiql(req, res);
       return true;
     }
     if (!config.frontend.demoPage) return false;
-    if (url.pathname === '/demo/config.json') {
+    if (target.pathname === '/demo/config.json') {
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' });
       res.end(req.method === 'HEAD' ? undefined : JSON.stringify(pageConfig));
       return true;
     }
-    const asset = assets.get(url.pathname);
+    const asset = assets.get(target.pathname);
     if (!asset) return false;
     let body = cache.get(asset.file);
     if (!body) {

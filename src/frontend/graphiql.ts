@@ -62,9 +62,10 @@ function render(graphqlPath: string): RenderedPage {
 }
 
 /** Whether a request to the GraphQL path is a browser asking for a page rather than a GraphQL GET. */
-export function wantsGraphiQL(req: IncomingMessage, url: URL): boolean {
+export function wantsGraphiQL(req: IncomingMessage, search: string): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  if (url.searchParams.has('query') || url.searchParams.has('extensions')) return false;
+  const params = new URLSearchParams(search);
+  if (params.has('query') || params.has('extensions')) return false;
   const accept = req.headers.accept ?? '';
   return accept.includes('text/html');
 }

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { MeDocument } from '../generated/graphql.js';
 import { codesOf, execute, postGraphQL } from '../support/graphql-client.js';
 import { demoTokens, startHarness, type Harness } from '../support/harness.js';
@@ -152,10 +153,41 @@ describe('HTTP surface (DESIGN §6)', () => {
       expect((await fetch(`${h.gateway.origin}/nope`)).status).toBe(404);
     });
 
+    it('routes request targets as WHATWG URL normalises them (dot segments, escapes)', async () => {
+      // node:http sends the target as written (fetch would normalise it first).
+      const statusOf = (path: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(`${h.gateway.origin}${path}`, { method: 'GET' }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await statusOf('/nope/../healthz')).toBe(200);
+      expect(await statusOf('/healthz?x=1')).toBe(200);
+      expect(await statusOf('/health%7A')).toBe(404);
+    });
+
     it('never sends stack traces with errors', async () => {
       const result = await postGraphQL(h.url, { query: '{ user(id: "auth0|someone") { id } }' });
       expect(codesOf(result)).toEqual(['UNAUTHENTICATED']);
       expect(result.text).not.toMatch(/stacktrace|\/src\/|\.ts:\d+/);
+    });
+
+    it('adds a federated trace (ftv1) only when a router asks for one', async () => {
+      const asked = await postGraphQL(
+        h.url,
+        { query: '{ __typename }' },
+        { headers: { 'apollo-federation-include-trace': 'ftv1' } },
+      );
+      expect(asked.body.data).toEqual({ __typename: 'Query' });
+      const trace = (asked.body as { extensions?: { ftv1?: unknown } }).extensions?.ftv1;
+      expect(typeof trace).toBe('string');
+      expect(Buffer.from(trace as string, 'base64').length).toBeGreaterThan(0);
+
+      const plain = await postGraphQL(h.url, { query: '{ __typename }' });
+      expect(plain.body).toEqual({ data: { __typename: 'Query' } });
     });
 
     it('serves introspection by default, with isOneOf', async () => {

@@ -4,6 +4,7 @@ import {
   base64url,
   createLocalJWKSet,
   exportJWK,
+  exportSPKI,
   generateKeyPair,
   SignJWT,
   type CryptoKey,
@@ -32,6 +33,8 @@ export interface TestKeys {
   tenant: CryptoKey;
   foreign: CryptoKey;
   secret: Uint8Array;
+  /** The tenant's public key as PEM (SPKI) text: what an attacker would use as an HS256 secret. */
+  publicPem: string;
   /** The tenant's public key set, as `createRemoteKeySet` would serve it. */
   jwks: { keys: Record<string, unknown>[] };
   keys: JWTVerifyGetKey;
@@ -46,6 +49,7 @@ export async function createTestKeys(): Promise<TestKeys> {
     tenant: tenant.privateKey,
     foreign: foreign.privateKey,
     secret: new TextEncoder().encode('a-shared-secret-that-is-long-enough-for-hs256'),
+    publicPem: await exportSPKI(tenant.publicKey),
     jwks,
     keys: createLocalJWKSet(jwks),
   };
@@ -113,7 +117,14 @@ export function idTokenClaims(overrides: Record<string, unknown> = {}): JWTPaylo
 }
 
 export type Signer =
-  'tenant' | 'foreign-unknown-kid' | 'foreign-tenant-kid' | 'hs256' | 'none' | 'tenant-no-kid';
+  | 'tenant'
+  | 'foreign-unknown-kid'
+  | 'foreign-tenant-kid'
+  | 'hs256'
+  | 'hs256-public-pem'
+  | 'hs256-public-jwk'
+  | 'none'
+  | 'tenant-no-kid';
 
 export async function sign(keys: TestKeys, claims: JWTPayload, signer: Signer = 'tenant'): Promise<string> {
   switch (signer) {
@@ -133,6 +144,16 @@ export async function sign(keys: TestKeys, claims: JWTPayload, signer: Signer = 
         .sign(keys.foreign);
     case 'hs256':
       return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(keys.secret);
+    // The classic algorithm-confusion forgery: HMAC keyed with the published public key, in the
+    // two forms a verifier might hold it, under the tenant's kid.
+    case 'hs256-public-pem':
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: TENANT_KID })
+        .sign(new TextEncoder().encode(keys.publicPem));
+    case 'hs256-public-jwk':
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: TENANT_KID })
+        .sign(new TextEncoder().encode(JSON.stringify(keys.jwks.keys[0])));
     case 'none': {
       const part = (value: unknown) => base64url.encode(JSON.stringify(value));
       return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { errors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { generateKeyPairSync, KeyObject, sign as signWithKey } from 'node:crypto';
+import { errors, generateKeyPair, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import {
   createAccessTokenVerifier,
   createRemoteKeySet,
@@ -21,6 +22,7 @@ import {
   sign,
   type Signer,
   SPA_CLIENT_ID,
+  TENANT_KID,
   type TestKeys,
   USERINFO_AUDIENCE,
   userAccessClaims,
@@ -80,6 +82,18 @@ describe('createAccessTokenVerifier: refusals are UNAUTHENTICATED and never thro
     },
     { title: 'an alg none token', claims: () => userAccessClaims(), signer: 'none', mentions: /RS256/ },
     { title: 'an HS256 token', claims: () => userAccessClaims(), signer: 'hs256', mentions: /RS256/ },
+    {
+      title: 'an HS256 token keyed with the tenant public key as PEM',
+      claims: () => userAccessClaims(),
+      signer: 'hs256-public-pem',
+      mentions: /RS256/,
+    },
+    {
+      title: 'an HS256 token keyed with the tenant public key as JWK',
+      claims: () => userAccessClaims(),
+      signer: 'hs256-public-jwk',
+      mentions: /RS256/,
+    },
     {
       title: 'a token from another issuer',
       claims: () => userAccessClaims({ iss: 'https://evil.example/' }),
@@ -154,6 +168,23 @@ describe('createAccessTokenVerifier: refusals are UNAUTHENTICATED and never thro
     expectNoTokenIn(error, token);
   });
 
+  it.each([
+    ['nbf', { nbf: 'now' }],
+    ['iat', { iat: 'now' }],
+  ])('refuses a token whose %s is not a number', async (_claim, overrides) => {
+    const token = await sign(keys, userAccessClaims(overrides));
+    expectRefused(await verify(`Bearer ${token}`), /wrong type/);
+  });
+
+  it('refuses a token that makes a header extension critical', async () => {
+    // Signed by hand: jose refuses to sign with an extension it does not know either.
+    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const signed = `${part({ alg: 'RS256', kid: TENANT_KID, crit: ['x-ext'], 'x-ext': 1 })}.${part(userAccessClaims())}`;
+    const signature = signWithKey('sha256', Buffer.from(signed), KeyObject.from(keys.tenant));
+    const token = `${signed}.${signature.toString('base64url')}`;
+    expectRefused(await verify(`Bearer ${token}`), /well-formed/);
+  });
+
   it('accepts a token expired within the default clock tolerance of 5 seconds', async () => {
     const token = await sign(keys, userAccessClaims({ exp: nowSeconds() - 1 }));
     const result = await verify(`Bearer ${token}`);
@@ -192,6 +223,20 @@ describe('createAccessTokenVerifier: key set failures', () => {
       expectNoTokenIn(error, token);
     },
   );
+
+  it.each([
+    ['an HMAC secret', async () => new TextEncoder().encode('a-shared-secret-that-is-long-enough-for-hs256')],
+    [
+      'an RSA key shorter than 2048 bits',
+      async () => generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey,
+    ],
+    ['an elliptic-curve key', async () => (await generateKeyPair('ES256')).publicKey],
+  ])('refuses when the key set hands out %s for the token', async (_title, makeKey) => {
+    const key = await makeKey();
+    const odd: JWTVerifyGetKey = async () => key;
+    const token = await sign(keys, userAccessClaims());
+    expectRefused(await verify(`Bearer ${token}`, { keys: odd }), /not signed with any/);
+  });
 
   it('tells a key the tenant does not publish apart from an unreachable key set', async () => {
     const noMatch: JWTVerifyGetKey = async () => {

@@ -48,6 +48,18 @@ function expectInvalidLinkToken(error: GatewayError, mentions: RegExp): void {
 describe('createLinkTokenVerifier: refusals are BAD_USER_INPUT with reason INVALID_LINK_TOKEN', () => {
   const signedCases: { title: string; claims: () => JWTPayload; signer?: Signer; mentions: RegExp }[] = [
     { title: 'an HS256 ID token', claims: () => idTokenClaims(), signer: 'hs256', mentions: /RS256/ },
+    {
+      title: 'an HS256 ID token keyed with the tenant public key as PEM',
+      claims: () => idTokenClaims(),
+      signer: 'hs256-public-pem',
+      mentions: /RS256/,
+    },
+    {
+      title: 'an HS256 ID token keyed with the tenant public key as JWK',
+      claims: () => idTokenClaims(),
+      signer: 'hs256-public-jwk',
+      mentions: /RS256/,
+    },
     { title: 'an alg none ID token', claims: () => idTokenClaims(), signer: 'none', mentions: /RS256/ },
     {
       title: 'an ID token signed by a foreign key with an unknown kid',
