@@ -17,8 +17,9 @@ const IDEAL_SECONDS = (LINKS - LIMIT.burst) / LIMIT.perSecond;
 
 interface ReplicasRow {
   label: string;
-  /** Issue 9's bound on the total time, as a multiple of the ideal. */
+  /** Issue 9's bounds: total time as a multiple of the ideal, 429s (none while learning). */
   maxRatio: number;
+  max429: number | null;
   successes: number;
   failures: Record<string, number>;
   elapsedMs: number;
@@ -29,7 +30,7 @@ interface ReplicasRow {
 async function measure(
   ctx: BenchContext,
   label: string,
-  maxRatio: number,
+  bounds: { maxRatio: number; max429: number | null },
   env: Record<string, string>,
 ): Promise<ReplicasRow> {
   const { emulator } = ctx;
@@ -70,7 +71,7 @@ async function measure(
     const routes = await emulator.routeCounts();
     const row: ReplicasRow = {
       label,
-      maxRatio,
+      ...bounds,
       successes: results.reduce((sum, r) => sum + r.successes, 0),
       failures,
       elapsedMs,
@@ -89,13 +90,17 @@ async function measure(
 function targetsOf(row: ReplicasRow): Target[] {
   const failed = LINKS - row.successes;
   const ratio = row.elapsedMs / 1000 / IDEAL_SECONDS;
-  return [
+  const targets: Target[] = [
     { text: `replicas, ${row.label}: no failed link`, figure: `${failed} failed`, met: failed === 0 },
-    {
-      text: `replicas, ${row.label}: at most 3 × 429`,
+  ];
+  if (row.max429 !== null) {
+    targets.push({
+      text: `replicas, ${row.label}: at most ${row.max429} × 429`,
       figure: `${row.rateLimited} × 429`,
-      met: row.rateLimited <= 3,
-    },
+      met: row.rateLimited <= row.max429,
+    });
+  }
+  targets.push(
     {
       text: `replicas, ${row.label}: total ≤ ${row.maxRatio}× ${IDEAL_SECONDS} s`,
       figure: `${fixed(ratio)}×`,
@@ -106,13 +111,14 @@ function targetsOf(row: ReplicasRow): Target[] {
       figure: String(row.tokenRequests),
       met: row.tokenRequests === 1,
     },
-  ];
+  );
+  return targets;
 }
 
 async function run(ctx: BenchContext) {
   const rows = [
-    await measure(ctx, 'AUTH0_RATE_LIMIT=20/10', 1.2, { AUTH0_RATE_LIMIT: '20/10' }),
-    await measure(ctx, 'learned from x-ratelimit-* headers', 1.3, {}),
+    await measure(ctx, 'AUTH0_RATE_LIMIT=20/10', { maxRatio: 1.2, max429: 3 }, { AUTH0_RATE_LIMIT: '20/10' }),
+    await measure(ctx, 'learned from x-ratelimit-* headers', { maxRatio: 1.3, max429: null }, {}),
   ];
   const table = formatTable(
     [
