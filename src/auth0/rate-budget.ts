@@ -129,6 +129,8 @@ export class UpstreamBudget {
   private lowerRate = 0;
   private upperRate = Infinity;
   private learnedRate: number | null = null;
+  /** The learned rate this process last wrote to the store. */
+  private publishedRate: number | null = null;
   private inFlight = 0;
   private readonly queue: Waiter[] = [];
   private cancelTimer?: () => void;
@@ -196,9 +198,17 @@ export class UpstreamBudget {
         // `reset` is the refill time rounded up to a whole second, so the deficit refills in
         // more than `window − 1` and at most `window` seconds: each response bounds the rate from
         // below and (for windows over a second) from above. `remaining` is rounded down, so the
-        // true deficit lies in (deficit − 1, deficit]. The tightest bounds seen so far are kept,
-        // and calls are paced between them; a 429 (remaining 0) tightens both.
-        this.lowerRate = Math.max(this.lowerRate, (deficit - 1) / longestWindow);
+        // true deficit lies in (deficit − 1, deficit]. A call Auth0 let through (remaining ≥ 1: a
+        // refused one leaves less than a token) took a token from a bucket holding at most `limit`,
+        // so at least one is missing: at remaining = limit − 1 the deficit is exactly one. Calls
+        // paced below the tenant's rate find its bucket full and only ever see that deficit of
+        // one; counted as zero, they taught nothing, and the pace stayed at whatever the first
+        // burst had taught (14 to 17/s on a 20/s tenant, varying from run to run). Counted as one,
+        // each bounds the rate from below by 1 / window, and a window that ends just after the
+        // refill brings that bound close to the true rate. The tightest bounds seen so far are
+        // kept, and calls are paced between them; a 429 (remaining 0) tightens both.
+        const leastDeficit = remaining >= 1 ? Math.max(1, deficit - 1) : deficit - 1;
+        this.lowerRate = Math.max(this.lowerRate, leastDeficit / longestWindow);
         if (shortestWindow > 1) this.upperRate = Math.min(this.upperRate, deficit / (shortestWindow - 1));
         // Bounds that cross (another client spent the same budget) say nothing of the rate: keep the safe one.
         if (this.upperRate < this.lowerRate) this.upperRate = Infinity;
@@ -207,7 +217,8 @@ export class UpstreamBudget {
           : this.lowerRate;
         if (estimate > 0) this.learnedRate = estimate;
       }
-      if (this.learnedRate !== null) {
+      if (this.learnedRate !== null && this.mayPublish(this.learnedRate)) {
+        this.publishedRate = this.learnedRate;
         change.limit = {
           ratePerSecond: this.learnedRate,
           capacity: capacityOf(limit, this.learnedRate),
@@ -216,6 +227,25 @@ export class UpstreamBudget {
       }
     }
     this.adjust(change);
+  }
+
+  /**
+   * Whether this process's learned `rate` may replace the store's. Replicas sharing a bucket each
+   * learn from their own responses, and one that saw only small deficits keeps a far lower bound
+   * than another (one replica at 8/s against 16/s for the others, on a tenant allowing 20/s): were
+   * every response to write its own figure, the shared rate would flip to the lowest of them many
+   * times a second. Every replica's figure is a sound lower bound of the tenant's rate (or
+   * close above it), so the highest one is kept: a replica writes a figure above the store's, or
+   * revises its own when it changed (the store held what it last wrote at its last answer), never
+   * lowers another replica's. An unchanged figure is not written again: this process's view of
+   * the store may predate another replica's higher figure.
+   */
+  private mayPublish(rate: number): boolean {
+    const shared = this.seen.ratePerSecond;
+    if (shared === null || rate > shared) return true;
+    const published = this.publishedRate;
+    // Redis hands rates back through Lua's tostring (14 significant digits).
+    return published !== null && rate !== published && Math.abs(shared - published) <= shared * 1e-9;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { RateLimitedError } from '../../../src/errors.js';
 import { UpstreamBudget, type ReleaseBudget } from '../../../src/auth0/rate-budget.js';
+import { MemoryBucket } from '../../../src/shared-state/memory.js';
 import { flush, ManualClock } from './manual-clock.js';
 
 interface Tracked {
@@ -136,6 +137,60 @@ describe('UpstreamBudget', () => {
     expect(first).toBe(1);
     expect(second).toBeGreaterThan(first);
     expect(second).toBeCloseTo(5.05);
+  });
+
+  it('learns from calls that find the bucket full: remaining = limit − 1 means exactly one token missing', () => {
+    const budget = new UpstreamBudget({ clock });
+    const now = clock.now() / 1000;
+    // The one token this call took is back within 0.25 s: at least 4 per second.
+    budget.observe({
+      'x-ratelimit-limit': '10',
+      'x-ratelimit-remaining': '9',
+      'x-ratelimit-reset': String(now + 0.25),
+    });
+    expect(budget.stats().ratePerSecond).toBeCloseTo(4);
+    // A window ending nearer the refill tightens it.
+    budget.observe({
+      'x-ratelimit-limit': '10',
+      'x-ratelimit-remaining': '9',
+      'x-ratelimit-reset': String(now + 0.05),
+    });
+    expect(budget.stats().ratePerSecond).toBeCloseTo(20);
+    // A 429 (remaining 0) is no such proof: with a bucket of one, what is missing may be any part
+    // of a token, refilled in (1, 2] s: a lower bound of 0, paced a tenth of the way to 1 per second.
+    const refused = new UpstreamBudget({ clock });
+    refused.observe({
+      'x-ratelimit-limit': '1',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': String(now + 2),
+    });
+    expect(refused.stats().ratePerSecond).toBeCloseTo(0.1);
+  });
+
+  it('keeps the highest rate replicas sharing a bucket learned; a replica still revises its own', () => {
+    const store = new MemoryBucket(() => clock.now());
+    const a = new UpstreamBudget({ clock, store });
+    const b = new UpstreamBudget({ clock, store });
+    const now = clock.now() / 1000;
+    const headers = (remaining: number, resetIn: number) => ({
+      'x-ratelimit-limit': '10',
+      'x-ratelimit-remaining': String(remaining),
+      'x-ratelimit-reset': String(now + resetIn),
+    });
+    // A: more than 9 and at most 10 tokens in (1, 2] s, paced a tenth of the way up (5.05).
+    a.observe(headers(0, 2));
+    expect(a.stats().ratePerSecond).toBeCloseTo(5.05);
+    // More than 9 and at most 10 tokens in (2, 3] s: A's upper bound falls to 5, and it lowers the
+    // figure it wrote itself.
+    a.observe(headers(0, 3));
+    expect(a.stats().ratePerSecond).toBeCloseTo(4.55);
+    // B saw more than 9 tokens refill within 1 s: the shared bucket goes up to 9.
+    b.observe(headers(0, 1));
+    expect(b.stats().ratePerSecond).toBeCloseTo(9);
+    // A's own figure (still 4.55) does not take that back, though every response of A brings it.
+    a.observe(headers(0, 3));
+    expect(a.stats().ratePerSecond).toBeCloseTo(9);
+    expect(b.stats().ratePerSecond).toBeCloseTo(9);
   });
 
   it('measures the window from the send, so a slow answer cannot raise the learned rate', () => {
