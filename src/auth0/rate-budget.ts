@@ -234,11 +234,13 @@ export class UpstreamBudget {
    * learn from their own responses, and one that saw only small deficits keeps a far lower bound
    * than another (one replica at 8/s against 16/s for the others, on a tenant allowing 20/s): were
    * every response to write its own figure, the shared rate would flip to the lowest of them many
-   * times a second. Every replica's figure is a sound lower bound of the tenant's rate (or
-   * close above it), so the highest one is kept: a replica writes a figure above the store's, or
-   * revises its own when it changed (the store held what it last wrote at its last answer), never
-   * lowers another replica's. An unchanged figure is not written again: this process's view of
-   * the store may predate another replica's higher figure.
+   * times a second. Every replica's figure lies between sound bounds of the tenant's rate, a
+   * tenth of the way up from the lower one (an overshoot while the upper bound is loose earns
+   * deficits that tighten it, and that replica then lowers its figure), so the highest one is
+   * kept: a replica writes a figure above the store's, or revises its own when it changed (the
+   * store held what it last wrote at its last answer), never lowers another replica's. An
+   * unchanged figure is not written again: this process's view of the store may predate another
+   * replica's higher figure.
    */
   private mayPublish(rate: number): boolean {
     const shared = this.seen.ratePerSecond;
