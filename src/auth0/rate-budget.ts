@@ -132,6 +132,8 @@ export class UpstreamBudget {
   /** The learned rate this process last wrote to the store. */
   private publishedRate: number | null = null;
   private inFlight = 0;
+  /** Whether any answer from Auth0 has come back (learned mode sends one probe before that). */
+  private answered = false;
   private readonly queue: Waiter[] = [];
   private cancelTimer?: () => void;
   private reportedQueueLength = 0;
@@ -180,10 +182,17 @@ export class UpstreamBudget {
    * `sentAt` is when the call that brought them was sent (default: now).
    */
   observe(headers: HeaderBag, sentAt?: number): void {
+    // The first answer lifts the probe's cap (concurrencyCap); the callers waiting behind it go
+    // once what these headers teach has reached the store (adjust pumps), or now if they teach nothing.
+    const first = !this.answered;
+    this.answered = true;
     const limit = Number(headerValue(headers, 'x-ratelimit-limit'));
     const remaining = Number(headerValue(headers, 'x-ratelimit-remaining'));
     const reset = Number(headerValue(headers, 'x-ratelimit-reset'));
-    if (!(limit > 0) || !Number.isFinite(remaining) || remaining < 0) return;
+    if (!(limit > 0) || !Number.isFinite(remaining) || remaining < 0) {
+      if (first) this.pump();
+      return;
+    }
     // Other replicas (and other apps) spend the same tenant budget: Auth0's count wins when lower.
     const change: BucketChange = { remaining };
     if (!this.configured) {
@@ -336,15 +345,27 @@ export class UpstreamBudget {
   }
 
   /** Asks the store for tokens for the waiting calls (one request at a time, FIFO). */
+  /**
+   * In learned mode nothing is known of the tenant's bucket until Auth0's first answer: a first
+   * wave of callers would all go at once and every call beyond the burst would come back 429
+   * (three replicas starting together met 20–48 of them, and a link that meets three fails).
+   * So one call goes first, as a probe; its headers size the bucket, or another replica's
+   * figures in the shared store do, and then the usual cap applies.
+   */
+  private concurrencyCap(): number {
+    const unknown = !this.configured && !this.answered && this.seen.ratePerSecond === null;
+    return unknown ? 1 : this.maxConcurrency;
+  }
+
   private pump(): void {
     if (this.taking) return;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
-    while (this.prepaid > 0 && this.queue.length > 0 && this.inFlight < this.maxConcurrency) {
+    while (this.prepaid > 0 && this.queue.length > 0 && this.inFlight < this.concurrencyCap()) {
       this.prepaid -= 1;
       this.grantNext();
     }
-    const wanted = Math.min(this.queue.length, this.maxConcurrency - this.inFlight);
+    const wanted = Math.min(this.queue.length, this.concurrencyCap() - this.inFlight);
     if (wanted <= 0) {
       this.reportQueue();
       return;
@@ -356,7 +377,7 @@ export class UpstreamBudget {
         this.taking = false;
         this.see(state);
         let granted = 0;
-        while (granted < taken && this.queue.length > 0 && this.inFlight < this.maxConcurrency) {
+        while (granted < taken && this.queue.length > 0 && this.inFlight < this.concurrencyCap()) {
           this.grantNext();
           granted += 1;
         }
@@ -364,7 +385,7 @@ export class UpstreamBudget {
         if (state.ratePerSecond !== null) this.prepaid += taken - granted;
         this.reportQueue();
         this.refuseExpired();
-        if (this.taking || this.queue.length === 0 || this.inFlight >= this.maxConcurrency) return;
+        if (this.taking || this.queue.length === 0 || this.inFlight >= this.concurrencyCap()) return;
         // Everything asked for came: there may be more. Else wake when the next token is due (a
         // release pumps again when the concurrency cap is what blocks).
         if (taken === wanted) this.pump();

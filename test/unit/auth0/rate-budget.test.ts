@@ -29,16 +29,33 @@ describe('UpstreamBudget', () => {
     clock = new ManualClock();
   });
 
-  it('applies no limit but the concurrency cap before any configuration or headers', async () => {
+  it('learned mode sends one probe until Auth0 first answers, then applies no limit but the concurrency cap', async () => {
     const budget = new UpstreamBudget({ clock, maxConcurrency: 100 });
-    const calls = Array.from({ length: 100 }, () => track(budget.acquire(0)));
+    const calls = Array.from({ length: 100 }, () => track(budget.acquire(1000)));
+    await flush();
+    expect(calls.filter((c) => c.state === 'granted')).toHaveLength(1);
+    // An answer without rate-limit headers teaches nothing of the bucket, but it is an answer.
+    calls[0].release?.();
+    budget.observe({});
     await flush();
     expect(calls.every((c) => c.state === 'granted')).toBe(true);
-    expect(budget.stats()).toMatchObject({ inFlight: 100, tokens: null, ratePerSecond: null });
+    expect(budget.stats()).toMatchObject({ inFlight: 99, tokens: null, ratePerSecond: null });
+  });
+
+  it('a configured budget sends its burst at once, with no probe', async () => {
+    const budget = new UpstreamBudget({
+      clock,
+      maxConcurrency: 100,
+      rateLimit: { perSecond: 50, burst: 20 },
+    });
+    const calls = Array.from({ length: 10 }, () => track(budget.acquire(1000)));
+    await flush();
+    expect(calls.every((c) => c.state === 'granted')).toBe(true);
   });
 
   it('caps calls in flight and lets the next one go on release', async () => {
     const budget = new UpstreamBudget({ clock, maxConcurrency: 2 });
+    budget.observe({}); // past the learned-mode probe
     const [a, b, c] = [track(budget.acquire(1000)), track(budget.acquire(1000)), track(budget.acquire(1000))];
     await flush();
     expect([a.state, b.state, c.state]).toEqual(['granted', 'granted', 'pending']);
