@@ -13,7 +13,6 @@ export interface RateLimitSetting {
 
 /** Typed, frozen configuration (DESIGN §5). */
 export interface Config {
-  readonly production: boolean;
   readonly auth0: {
     /** `https://tenant.eu.auth0.com` or a loopback `http://127.0.0.1:4010`; no trailing slash. */
     readonly origin: string;
@@ -55,8 +54,23 @@ export interface Config {
     /** Prefix of every key written to Redis. */
     readonly keyPrefix: string;
   };
-  /** Link/unlink attempts one caller (token `sub`) may make per window (CALLER_RATE_LIMIT). */
+  /** Link/unlink attempts one end-user caller (token `sub`) may make per window (CALLER_RATE_LIMIT). */
   readonly callerRateLimit: CallerRateLimitSetting;
+  /** The same for client-credentials callers (ADMIN_CALLER_RATE_LIMIT); `null`: only the tenant budget. */
+  readonly adminCallerRateLimit: CallerRateLimitSetting | null;
+  /** The read cache (DESIGN §11). */
+  readonly userCache: {
+    /** How long a user read may be served from the cache; 0 turns the cache off. */
+    readonly ttlMs: number;
+    /** Users kept in each process's in-memory layer. */
+    readonly max: number;
+  };
+  /** Longest a SIGTERM/SIGINT drain waits for requests in flight. */
+  readonly shutdownTimeoutMs: number;
+  /** Path of the trusted documents manifest (`{ "<sha256 hex>": "<document>" }`); `null`: any document. */
+  readonly trustedDocumentsPath: string | null;
+  /** Link and unlink events (DESIGN §12); `null`: no events. */
+  readonly webhook: WebhookSetting | null;
   /** OTLP endpoint for traces; `null`: no tracing. */
   readonly otlpEndpoint: string | null;
   readonly logLevel: string;
@@ -66,6 +80,18 @@ export interface CallerRateLimitSetting {
   count: number;
   windowSeconds: number;
 }
+
+export interface WebhookSetting {
+  /** `https` URL (plain `http` only for loopback hosts). */
+  readonly url: string;
+  /** Standard Webhooks signing secret, `whsec_<base64>`. */
+  readonly secret: string;
+  /** Delays between delivery attempts; after the last, the event is dead-lettered. */
+  readonly retryDelaysMs: readonly number[];
+}
+
+/** Standard Webhooks' own retry schedule. */
+export const DEFAULT_WEBHOOK_RETRY_DELAYS = '5s,5m,30m,2h,5h,10h,10h';
 
 export interface LoadConfigOptions {
   /** `AUTH0_DOMAIN` points at the emulator `main` started in-process: the demo page is on by default. */
@@ -175,6 +201,20 @@ const schema = z.object({
     .string()
     .regex(/^\d+\/\d+$/, 'must be <count>/<seconds>, e.g. 30/60')
     .default('30/60'),
+  ADMIN_CALLER_RATE_LIMIT: z
+    .string()
+    .regex(/^\d+\/\d+$/, 'must be <count>/<seconds>, e.g. 600/60')
+    .optional(),
+  USER_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30000),
+  USER_CACHE_MAX: positiveInt.default(10000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(25000),
+  TRUSTED_DOCUMENTS: z.string().optional(),
+  WEBHOOK_URL: z.string().optional(),
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be a Standard Webhooks secret, whsec_<base64>')
+    .optional(),
+  WEBHOOK_RETRY_DELAYS: z.string().default(DEFAULT_WEBHOOK_RETRY_DELAYS),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -188,12 +228,52 @@ function parseRateLimit(value: string | undefined): RateLimitSetting | null {
   return { perSecond, burst };
 }
 
-function parseCallerRateLimit(value: string): CallerRateLimitSetting {
+function parseCallerRateLimit(value: string, variable: string): CallerRateLimitSetting {
   const [count, windowSeconds] = value.split('/').map(Number);
   if (!(count >= 1) || !(windowSeconds >= 1)) {
-    throw new ConfigError('CALLER_RATE_LIMIT', 'count and seconds must be at least 1, e.g. 30/60');
+    throw new ConfigError(variable, 'count and seconds must be at least 1, e.g. 30/60');
   }
   return { count, windowSeconds };
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `5s,5m,30m` → milliseconds; a bare number is milliseconds. */
+export function parseRetryDelays(value: string): number[] {
+  const delays = value.split(',').map((part) => {
+    const match = /^(\d+)(ms|s|m|h)?$/.exec(part.trim());
+    if (!match) {
+      throw new ConfigError('WEBHOOK_RETRY_DELAYS', `"${part.trim()}" is not a delay such as 5s, 30m or 2h`);
+    }
+    return Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 'ms'];
+  });
+  if (delays.length === 0 || delays.length > 20) {
+    throw new ConfigError('WEBHOOK_RETRY_DELAYS', 'must list 1 to 20 delays');
+  }
+  return delays;
+}
+
+function parseWebhook(e: { WEBHOOK_URL?: string; WEBHOOK_SECRET?: string; WEBHOOK_RETRY_DELAYS: string }) {
+  if (e.WEBHOOK_URL === undefined) {
+    if (e.WEBHOOK_SECRET !== undefined)
+      throw new ConfigError('WEBHOOK_URL', 'is required with WEBHOOK_SECRET');
+    return null;
+  }
+  let url: URL;
+  try {
+    url = new URL(e.WEBHOOK_URL);
+  } catch {
+    throw new ConfigError('WEBHOOK_URL', 'must be a URL such as https://hooks.example.com/auth0-links');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError('WEBHOOK_URL', 'must use https (or http for a loopback host)');
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOST.test(url.hostname)) {
+    // Events name users: they do not cross a network unencrypted.
+    throw new ConfigError('WEBHOOK_URL', 'plain http is allowed only for loopback hosts; use https');
+  }
+  if (e.WEBHOOK_SECRET === undefined) throw new ConfigError('WEBHOOK_SECRET', 'is required with WEBHOOK_URL');
+  return { url: url.href, secret: e.WEBHOOK_SECRET, retryDelaysMs: parseRetryDelays(e.WEBHOOK_RETRY_DELAYS) };
 }
 
 function parseCorsOrigins(value: string): string[] {
@@ -230,7 +310,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const origin = toAuth0Origin(e.AUTH0_DOMAIN);
   const audience = e.AUTH0_AUDIENCE ?? `${origin}/api/v2/`;
   const config: Config = {
-    production: e.NODE_ENV === 'production',
     auth0: {
       origin,
       issuer: `${origin}/`,
@@ -262,7 +341,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       redisUrl: e.REDIS_URL === undefined ? null : toRedisUrl(e.REDIS_URL),
       keyPrefix: e.REDIS_KEY_PREFIX,
     },
-    callerRateLimit: parseCallerRateLimit(e.CALLER_RATE_LIMIT),
+    callerRateLimit: parseCallerRateLimit(e.CALLER_RATE_LIMIT, 'CALLER_RATE_LIMIT'),
+    adminCallerRateLimit:
+      e.ADMIN_CALLER_RATE_LIMIT === undefined
+        ? null
+        : parseCallerRateLimit(e.ADMIN_CALLER_RATE_LIMIT, 'ADMIN_CALLER_RATE_LIMIT'),
+    userCache: { ttlMs: e.USER_CACHE_TTL_MS, max: e.USER_CACHE_MAX },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    trustedDocumentsPath: e.TRUSTED_DOCUMENTS ?? null,
+    webhook: parseWebhook(e),
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
     logLevel: e.LOG_LEVEL,
   };

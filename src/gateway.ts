@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { createApolloServer } from './apollo-server.js';
 import { createAccessTokenVerifier, createRemoteKeySet } from './auth/verify-access-token.js';
 import { createLinkTokenVerifier } from './auth/verify-id-token.js';
-import { createAuth0Services, type Auth0Services } from './auth0/management-api.js';
+import { createAuth0Services, type Auth0Services } from './auth0/auth0-services.js';
 import type { Config } from './config.js';
 import { createContext, type ContextDependencies } from './context.js';
 import { createBrowserRoutes } from './frontend/browser-routes.js';

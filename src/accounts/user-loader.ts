@@ -1,10 +1,7 @@
 import DataLoader from 'dataloader';
-import type { Auth0ManagementApi } from '../auth0/management-api.js';
+import { MAX_SEARCH_IDS, type Auth0ManagementApi } from '../auth0/management-api.js';
 import type { WireUser } from '../auth0/wire.js';
 import { NotFoundError } from '../errors.js';
-
-/** Ids per Auth0 search call: a `user_id:("a" OR …)` query stays well under Auth0's URI limits. */
-export const SEARCH_BATCH_SIZE = 50;
 
 async function getUserOrNull(api: Auth0ManagementApi, id: string): Promise<WireUser | null> {
   try {
@@ -27,6 +24,6 @@ export function createUserLoader(api: Auth0ManagementApi): DataLoader<string, Wi
       for (const user of await api.searchUsersByIds([...ids])) found.set(user.user_id, user);
       return Promise.all(ids.map((id) => found.get(id) ?? getUserOrNull(api, id)));
     },
-    { maxBatchSize: SEARCH_BATCH_SIZE },
+    { maxBatchSize: MAX_SEARCH_IDS },
   );
 }

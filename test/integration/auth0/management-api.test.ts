@@ -2,12 +2,12 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import type { Config } from '../../../src/config.js';
 import { GatewayError } from '../../../src/errors.js';
+import { Auth0ManagementApi } from '../../../src/auth0/management-api.js';
 import {
-  Auth0ManagementApi,
   createAuth0Services,
   type Auth0Services,
   type Auth0ServicesOptions,
-} from '../../../src/auth0/management-api.js';
+} from '../../../src/auth0/auth0-services.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
 import {

@@ -81,7 +81,39 @@ describe('loadConfig', () => {
     expect(config.auth0.timeoutMs).toBe(2500);
     expect(config.auth0.rateLimit).toEqual({ perSecond: 16, burst: 50 });
     expect(config.auth0.maxWaitMs).toBe(0);
-    expect(config.production).toBe(true);
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it('reads the cache, drain, trusted-document, admin-limit and webhook variables', () => {
+    const config = loadConfig({
+      ...base,
+      ADMIN_CALLER_RATE_LIMIT: '600/60',
+      USER_CACHE_TTL_MS: '0',
+      USER_CACHE_MAX: '50',
+      SHUTDOWN_TIMEOUT_MS: '3000',
+      TRUSTED_DOCUMENTS: 'persisted-documents.json',
+      WEBHOOK_URL: 'http://127.0.0.1:9999/hooks',
+      WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      WEBHOOK_RETRY_DELAYS: '500ms,2s,1m,1h,10',
+    });
+    expect(config.adminCallerRateLimit).toEqual({ count: 600, windowSeconds: 60 });
+    expect(config.userCache).toEqual({ ttlMs: 0, max: 50 });
+    expect(config.shutdownTimeoutMs).toBe(3000);
+    expect(config.trustedDocumentsPath).toBe('persisted-documents.json');
+    expect(config.webhook).toEqual({
+      url: 'http://127.0.0.1:9999/hooks',
+      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      retryDelaysMs: [500, 2000, 60_000, 3_600_000, 10],
+    });
+  });
+
+  it('defaults: no admin caller limit, a 30 s read cache, a 25 s drain, no events', () => {
+    const config = loadConfig(base);
+    expect(config.adminCallerRateLimit).toBeNull();
+    expect(config.userCache).toEqual({ ttlMs: 30000, max: 10000 });
+    expect(config.shutdownTimeoutMs).toBe(25000);
+    expect(config.trustedDocumentsPath).toBeNull();
+    expect(config.webhook).toBeNull();
   });
 
   it('reads the replica variables (DESIGN §10)', () => {
@@ -145,6 +177,21 @@ describe('loadConfig', () => {
     [{ CALLER_RATE_LIMIT: '0/60' }, 'CALLER_RATE_LIMIT'],
     [{ CALLER_RATE_LIMIT: '30/0' }, 'CALLER_RATE_LIMIT'],
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'nope' }, 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+    [{ WEBHOOK_URL: 'http://hooks.example.com/x', WEBHOOK_SECRET: 'whsec_abc=' }, 'WEBHOOK_URL'],
+    [{ WEBHOOK_URL: 'https://hooks.example.com/x' }, 'WEBHOOK_SECRET'],
+    [{ WEBHOOK_SECRET: 'whsec_abc=' }, 'WEBHOOK_URL'],
+    [{ WEBHOOK_URL: 'https://h.example.com/', WEBHOOK_SECRET: 'not-a-secret' }, 'WEBHOOK_SECRET'],
+    [
+      {
+        WEBHOOK_URL: 'https://h.example.com/',
+        WEBHOOK_SECRET: 'whsec_abc=',
+        WEBHOOK_RETRY_DELAYS: '5s,soon',
+      },
+      'WEBHOOK_RETRY_DELAYS',
+    ],
+    [{ ADMIN_CALLER_RATE_LIMIT: '0/60' }, 'ADMIN_CALLER_RATE_LIMIT'],
+    [{ USER_CACHE_MAX: '0' }, 'USER_CACHE_MAX'],
+    [{ SHUTDOWN_TIMEOUT_MS: '-1' }, 'SHUTDOWN_TIMEOUT_MS'],
   ])('refuses %j naming %s', (override, variable) => {
     const error = errorOf({ ...base, ...override });
     expect(error.variable).toBe(variable);

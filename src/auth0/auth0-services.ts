@@ -1,0 +1,105 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { SharedState } from '../shared-state/shared-state.js';
+import type { Tracer } from '@opentelemetry/api';
+import { createAuth0HttpClient, type Auth0HttpClient } from './http-client.js';
+import { createReadinessCheck } from './readiness.js';
+import { systemClock, UpstreamBudget, type BudgetClock } from './rate-budget.js';
+import { ServiceTokenProvider } from './token-provider.js';
+
+export interface Auth0RetryOptions {
+  /** Attempts for a GET or a metadata PATCH (429, 5xx, network errors); default 3. */
+  readAttempts: number;
+  /** Attempts for a POST/DELETE, retried only on 429 and ECONNREFUSED; default 3. */
+  writeAttempts: number;
+  /** First backoff delay; doubles per attempt up to `backoffMaxMs`, jittered. Default 100. */
+  backoffBaseMs: number;
+  /** Default 1000. */
+  backoffMaxMs: number;
+}
+
+/** The per-process parts every request's Auth0ManagementApi shares. */
+export interface Auth0Services {
+  readonly config: Config['auth0'];
+  readonly http: Auth0HttpClient;
+  readonly budget: UpstreamBudget;
+  readonly tokens: ServiceTokenProvider;
+  readonly logger: Logger;
+  readonly metrics?: GatewayMetrics;
+  /** Spans for Auth0 calls when tracing is on. */
+  readonly tracer?: Tracer;
+  readonly retry: Auth0RetryOptions;
+  readonly clock: BudgetClock;
+  /** Waits between retries; injectable so tests do not wait for backoff. */
+  readonly delay: (ms: number) => Promise<void>;
+  /** Can the tenant be reached? Bounded by the timeout; never throws. */
+  checkReadiness(): Promise<{ jwks: boolean; token: boolean }>;
+  close(): Promise<void>;
+}
+
+export interface Auth0ServicesOptions {
+  config: Config['auth0'];
+  /** Where replicas share the rate budget and the service token; default: this process only. */
+  shared?: SharedState;
+  tracer?: Tracer;
+  logger: Logger;
+  metrics?: GatewayMetrics;
+  /** Most calls in flight to Auth0 at once; default 20. */
+  maxConcurrency?: number;
+  clock?: BudgetClock;
+  delay?: (ms: number) => Promise<void>;
+  retry?: Partial<Auth0RetryOptions>;
+}
+
+const DEFAULT_RETRY: Auth0RetryOptions = {
+  readAttempts: 3,
+  writeAttempts: 3,
+  backoffBaseMs: 100,
+  backoffMaxMs: 1000,
+};
+
+export function createAuth0Services(options: Auth0ServicesOptions): Auth0Services {
+  const { config, logger, metrics } = options;
+  const clock = options.clock ?? systemClock;
+  const http = createAuth0HttpClient({ origin: config.origin, timeoutMs: config.timeoutMs });
+  const budget = new UpstreamBudget({
+    rateLimit: config.rateLimit,
+    maxConcurrency: options.maxConcurrency,
+    clock,
+    store: options.shared?.bucket(config.origin),
+    onQueueChange: (length) => metrics?.auth0BudgetQueueLength.set(length),
+  });
+  const tokens = new ServiceTokenProvider({
+    http,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    audience: config.audience,
+    now: () => clock.now(),
+    slot: options.shared?.serviceTokenSlot({
+      name: `${config.clientId}|${config.audience}`,
+      secret: config.clientSecret,
+    }),
+    onFetch: (outcome) => metrics?.auth0TokenFetches.inc({ outcome }),
+    tracer: options.tracer,
+  });
+
+  const checkReadiness = createReadinessCheck({ http, tokens, logger });
+
+  return {
+    config,
+    http,
+    budget,
+    tokens,
+    logger,
+    metrics,
+    tracer: options.tracer,
+    clock,
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    delay: options.delay ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    checkReadiness,
+    async close() {
+      http.close();
+    },
+  };
+}

@@ -1,0 +1,187 @@
+import type { Logger } from '../observability/logger.js';
+import {
+  endHttpSpan,
+  SpanKind,
+  SpanStatusCode,
+  startSpan,
+  type TraceParent,
+} from '../observability/tracing.js';
+import type { Auth0Services } from './auth0-services.js';
+import type { Auth0HttpResponse } from './http-client.js';
+import {
+  fromRequestFailure,
+  isConnectionRefused,
+  parseRetryAfter,
+  toGatewayError,
+  unexpectedResponse,
+  type Auth0Operation,
+} from './to-gateway-error.js';
+import { ShapeError } from './parse-wire.js';
+
+/** Whose token goes to Auth0: the service's client-credentials token, or the caller's own (JWT mode). */
+export type UpstreamAuth = { kind: 'service' } | { kind: 'user'; token: string };
+
+/** The request a call is made for: its id for logs, its logger and trace parent. */
+export interface CallRequest {
+  requestId: string;
+  logger?: Logger;
+  trace?: TraceParent;
+}
+
+export interface CallSpec<T> {
+  operation: Auth0Operation;
+  /** Metrics label. */
+  endpoint: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** Path with placeholders, for logs: never the raw ids. */
+  route: string;
+  path: string;
+  searchParams?: Record<string, string>;
+  json?: unknown;
+  auth: UpstreamAuth;
+  expectedStatus: number;
+  parse(body: unknown): T;
+}
+
+/**
+ * May the call be sent again after a 5xx or a lost answer? GETs, and PATCHes because the gateway
+ * only PATCHes metadata with whole top-level values (a key set, or deleted with null): sending the
+ * same body twice leaves the user as once did. A link or unlink POST/DELETE could double-act, so
+ * those are retried only where Auth0 cannot have acted (DESIGN §8).
+ */
+function isRepeatable(spec: CallSpec<unknown>): boolean {
+  return spec.method === 'GET' || spec.method === 'PATCH';
+}
+
+/**
+ * Sends one Auth0 call through the pipeline every call shares: the service token, the tenant's
+ * rate budget, retries where they are safe (DESIGN §8), metrics, logs and a span, and one
+ * GatewayError for every failure. The answer's body goes through `spec.parse`.
+ */
+export class Auth0CallPipeline {
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly services: Auth0Services,
+    private readonly request: CallRequest,
+  ) {
+    this.logger = request.logger ?? services.logger;
+  }
+
+  async call<T>(spec: CallSpec<T>): Promise<T> {
+    const { services } = this;
+    const { budget, tokens, clock, retry } = services;
+    const repeatable = isRepeatable(spec);
+    const maxAttempts = repeatable ? retry.readAttempts : retry.writeAttempts;
+    let waitLeftMs = services.config.maxWaitMs;
+    let refreshed = false;
+
+    for (let attempt = 1; ; attempt++) {
+      const token = spec.auth.kind === 'service' ? await tokens.getToken() : spec.auth.token;
+
+      const waitStart = clock.now();
+      const release = await budget.acquire(Math.max(0, waitLeftMs));
+      const waitedMs = clock.now() - waitStart;
+      waitLeftMs -= waitedMs;
+      services.metrics?.auth0BudgetWait.observe(waitedMs / 1000);
+
+      const started = performance.now();
+      const sentAt = clock.now();
+      // Named by the route template: the path itself carries user ids.
+      const span = startSpan(services.tracer, `${spec.method} ${spec.route}`, {
+        kind: SpanKind.CLIENT,
+        parent: this.request.trace?.context,
+        attributes: {
+          'http.request.method': spec.method,
+          'url.template': spec.route,
+          'auth0.attempt': attempt,
+        },
+      });
+      let response: Auth0HttpResponse;
+      try {
+        response = await services.http.send({
+          method: spec.method,
+          path: spec.path,
+          headers: { authorization: `Bearer ${token}` },
+          ...(spec.searchParams ? { searchParams: spec.searchParams } : {}),
+          ...(spec.json !== undefined ? { json: spec.json } : {}),
+        });
+      } catch (failure) {
+        release();
+        const error = fromRequestFailure(spec.operation, failure);
+        span?.setAttribute('error.type', error.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network');
+        span?.setStatus({ code: SpanStatusCode.ERROR });
+        span?.end();
+        this.record(spec, error.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network', started, attempt);
+        // A write is retried only when the connection was refused: then Auth0 cannot have acted.
+        const retryable = repeatable || isConnectionRefused(failure);
+        if (retryable && attempt < maxAttempts) {
+          await services.delay(this.backoffMs(attempt));
+          continue;
+        }
+        throw error;
+      }
+      release();
+      endHttpSpan(span, response.statusCode, 400);
+      budget.observe(response.headers, sentAt);
+      this.record(spec, String(response.statusCode), started, attempt);
+
+      const { statusCode } = response;
+      if (statusCode === spec.expectedStatus) return this.parse(spec, response);
+
+      if (statusCode === 429) {
+        // Retried at the budget's pace; the next acquire refuses at once if that is too far off.
+        budget.onRateLimited(parseRetryAfter(response.headers, clock.now()));
+        if (attempt < maxAttempts) continue;
+      } else if (statusCode === 401 && spec.auth.kind === 'service' && !refreshed) {
+        // The cached service token may have been revoked or rotated: one fresh token, one retry.
+        await tokens.invalidate(token);
+        refreshed = true;
+        attempt--;
+        continue;
+      } else if (repeatable && statusCode >= 500 && attempt < maxAttempts) {
+        await services.delay(this.backoffMs(attempt));
+        continue;
+      }
+      throw toGatewayError(
+        spec.operation,
+        { statusCode, headers: response.headers, body: response.body },
+        { auth: spec.auth.kind, nowMs: clock.now() },
+      );
+    }
+  }
+
+  private parse<T>(spec: CallSpec<T>, response: Auth0HttpResponse): T {
+    let body: unknown;
+    try {
+      body = JSON.parse(response.body);
+    } catch {
+      throw unexpectedResponse(spec.operation, response.statusCode, 'body is not JSON');
+    }
+    try {
+      return spec.parse(body);
+    } catch (error) {
+      if (error instanceof ShapeError)
+        throw unexpectedResponse(spec.operation, response.statusCode, error.message);
+      throw error;
+    }
+  }
+
+  /** Capped exponential backoff with jitter (50–100% of the step), so replicas do not retry in step. */
+  private backoffMs(attempt: number): number {
+    const { backoffBaseMs, backoffMaxMs } = this.services.retry;
+    const step = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (attempt - 1));
+    return Math.round(step * (0.5 + Math.random() * 0.5));
+  }
+
+  private record(spec: CallSpec<unknown>, status: string, started: number, attempt: number): void {
+    const ms = Math.round(performance.now() - started);
+    const { metrics } = this.services;
+    metrics?.auth0Requests.inc({ endpoint: spec.endpoint, method: spec.method, status });
+    metrics?.auth0RequestDuration.observe({ endpoint: spec.endpoint }, ms / 1000);
+    this.logger.debug(
+      { requestId: this.request.requestId, method: spec.method, route: spec.route, status, ms, attempt },
+      'auth0 call',
+    );
+  }
+}
