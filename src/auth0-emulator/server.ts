@@ -179,6 +179,12 @@ export class EmulatorServer {
     entry.body = redacted(body.value);
 
     const fault = this.parts.faults.take(matched.route);
+    const request = { query, body, headers: entry.headers };
+    let applied: Reply | undefined;
+    if (fault?.applyFirst) {
+      applied = await this.answer(matched, method, path, request);
+      entry.appliedStatus = applied.status;
+    }
     if (fault?.latencyMs) {
       await this.parts.faults.delay(fault.latencyMs);
       if (this.closed) return;
@@ -212,21 +218,29 @@ export class EmulatorServer {
       });
       return;
     }
+    this.send(res, entry, applied ?? (await this.answer(matched, method, path, request)));
+  }
 
+  /** The tenant's own answer: the Management API rate limit, then the route. */
+  private async answer(
+    matched: Matched,
+    method: string,
+    path: string,
+    request: BrowserRequest,
+  ): Promise<Reply> {
     let rateHeaders: Record<string, string> | undefined;
     if (path.startsWith(MANAGEMENT_PREFIX)) {
       const decision = this.parts.bucket().take();
       rateHeaders = decision.headers;
       if (!decision.allowed) {
-        this.send(res, entry, {
+        return {
           ...managementError(429, 'Global limit has been reached', 'too_many_requests'),
           headers: rateHeaders,
-        });
-        return;
+        };
       }
     }
-    const reply = await this.dispatch(matched, method, { query, body, headers: entry.headers });
-    this.send(res, entry, { ...reply, headers: { ...rateHeaders, ...reply.headers } });
+    const reply = await this.dispatch(matched, method, request);
+    return { ...reply, headers: { ...rateHeaders, ...reply.headers } };
   }
 
   private async dispatch(matched: Matched, method: string, request: BrowserRequest): Promise<Reply> {

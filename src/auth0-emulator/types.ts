@@ -50,6 +50,8 @@ export interface JournalEntry {
   body: unknown;
   /** Status sent on the wire; 0 when the socket was destroyed before a status line was written. */
   status: number;
+  /** With an `applyFirst` fault: the status the request really had in the tenant. */
+  appliedStatus?: number;
 }
 
 export interface Journal {
@@ -73,6 +75,13 @@ export interface FaultRule {
   destroy?: 'before-headers' | 'after-headers';
   /** 200 (201 for link) with a content-type of JSON and a body that does not parse. */
   malformedJson?: boolean;
+  /**
+   * Apply first, then fail: the request takes effect in the tenant as it would without the rule
+   * (rate limit included), then the rule's fault answers instead (status, latency, reset, bad
+   * JSON). With `latencyMs` alone, the real answer comes after the delay. Rehearses an Auth0 that
+   * acted but whose answer was lost.
+   */
+  applyFirst?: boolean;
 }
 
 export interface Faults {

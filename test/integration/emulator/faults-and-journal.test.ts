@@ -40,6 +40,51 @@ describe('fault injection', () => {
     expect(e.journal.entries({ route: 'link' }).map((entry) => entry.status)).toEqual([502, 502, 504, 201]);
   });
 
+  it.each([
+    ['a 503', { status: 503 }, 503],
+    ['a reset before headers', { destroy: 'before-headers' }, 0],
+    ['bad JSON', { malformedJson: true }, 201],
+  ] as [string, Partial<FaultRule>, number][])(
+    'applies first, then fails with %s: the link is in the tenant, the journal says so',
+    async (_t, fault, wireStatus) => {
+      const e = emulator();
+      e.faults.add({ route: 'link', applyFirst: true, ...fault });
+      const token = await e.tokens.adminToken();
+      const secondary = DEMO.users.aliceGithub;
+      const [provider, userId] = [
+        secondary.slice(0, secondary.indexOf('|')),
+        secondary.slice(secondary.indexOf('|') + 1),
+      ];
+      await call(e, 'POST', userPath(DEMO.users.alice, '/identities'), {
+        token,
+        json: { provider, user_id: userId },
+      }).catch(() => undefined);
+      expect(e.journal.entries({ route: 'link' })).toEqual([
+        expect.objectContaining({ status: wireStatus, appliedStatus: 201 }),
+      ]);
+      const primary = await call(e, 'GET', userPath(DEMO.users.alice), { token });
+      expect(
+        (primary.body as { identities: { provider: string }[] }).identities.map((i) => i.provider),
+      ).toContain(provider);
+      expect((await call(e, 'GET', userPath(secondary), { token })).status).toBe(404);
+    },
+  );
+
+  it('applies first, then answers the real response after latencyMs', async () => {
+    const e = emulator();
+    e.faults.add({ route: 'update-user', applyFirst: true, latencyMs: 30 });
+    const token = await e.tokens.adminToken();
+    const started = e.journal.entries().length;
+    const res = await call(e, 'PATCH', userPath(DEMO.users.bob), {
+      token,
+      json: { user_metadata: { k: 1 } },
+    });
+    expect(res.status).toBe(200);
+    expect(e.journal.entries().slice(started)).toEqual([
+      expect.objectContaining({ status: 200, appliedStatus: 200 }),
+    ]);
+  });
+
   it('delays the normal response by latencyMs and still answers', async () => {
     const e = emulator();
     e.faults.add({ route: 'jwks', latencyMs: 50 });
