@@ -1,30 +1,40 @@
 import { GraphQLError } from 'graphql';
 
 /** The `extensions.code` values of DESIGN §4, and nothing else. */
-export type ErrorCode =
-  | 'BAD_USER_INPUT'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'RATE_LIMITED'
-  | 'UPSTREAM_ERROR'
-  | 'UPSTREAM_TIMEOUT';
+export const ERROR_CODES = [
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'UPSTREAM_ERROR',
+  'UPSTREAM_TIMEOUT',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** `extensions.reason`: refines a code where the outcome is specific to linking (DESIGN §4). */
-export type ErrorReason =
-  | 'ALREADY_LINKED'
-  | 'SAME_ACCOUNT'
-  | 'SECONDARY_NOT_FOUND'
-  | 'PRIMARY_NOT_FOUND'
-  | 'MAIN_IDENTITY'
-  | 'SUBJECT_MISMATCH'
-  | 'INSUFFICIENT_SCOPE'
-  | 'INVALID_LINK_TOKEN'
-  | 'EMAIL_NOT_VERIFIED'
-  | 'EMAIL_MISMATCH'
-  | 'CALLER_LIMIT'
-  | 'TENANT_LIMIT';
+export const ERROR_REASONS = [
+  'ALREADY_LINKED',
+  'SAME_ACCOUNT',
+  'SECONDARY_NOT_FOUND',
+  'PRIMARY_NOT_FOUND',
+  'MAIN_IDENTITY',
+  'SUBJECT_MISMATCH',
+  'INSUFFICIENT_SCOPE',
+  'INVALID_LINK_TOKEN',
+  'EMAIL_NOT_VERIFIED',
+  'EMAIL_MISMATCH',
+  'CALLER_LIMIT',
+  'TENANT_LIMIT',
+  /** The read-back after an unclear link or unlink showed nothing changed: safe to retry. */
+  'NOT_APPLIED',
+  /** The read-back failed too: read the user before retrying. */
+  'OUTCOME_UNKNOWN',
+  /** Another operation on the same primary held it longer than AUTH0_MAX_WAIT_MS. */
+  'PRIMARY_BUSY',
+] as const;
+export type ErrorReason = (typeof ERROR_REASONS)[number];
 
 /** What Auth0 answered, when it answered: exposed as `extensions.auth0`. */
 export interface Auth0ErrorInfo {
