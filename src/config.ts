@@ -219,6 +219,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** Every environment variable the service reads, in the order of its schema (the README's configuration table lists each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(schema.shape));
+
 function parseRateLimit(value: string | undefined): RateLimitSetting | null {
   if (value === undefined) return null;
   const [perSecond, burst] = value.split('/').map(Number);

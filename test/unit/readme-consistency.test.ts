@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { CONFIG_VARIABLES } from '../../src/config.js';
+import { ERROR_REASONS } from '../../src/errors.js';
+
+// The README is what operators and client developers read: its configuration table and its
+// reasons table must name exactly what the code reads and can send, in both directions.
+const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+/** The text under `## <title>` up to the next `## ` heading. */
+function section(title: string): string {
+  const lines = README.split('\n');
+  const start = lines.findIndex((line) => line.trim() === `## ${title}`);
+  if (start === -1) throw new Error(`README.md has no "## ${title}" section`);
+  const end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
+  return lines.slice(start + 1, end === -1 ? undefined : end).join('\n');
+}
+
+/**
+ * The backticked names in the first column of the Markdown table whose header's first cell is
+ * `header` (a row may name several, as in `HOST`, `PORT`).
+ */
+function firstColumnNames(text: string, header: string): string[] {
+  const lines = text.split('\n');
+  const cells = (line: string) =>
+    line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
+  const top = lines.findIndex((line) => line.trim().startsWith('|') && cells(line)[0] === header);
+  if (top === -1) throw new Error(`no table with a "${header}" column`);
+  const names: string[] = [];
+  for (const line of lines.slice(top + 2)) {
+    if (!line.trim().startsWith('|')) break;
+    for (const match of cells(line)[0].matchAll(/`([A-Z][A-Z0-9_]*)`/g)) names.push(match[1]);
+  }
+  return names;
+}
+
+/** What one side names that the other does not, worded so a failure says what to fix. */
+function disagreements(
+  documented: readonly string[],
+  actual: readonly string[],
+  words: { missing: string; extra: string },
+): string[] {
+  const missing = actual.filter((name) => !documented.includes(name));
+  const extra = documented.filter((name) => !actual.includes(name));
+  const duplicated = documented.filter((name, i) => documented.indexOf(name) !== i);
+  return [
+    ...missing.map((name) => `${words.missing}: ${name}`),
+    ...extra.map((name) => `${words.extra}: ${name}`),
+    ...duplicated.map((name) => `listed twice in README.md: ${name}`),
+  ];
+}
+
+describe('README.md agrees with the code', () => {
+  it('the configuration table lists every variable src/config.ts reads, and no other', () => {
+    const documented = firstColumnNames(section('Configuration'), 'variable');
+    expect(
+      disagreements(documented, CONFIG_VARIABLES, {
+        missing: 'read by src/config.ts but not in the README configuration table',
+        extra: 'in the README configuration table but not read by src/config.ts',
+      }),
+    ).toEqual([]);
+  });
+
+  it('the reasons table lists every ERROR_REASONS value, and no other', () => {
+    const documented = firstColumnNames(section('Errors'), 'reason');
+    expect(
+      disagreements(documented, ERROR_REASONS, {
+        missing: 'in ERROR_REASONS (src/errors.ts) but not in the README reasons table',
+        extra: 'in the README reasons table but not in ERROR_REASONS (src/errors.ts)',
+      }),
+    ).toEqual([]);
+  });
+});
