@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CONFIG_VARIABLES } from '../../src/config.js';
-import { ERROR_REASONS } from '../../src/errors.js';
+import { ERROR_CODES, ERROR_REASONS } from '../../src/errors.js';
 
 // The README is what operators and client developers read: its configuration table and its
 // reasons table must name exactly what the code reads and can send, in both directions.
@@ -59,6 +59,17 @@ describe('README.md agrees with the code', () => {
       disagreements(documented, CONFIG_VARIABLES, {
         missing: 'read by src/config.ts but not in the README configuration table',
         extra: 'in the README configuration table but not read by src/config.ts',
+      }),
+    ).toEqual([]);
+  });
+
+  it('the first codes table lists every ERROR_CODES value, and no other', () => {
+    // The first table headed "code" is the service's own; the request-level one follows it.
+    const documented = firstColumnNames(section('Errors'), 'code');
+    expect(
+      disagreements(documented, ERROR_CODES, {
+        missing: 'in ERROR_CODES (src/errors.ts) but not in the README codes table',
+        extra: 'in the README codes table but not in ERROR_CODES (src/errors.ts)',
       }),
     ).toEqual([]);
   });
