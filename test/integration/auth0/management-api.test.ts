@@ -170,6 +170,23 @@ describe('Auth0ManagementApi against the emulator', () => {
       });
     });
 
+    it('searches users by email in one query that Auth0 matches regardless of case', async () => {
+      emulator.tenant.addUser({
+        user_id: 'apple|000111.abc',
+        email: 'Alice@Example.com',
+        email_verified: true,
+      });
+      const { api } = setup();
+      const users = await api.searchUsersByEmail('ALICE@example.com');
+      expect(users.map((u) => u.user_id)).toEqual(
+        expect.arrayContaining([alice, aliceGoogle, aliceGithub, 'apple|000111.abc']),
+      );
+      expect(emulator.journal.entries({ route: 'search-users' })[0].query).toMatchObject({
+        q: 'email:"ALICE@example.com"',
+        search_engine: 'v3',
+      });
+    });
+
     it('searches users by ids in one grouped query', async () => {
       const { api } = setup();
       const users = await api.searchUsersByIds([alice, bob, alice]);
@@ -328,13 +345,24 @@ describe('Auth0ManagementApi against the emulator', () => {
       expect(emulator.journal.count('get-user')).toBe(1);
     });
 
-    it('retries a read on 5xx with backoff, then succeeds', async () => {
-      const { api, delays } = setup();
-      emulator.faults.add({ route: 'get-user', times: 2, status: 503, body: auth0Error(503, 'Unavailable') });
+    it('retries a read on 5xx with a backoff that doubles up to its cap, jittered, then succeeds', async () => {
+      const { api, delays } = setup(
+        {},
+        { retry: { readAttempts: 6, backoffBaseMs: 100, backoffMaxMs: 300 } },
+      );
+      emulator.faults.add({ route: 'get-user', times: 5, status: 503, body: auth0Error(503, 'Unavailable') });
       await expect(api.getUser(bob)).resolves.toMatchObject({ user_id: bob });
-      expect(emulator.journal.entries({ route: 'get-user' }).map((e) => e.status)).toEqual([503, 503, 200]);
-      expect(delays).toHaveLength(2);
-      expect(delays[1]).toBeGreaterThanOrEqual(delays[0] / 2);
+      expect(emulator.journal.entries({ route: 'get-user' }).map((e) => e.status)).toEqual([
+        503, 503, 503, 503, 503, 200,
+      ]);
+      // Steps 100, 200, then capped at 300; each delay is 50–100% of its step.
+      const steps = [100, 200, 300, 300, 300];
+      expect(delays).toHaveLength(steps.length);
+      delays.forEach((ms, i) => {
+        expect(ms).toBeGreaterThanOrEqual(steps[i] / 2);
+        expect(ms).toBeLessThanOrEqual(steps[i]);
+      });
+      expect(delays[2]).toBeGreaterThan(delays[0]);
     });
 
     it('retries a read after a reset socket, and stops after three attempts', async () => {
