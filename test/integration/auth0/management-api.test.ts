@@ -337,6 +337,17 @@ describe('Auth0ManagementApi against the emulator', () => {
       expect(emulator.journal.count('link')).toBe(3);
     });
 
+    it('refuses with RATE_LIMITED / TENANT_LIMIT and retryAfter, sending nothing, when the wait for the tenant budget exceeds maxWaitMs', async () => {
+      // One call, then one every 20 s: the second call would wait far longer than 1 s.
+      const { api } = setup({ rateLimit: { perSecond: 0.05, burst: 1 }, maxWaitMs: 1000 });
+      await api.getUser(bob);
+      const error = await refusal(api.getUser(alice));
+      expect(error.extensions).toMatchObject({ code: 'RATE_LIMITED', reason: 'TENANT_LIMIT' });
+      expect(error.extensions.retryAfter).toBeGreaterThan(1);
+      expect(error.extensions.retryAfter).toBeLessThanOrEqual(20);
+      expect(emulator.journal.entries({ route: 'get-user' }).map((e) => e.status)).toEqual([200]);
+    });
+
     it('refuses at once with RATE_LIMITED when the Retry-After exceeds the allowed wait', async () => {
       const { api } = setup({ maxWaitMs: 1000 });
       emulator.faults.add({ route: 'get-user', status: 429, headers: { 'retry-after': '30' } });
