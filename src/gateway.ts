@@ -38,10 +38,10 @@ export async function startGateway(
   options: { logger?: Logger } = {},
 ): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ redis: config.shared.redisUrl !== null });
   const shared = await createSharedState(config, {
     logger,
-    onAvailabilityChange: (up) => metrics.redisUp.set(up ? 1 : 0),
+    onAvailabilityChange: (up) => metrics.redisUp?.set(up ? 1 : 0),
   });
   const tracing = await startTracing(config.otlpEndpoint, 'auth0-link-gateway');
   const tracer = tracing?.tracer;

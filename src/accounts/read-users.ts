@@ -40,11 +40,10 @@ export async function readLinkCandidates(ctx: GatewayContext, primaryId: string)
   }
   const email = primary.email;
   if (!email || primary.email_verified !== true) return [];
-  // users-by-email matches case-sensitively; databases store lowercase, social providers may not.
-  const variants = [...new Set([email, email.toLowerCase()])];
-  const lists = await Promise.all(variants.map((v) => ctx.auth0.findUsersByEmail(v)));
+  // Search, not users-by-email: only search folds case, and social providers keep theirs.
+  const found = await ctx.auth0.searchUsersByEmail(email);
   const byId = new Map<string, WireUser>();
-  for (const user of lists.flat()) {
+  for (const user of found) {
     if (
       user.user_id !== primaryId &&
       user.email_verified === true &&

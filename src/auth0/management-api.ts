@@ -133,6 +133,25 @@ export class Auth0ManagementApi {
   }
 
   /**
+   * `GET /api/v2/users?q=email:"…"`: users whose email equals `email` regardless of case, as
+   * Auth0's user search matches emails (users-by-email does not: a social account may keep
+   * `Alice@Example.com`). Eventually consistent; at most 100 users.
+   */
+  async searchUsersByEmail(email: string): Promise<WireUser[]> {
+    return this.call({
+      operation: 'read',
+      endpoint: 'search-users',
+      method: 'GET',
+      route: '/api/v2/users',
+      path: 'api/v2/users',
+      searchParams: { q: `email:${quoteLucene(email)}`, search_engine: 'v3', per_page: '100' },
+      auth: { kind: 'service' },
+      expectedStatus: 200,
+      parse: parseUsers,
+    });
+  }
+
+  /**
    * `GET /api/v2/users?q=user_id:("a" OR "b")`: the users among `userIds` that exist (search is
    * eventually consistent). At most {@link MAX_SEARCH_IDS} ids per call; callers chunk.
    */

@@ -10,12 +10,15 @@ export interface GatewayMetrics {
   readonly auth0BudgetQueueLength: Gauge;
   readonly auth0BudgetWait: Histogram;
   readonly auth0TokenFetches: Counter<'outcome'>;
-  readonly redisUp: Gauge;
+  /** Present only when replicas share a Redis (`MetricsOptions.redis`). */
+  readonly redisUp: Gauge | undefined;
 }
 
 export interface MetricsOptions {
   /** Also collect Node's process metrics (CPU, memory, event loop); default true. */
   defaultMetrics?: boolean;
+  /** Replicas share a Redis (REDIS_URL is set): register `auth0_link_gateway_redis_up`. Default false. */
+  redis?: boolean;
 }
 
 /** Fresh metrics and registry; expose `metrics.registry.metrics()` at `/metrics`. */
@@ -67,11 +70,14 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       labelNames: ['outcome'] as const,
       registers,
     }),
-    // Prefixed: a bare `redis_up` is the Redis exporter's own metric.
-    redisUp: new Gauge({
-      name: 'auth0_link_gateway_redis_up',
-      help: 'Whether the Redis shared by replicas is reachable (1) or not (0); absent without REDIS_URL.',
-      registers,
-    }),
+    // Only with a Redis to watch: a gauge stuck at 0 in every single-process deployment would fire
+    // any alert on it. Prefixed: a bare `redis_up` is the Redis exporter's own metric.
+    redisUp: options.redis
+      ? new Gauge({
+          name: 'auth0_link_gateway_redis_up',
+          help: 'Whether the Redis shared by replicas is reachable (1) or not (0); absent without REDIS_URL.',
+          registers,
+        })
+      : undefined,
   };
 }

@@ -19,6 +19,12 @@ describe('linkAccounts end to end (gateway + emulator over HTTP)', () => {
     tokens = await demoTokens(h.emulator);
   });
 
+  // Every Management API request the emulator received, whatever its route.
+  const managementCalls = () =>
+    h.emulator.journal
+      .entries()
+      .filter((e) => e.path.startsWith('/api/v2/'))
+      .map((e) => `${e.method} ${e.path}`);
   const link = (variables: LinkAccountsMutationVariables, token?: string) =>
     execute(h.url, LinkAccountsDocument, variables, { token });
   const adminLink = (userId = aliceGithub, provider = 'github') =>
@@ -212,7 +218,7 @@ describe('linkAccounts end to end (gateway + emulator over HTTP)', () => {
 
       expect(result.body.errors?.[0]?.extensions).toMatchObject({ code, ...(reason ? { reason } : {}) });
       expect(result.body.data).toBeNull();
-      expect(h.emulator.journal.count('link')).toBe(0);
+      expect(managementCalls()).toEqual([]);
       if (token) expect(result.text).not.toContain(token);
     });
 
@@ -238,7 +244,7 @@ describe('linkAccounts end to end (gateway + emulator over HTTP)', () => {
         code: 'BAD_USER_INPUT',
         reason: 'INVALID_LINK_TOKEN',
       });
-      expect(h.emulator.journal.count('link')).toBe(0);
+      expect(managementCalls()).toEqual([]);
       expect(result.text).not.toContain(linkWith);
     });
 
@@ -408,13 +414,17 @@ describe('linkAccounts end to end (gateway + emulator over HTTP)', () => {
       expect(h.emulator.journal.count('link')).toBe(1);
     });
 
-    it('produces ALREADY_LINKED from the emulator’s real 409', async () => {
-      await adminLink();
-      const again = await link(
-        { primaryId: bob, input: { admin: { provider: 'github', userId: '4031337' } } },
-        tokens.admin,
-      );
-      expect(again.body.errors?.[0]?.extensions?.code).toMatch(/CONFLICT|BAD_USER_INPUT|FORBIDDEN/);
+    it('produces CONFLICT / ALREADY_LINKED from the emulator’s real 409 for an identity linked to another primary', async () => {
+      const jwtLink = { jwt: { linkWith: tokens.aliceGoogleIdToken } };
+      const first = await link({ primaryId: alice, input: jwtLink }, tokens.alice);
+      expect(first.body.errors).toBeUndefined();
+      // Bob holds a valid ID token of aliceGoogle, which now belongs to alice: Auth0 answers 409.
+      const again = await link({ primaryId: bob, input: jwtLink }, tokens.bob);
+      expect(again.body.errors?.map((e) => e.extensions)).toEqual([
+        expect.objectContaining({ code: 'CONFLICT', reason: 'ALREADY_LINKED' }),
+      ]);
+      expect(h.emulator.journal.entries({ route: 'link' }).map((e) => e.status)).toEqual([201, 409]);
+      expect(h.emulator.tenant.getUser(bob)?.identities).toHaveLength(1);
     });
 
     it('retries a 429 at the budget’s pace and then succeeds', async () => {

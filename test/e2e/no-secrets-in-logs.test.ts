@@ -1,9 +1,14 @@
 import { DEMO } from '../../src/auth0-emulator/index.js';
-import { LinkAccountsDocument, MeDocument, UnlinkAccountDocument } from '../generated/graphql.js';
+import {
+  LinkAccountsDocument,
+  MeDocument,
+  UnlinkAccountDocument,
+  UserDocument,
+} from '../generated/graphql.js';
 import { execute } from '../support/graphql-client.js';
 import { demoTokens, startHarness } from '../support/harness.js';
 
-const { alice, aliceGoogle } = DEMO.users;
+const { alice, aliceGoogle, bob } = DEMO.users;
 
 it('writes no token or secret to the logs, even at LOG_LEVEL=trace and on failures', async () => {
   const h = await startHarness({ env: { LOG_LEVEL: 'trace' } });
@@ -22,10 +27,22 @@ it('writes no token or secret to the logs, even at LOG_LEVEL=trace and on failur
       { primaryId: alice, input: { jwt: { linkWith: tokens.aliceGoogleIdToken } } },
       { token: tokens.alice },
     );
+    // An admin read goes out with the gateway's own service token: the journal shows which it is.
+    await execute(h.url, UserDocument, { id: bob }, { token: tokens.admin });
+    const serviceToken = h.emulator.journal
+      .entries({ route: 'get-user' })
+      .map((e) => e.headers.authorization?.replace(/^Bearer /, ''))
+      .find((t) => t !== undefined && t !== tokens.admin);
+    if (serviceToken === undefined) throw new Error('no Management API call with the service token');
+    h.emulator.faults.add({
+      route: 'get-user',
+      status: 503,
+      body: { statusCode: 503, error: 'x', message: `echo ${serviceToken}` },
+    });
     h.emulator.faults.add({
       route: 'link',
       status: 500,
-      body: { statusCode: 500, error: 'x', message: `echo ${tokens.admin}` },
+      body: { statusCode: 500, error: 'x', message: `echo ${tokens.admin} ${serviceToken}` },
     });
     await execute(
       h.url,
@@ -48,6 +65,7 @@ it('writes no token or secret to the logs, even at LOG_LEVEL=trace and on failur
       tokens.admin,
       tokens.aliceGoogleIdToken,
       badLinkWith,
+      serviceToken,
       DEMO.serviceClientSecret,
     ]) {
       expect(logs).not.toContain(secret);

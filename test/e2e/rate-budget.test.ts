@@ -55,6 +55,10 @@ describe('the upstream budget against the emulator’s rate limiter (DESIGN §8)
       expect(outcomes.filter((o) => o === 'ok')).toHaveLength(2);
       expect(outcomes.filter((o) => o === 'RATE_LIMITED')).toHaveLength(4);
       for (const r of results.filter((x) => x.body.errors)) {
+        expect(r.body.errors?.[0]?.extensions).toMatchObject({
+          code: 'RATE_LIMITED',
+          reason: 'TENANT_LIMIT',
+        });
         expect(r.body.errors?.[0]?.extensions?.retryAfter).toBeGreaterThanOrEqual(1);
       }
       // The refused calls never reached Auth0, and Auth0 never had to answer 429.

@@ -18,6 +18,9 @@ describe('me, user and linkCandidates (gateway + emulator over HTTP)', () => {
     h = await startHarness();
   });
   afterAll(() => h.close());
+  // The candidate lookups: user searches by email (the user loader searches by user_id).
+  const emailSearches = () =>
+    h.emulator.journal.entries({ route: 'search-users' }).filter((e) => e.query.q?.startsWith('email:'));
   beforeEach(async () => {
     h.emulator.tenant.reset();
     tokens = await demoTokens(h.emulator);
@@ -98,16 +101,22 @@ describe('me, user and linkCandidates (gateway + emulator over HTTP)', () => {
       expect(ids).not.toContain(alice);
     });
 
-    it('matches an upper-case verified email of another account', async () => {
-      h.emulator.tenant.addUser({
-        user_id: 'auth0|upper0000000000000001',
-        email: 'alice@example.com',
-        email_verified: true,
-      });
+    it('proposes accounts whose verified email differs only in case, as Auth0 search matches', async () => {
+      // A social provider may keep the case the user typed; Auth0's search folds it.
       h.emulator.tenant.addUser({
         user_id: 'apple|000111.abc',
         email: 'Alice@Example.com',
         email_verified: true,
+      });
+      h.emulator.tenant.addUser({
+        user_id: 'auth0|upper0000000000000001',
+        email: 'ALICE@EXAMPLE.COM',
+        email_verified: true,
+      });
+      h.emulator.tenant.addUser({
+        user_id: 'apple|000222.abc',
+        email: 'Alice@Example.com',
+        email_verified: false,
       });
       const result = await execute(
         h.url,
@@ -115,8 +124,12 @@ describe('me, user and linkCandidates (gateway + emulator over HTTP)', () => {
         { primaryId: alice },
         { token: tokens.alice },
       );
+      expect(result.body.errors).toBeUndefined();
       const ids = result.body.data?.linkCandidates.map((u) => u.id) ?? [];
-      expect(ids).toEqual(expect.arrayContaining(['auth0|upper0000000000000001']));
+      expect(ids.sort()).toEqual(
+        [aliceGithub, aliceGoogle, 'apple|000111.abc', 'auth0|upper0000000000000001'].sort(),
+      );
+      expect(emailSearches().map((e) => e.query.q)).toEqual(['email:"alice@example.com"']);
     });
 
     it('is empty for a primary whose email is not verified', async () => {
@@ -129,7 +142,7 @@ describe('me, user and linkCandidates (gateway + emulator over HTTP)', () => {
       );
       expect(result.body.errors).toBeUndefined();
       expect(result.body.data?.linkCandidates).toEqual([]);
-      expect(h.emulator.journal.count('users-by-email')).toBe(0);
+      expect(emailSearches()).toEqual([]);
     });
 
     it('no longer lists an account once it is linked', async () => {
@@ -157,7 +170,7 @@ describe('me, user and linkCandidates (gateway + emulator over HTTP)', () => {
         { token: tokens.bob },
       );
       expect(result.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
-      expect(h.emulator.journal.count('users-by-email')).toBe(0);
+      expect(emailSearches()).toEqual([]);
     });
 
     it('answers NOT_FOUND / PRIMARY_NOT_FOUND for a primary that does not exist (admin)', async () => {

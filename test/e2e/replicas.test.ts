@@ -7,6 +7,8 @@ import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 const REPLICAS = 3;
 const CLIENTS = 30;
 const LIMIT = { perSecond: 20, burst: 10 };
+/** Most 429s a learning cluster may meet in 300 links: one in ten. */
+const LEARNED_MAX_429 = 30;
 const LINK =
   'mutation L($p: ID!, $i: LinkAccountsInput!) { linkAccounts(primaryId: $p, input: $i) { identities { id } } }';
 
@@ -161,7 +163,11 @@ describe('replicas sharing one Redis (DESIGN §10)', () => {
       report('learned', 300, Date.now() - started, cluster.emulator);
 
       expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
-      expect(linkStatuses(cluster.emulator).created).toBe(300);
+      const { created, limited } = linkStatuses(cluster.emulator);
+      expect(created).toBe(300);
+      // Only the first wave, before Auth0's first answer, meets the burst blind (0–21 seen); an
+      // unlearned budget meets hundreds.
+      expect(limited).toBeLessThanOrEqual(LEARNED_MAX_429);
       expect(cluster.emulator.journal.count('token')).toBe(1);
     } finally {
       await cluster.close();

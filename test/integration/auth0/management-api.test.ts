@@ -170,6 +170,23 @@ describe('Auth0ManagementApi against the emulator', () => {
       });
     });
 
+    it('searches users by email in one query that Auth0 matches regardless of case', async () => {
+      emulator.tenant.addUser({
+        user_id: 'apple|000111.abc',
+        email: 'Alice@Example.com',
+        email_verified: true,
+      });
+      const { api } = setup();
+      const users = await api.searchUsersByEmail('ALICE@example.com');
+      expect(users.map((u) => u.user_id)).toEqual(
+        expect.arrayContaining([alice, aliceGoogle, aliceGithub, 'apple|000111.abc']),
+      );
+      expect(emulator.journal.entries({ route: 'search-users' })[0].query).toMatchObject({
+        q: 'email:"ALICE@example.com"',
+        search_engine: 'v3',
+      });
+    });
+
     it('searches users by ids in one grouped query', async () => {
       const { api } = setup();
       const users = await api.searchUsersByIds([alice, bob, alice]);
@@ -320,6 +337,17 @@ describe('Auth0ManagementApi against the emulator', () => {
       expect(emulator.journal.count('link')).toBe(3);
     });
 
+    it('refuses with RATE_LIMITED / TENANT_LIMIT and retryAfter, sending nothing, when the wait for the tenant budget exceeds maxWaitMs', async () => {
+      // One call, then one every 20 s: the second call would wait far longer than 1 s.
+      const { api } = setup({ rateLimit: { perSecond: 0.05, burst: 1 }, maxWaitMs: 1000 });
+      await api.getUser(bob);
+      const error = await refusal(api.getUser(alice));
+      expect(error.extensions).toMatchObject({ code: 'RATE_LIMITED', reason: 'TENANT_LIMIT' });
+      expect(error.extensions.retryAfter).toBeGreaterThan(1);
+      expect(error.extensions.retryAfter).toBeLessThanOrEqual(20);
+      expect(emulator.journal.entries({ route: 'get-user' }).map((e) => e.status)).toEqual([200]);
+    });
+
     it('refuses at once with RATE_LIMITED when the Retry-After exceeds the allowed wait', async () => {
       const { api } = setup({ maxWaitMs: 1000 });
       emulator.faults.add({ route: 'get-user', status: 429, headers: { 'retry-after': '30' } });
@@ -328,13 +356,24 @@ describe('Auth0ManagementApi against the emulator', () => {
       expect(emulator.journal.count('get-user')).toBe(1);
     });
 
-    it('retries a read on 5xx with backoff, then succeeds', async () => {
-      const { api, delays } = setup();
-      emulator.faults.add({ route: 'get-user', times: 2, status: 503, body: auth0Error(503, 'Unavailable') });
+    it('retries a read on 5xx with a backoff that doubles up to its cap, jittered, then succeeds', async () => {
+      const { api, delays } = setup(
+        {},
+        { retry: { readAttempts: 6, backoffBaseMs: 100, backoffMaxMs: 300 } },
+      );
+      emulator.faults.add({ route: 'get-user', times: 5, status: 503, body: auth0Error(503, 'Unavailable') });
       await expect(api.getUser(bob)).resolves.toMatchObject({ user_id: bob });
-      expect(emulator.journal.entries({ route: 'get-user' }).map((e) => e.status)).toEqual([503, 503, 200]);
-      expect(delays).toHaveLength(2);
-      expect(delays[1]).toBeGreaterThanOrEqual(delays[0] / 2);
+      expect(emulator.journal.entries({ route: 'get-user' }).map((e) => e.status)).toEqual([
+        503, 503, 503, 503, 503, 200,
+      ]);
+      // Steps 100, 200, then capped at 300; each delay is 50–100% of its step.
+      const steps = [100, 200, 300, 300, 300];
+      expect(delays).toHaveLength(steps.length);
+      delays.forEach((ms, i) => {
+        expect(ms).toBeGreaterThanOrEqual(steps[i] / 2);
+        expect(ms).toBeLessThanOrEqual(steps[i]);
+      });
+      expect(delays[2]).toBeGreaterThan(delays[0]);
     });
 
     it('retries a read after a reset socket, and stops after three attempts', async () => {

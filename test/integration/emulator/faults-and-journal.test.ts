@@ -1,5 +1,7 @@
 import { DEMO, type FaultRule } from '../../../src/auth0-emulator/index.js';
-import { call, useEmulator, userPath } from '../../support/emulator-fixture.js';
+import type { RouteName } from '../../../src/auth0-emulator/types.js';
+import { call, useEmulator, userPath, type CallResult } from '../../support/emulator-fixture.js';
+import { waitFor } from '../../support/gateway-process.js';
 
 describe('fault injection', () => {
   const emulator = useEmulator();
@@ -70,33 +72,57 @@ describe('fault injection', () => {
     },
   );
 
+  // Long enough that an undelayed request answered meanwhile cannot lose the race on a busy machine.
+  const LATENCY_MS = 800;
+
+  /**
+   * Asserts `pending` is held back: its journal entry exists with no answer yet (status 0) while an
+   * undelayed request to another route is answered. Returns the held-back response.
+   */
+  async function expectHeldBack(pending: Promise<CallResult>, route: RouteName): Promise<CallResult> {
+    const e = emulator();
+    let settled = false;
+    const tracked = pending.finally(() => {
+      settled = true;
+    });
+    await waitFor(async () => e.journal.count(route) === 1, 5000, `${route} request received`);
+    expect(e.journal.entries({ route })[0].status).toBe(0);
+    expect((await call(e, 'GET', '/.well-known/openid-configuration')).status).toBe(200);
+    expect(settled).toBe(false);
+    expect(e.journal.entries({ route })[0].status).toBe(0);
+    return tracked;
+  }
+
   it('applies first, then answers the real response after latencyMs', async () => {
     const e = emulator();
-    e.faults.add({ route: 'update-user', applyFirst: true, latencyMs: 30 });
+    e.faults.add({ route: 'update-user', applyFirst: true, latencyMs: LATENCY_MS });
     const token = await e.tokens.adminToken();
-    const started = e.journal.entries().length;
-    const res = await call(e, 'PATCH', userPath(DEMO.users.bob), {
+    const pending = call(e, 'PATCH', userPath(DEMO.users.bob), {
       token,
       json: { user_metadata: { k: 1 } },
     });
+    const res = await expectHeldBack(pending, 'update-user');
     expect(res.status).toBe(200);
-    expect(e.journal.entries().slice(started)).toEqual([
+    expect(e.journal.entries({ route: 'update-user' })).toEqual([
       expect.objectContaining({ status: 200, appliedStatus: 200 }),
     ]);
+    expect(e.tenant.getUser(DEMO.users.bob)?.user_metadata).toEqual({ k: 1 });
   });
 
   it('delays the normal response by latencyMs and still answers', async () => {
     const e = emulator();
-    e.faults.add({ route: 'jwks', latencyMs: 50 });
-    const res = await call(e, 'GET', '/.well-known/jwks.json');
+    e.faults.add({ route: 'jwks', latencyMs: LATENCY_MS });
+    const res = await expectHeldBack(call(e, 'GET', '/.well-known/jwks.json'), 'jwks');
     expect(res.status).toBe(200);
     expect((res.body as { keys: unknown[] }).keys).toHaveLength(1);
+    expect(e.journal.entries({ route: 'jwks' })[0].status).toBe(200);
   });
 
   it('delays a faulted response too', async () => {
     const e = emulator();
-    e.faults.add({ route: 'token', latencyMs: 20, status: 500, body: { error: 'server_error' } });
-    const res = await call(e, 'POST', '/oauth/token', { form: { grant_type: 'client_credentials' } });
+    e.faults.add({ route: 'token', latencyMs: LATENCY_MS, status: 500, body: { error: 'server_error' } });
+    const pending = call(e, 'POST', '/oauth/token', { form: { grant_type: 'client_credentials' } });
+    const res = await expectHeldBack(pending, 'token');
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ error: 'server_error' });
   });

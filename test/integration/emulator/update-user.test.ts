@@ -96,11 +96,20 @@ describe('PATCH /api/v2/users/{id}', () => {
       const token = await e.tokens.userAccessToken({ sub: whose === 'self' ? ANN : BEN, scope: scopes.join(' ') });
       const res = await patch(e, body, token);
       expect(res.status).toBe(status);
+      const seeded = SEED.users[0];
       if (status === 403) {
         expect(res.body).toMatchObject({ statusCode: 403, error: 'Forbidden', errorCode: 'insufficient_scope' });
-        expect(e.tenant.getUser(ANN)?.user_metadata).toEqual(SEED.users[0].user_metadata);
-        expect(e.tenant.getUser(ANN)?.app_metadata).toEqual(SEED.users[0].app_metadata);
+        expect(e.tenant.getUser(ANN)?.user_metadata).toEqual(seeded.user_metadata);
+        expect(e.tenant.getUser(ANN)?.app_metadata).toEqual(seeded.app_metadata);
+        return;
       }
+      // Each kind sent is merged into ANN's stored metadata (and answered); the other is untouched.
+      const expected = {
+        user_metadata: { ...seeded.user_metadata, ...(body.user_metadata as Metadata | undefined) },
+        app_metadata: { ...seeded.app_metadata, ...(body.app_metadata as Metadata | undefined) },
+      };
+      expect(res.body).toMatchObject({ user_id: ANN, ...expected });
+      expect(e.tenant.getUser(ANN)).toMatchObject(expected);
     }); // prettier-ignore
 
     it("refuses another user's user_metadata with update:current_user_metadata", async () => {

@@ -4,6 +4,7 @@ import { createLogger } from '../../../src/observability/logger.js';
 import { createRedisSharedState } from '../../../src/shared-state/redis.js';
 import type { SharedState, SharedToken } from '../../../src/shared-state/shared-state.js';
 import { deriveTokenKeys, openToken } from '../../../src/shared-state/token-crypto.js';
+import { waitFor } from '../../support/gateway-process.js';
 import { freePort, startRedisServer, type RedisServer } from '../../support/redis-server.js';
 
 function logSink() {
@@ -142,6 +143,45 @@ describe('shared state in a real Redis (DESIGN §10)', () => {
     expect(outcomes.map((o) => o.allowed)).toEqual([true, true, true, false]);
     expect(outcomes[3]).toMatchObject({ allowed: false, retryAfterSeconds: expect.any(Number) });
     expect((await lb.consume('u2')).allowed).toBe(true);
+  });
+
+  it('gives each of N replicas 1/N of the rate and burst while Redis is down', async () => {
+    // A Redis of its own: this test stops it.
+    const own = await startRedisServer();
+    try {
+      const states = await Promise.all([open(own.url), open(own.url), open(own.url)]);
+      const buckets = states.map((s) => s.bucket('tenant'));
+      // Each replica is configured with the tenant's limit (AUTH0_RATE_LIMIT=30/9).
+      for (const bucket of buckets) await bucket.adjust({ limit: { ratePerSecond: 30, capacity: 9 } });
+      // Each replica counts the others at its heartbeat: wait until each has beaten with all three there.
+      const ownInspector = new Redis(own.url);
+      try {
+        let allThereAt = Infinity;
+        await waitFor(
+          async () => {
+            const beats = await ownInspector.zrange(`${prefix}replicas`, 0, -1, 'WITHSCORES');
+            const scores = beats.filter((_, i) => i % 2 === 1).map(Number);
+            if (scores.length === 3 && allThereAt === Infinity) allThereAt = Math.max(...scores);
+            return scores.length === 3 && scores.every((score) => score > allThereAt);
+          },
+          10_000,
+          'every replica counted three',
+        );
+      } finally {
+        ownInspector.disconnect();
+      }
+      for (const bucket of buckets) await bucket.take(1);
+
+      await own.stop();
+      await waitFor(async () => states.every((s) => !s.isAvailable()), 10_000, 'replicas see Redis down');
+      for (const bucket of buckets) {
+        const { taken, state } = await bucket.take(100);
+        expect(state).toMatchObject({ ratePerSecond: 10, capacity: 3 });
+        expect(taken).toBeLessThanOrEqual(3);
+      }
+    } finally {
+      await own.stop();
+    }
   });
 
   it('goes on in memory when Redis cannot be reached, with one warning', async () => {

@@ -102,11 +102,16 @@ describe('ServiceTokenProvider', () => {
   });
 
   it('caps the margin at half the lifetime of a short-lived token', async () => {
+    // A 60 s token with a 60 s margin: refreshed at 30 s, not at once and not at expiry.
     const { http, provider, advance } = setup((n) => tokenResponse(`t${n}`, 60), 60);
-    await provider.getToken();
-    advance(29_000);
-    await provider.getToken();
-    expect(http.sent).toHaveLength(1);
+    expect(await provider.getToken()).toBe('t1');
+    advance(30_000 - 1);
+    expect(await provider.getToken()).toBe('t1');
+    expect(provider.hasFreshToken()).toBe(true);
+    advance(1);
+    expect(provider.hasFreshToken()).toBe(false);
+    expect(await provider.getToken()).toBe('t2');
+    expect(http.sent).toHaveLength(2);
   });
 
   it('makes one token request however many callers wait', async () => {

@@ -112,7 +112,18 @@ describe('encodePathSegment', () => {
   });
 });
 
+// Each branch of the properties below must run at least this often out of 2000 generated values.
+const MIN_BRANCH_RUNS = 200;
+
 describe('every string either is one safe path segment or is BAD_USER_INPUT (property)', () => {
+  // How many generated values took each branch: the property means nothing if one never ran.
+  const tally = { accepted: 0, refused: 0 };
+  beforeEach(() => Object.assign(tally, { accepted: 0, refused: 0 }));
+  afterEach(() => {
+    expect(tally.accepted).toBeGreaterThanOrEqual(MIN_BRANCH_RUNS);
+    expect(tally.refused).toBeGreaterThanOrEqual(MIN_BRANCH_RUNS);
+  });
+
   const checkedOrRefused = (check: (value: string) => unknown) => (value: string) => {
     let accepted = true;
     try {
@@ -122,7 +133,11 @@ describe('every string either is one safe path segment or is BAD_USER_INPUT (pro
       expect((error as BadUserInputError).message).toContain('`arg`');
       accepted = false;
     }
-    if (!accepted) return;
+    if (!accepted) {
+      tally.refused += 1;
+      return;
+    }
+    tally.accepted += 1;
     // What an accepted value must be: encodable, one segment, round-tripping, no dot segment.
     expect(hasLoneSurrogate(value)).toBe(false);
     const encoded = encodePathSegment(value, 'arg');

@@ -26,6 +26,15 @@ describe('createMetrics', () => {
     expect(await globalRegistry.metrics()).not.toContain('graphql_operations_total');
   });
 
+  it('registers auth0_link_gateway_redis_up only when replicas share a Redis', async () => {
+    const alone = createMetrics({ defaultMetrics: false });
+    expect(alone.redisUp).toBeUndefined();
+    expect(await alone.registry.metrics()).not.toContain('redis_up');
+    const shared = createMetrics({ defaultMetrics: false, redis: true });
+    shared.redisUp?.set(1);
+    expect(await shared.registry.metrics()).toMatch(/^auth0_link_gateway_redis_up 1$/m);
+  });
+
   it('lets two instances coexist and includes process metrics by default', async () => {
     const a = createMetrics();
     const b = createMetrics();
