@@ -11,6 +11,10 @@ export interface GatewayMetrics {
   readonly auth0BudgetWait: Histogram;
   readonly auth0TokenFetches: Counter<'outcome'>;
   readonly redisUp: Gauge;
+  readonly webhookDeliveries: Counter<'type'>;
+  readonly webhookFailedAttempts: Counter<'type'>;
+  readonly webhookPending: Gauge;
+  readonly webhookDead: Gauge;
 }
 
 export interface MetricsOptions {
@@ -71,6 +75,28 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     redisUp: new Gauge({
       name: 'auth0_link_gateway_redis_up',
       help: 'Whether the Redis shared by replicas is reachable (1) or not (0); absent without REDIS_URL.',
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: 'webhook_deliveries_total',
+      help: 'Link and unlink events delivered (the receiver answered 2xx), by event type.',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    webhookFailedAttempts: new Counter({
+      name: 'webhook_failed_attempts_total',
+      help: 'Delivery attempts that failed (non-2xx, timeout, network), by event type.',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    webhookPending: new Gauge({
+      name: 'webhook_events_pending',
+      help: 'Events written to the outbox and not yet delivered or dead-lettered (all replicas with Redis).',
+      registers,
+    }),
+    webhookDead: new Gauge({
+      name: 'webhook_events_dead',
+      help: 'Dead-lettered events kept for `npm run webhooks -- replay` (all replicas with Redis).',
       registers,
     }),
   };
