@@ -88,6 +88,7 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
         'webhook outbox: could not settle an entry; it will be delivered again',
       );
     }
+    await refreshGauges();
   };
 
   const newScheduler = () =>
