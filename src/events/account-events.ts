@@ -53,7 +53,7 @@ export async function startAccountEvents(
     logger,
     metrics: deps.metrics,
   };
-  const memory = createMemoryOutbox(outboxDeps);
+  const memory = createMemoryOutbox(outboxDeps, { reportGauges: config.shared.redisUrl === null });
   const outbox: Outbox =
     config.shared.redisUrl === null
       ? memory

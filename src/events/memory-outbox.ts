@@ -22,7 +22,10 @@ export interface MemoryOutbox extends Outbox {
  * The outbox without Redis: a queue in this process's memory. What is still queued when the
  * process exits is lost, and dead letters live only as long as the process (and in its log).
  */
-export function createMemoryOutbox(deps: OutboxDependencies): MemoryOutbox {
+export function createMemoryOutbox(
+  deps: OutboxDependencies,
+  options: { reportGauges?: boolean } = {},
+): MemoryOutbox {
   const dead: DeadLetter[] = [];
   let sequence = 0;
   const attempt = countedAttempt(deps);
@@ -51,6 +54,8 @@ export function createMemoryOutbox(deps: OutboxDependencies): MemoryOutbox {
     },
   });
   const refresh = () => {
+    // As a Redis outbox's fallback, the Redis outbox reports both (this queue included).
+    if (options.reportGauges === false) return;
     deps.metrics.webhookPending.set(scheduler.size);
     deps.metrics.webhookDead.set(dead.length);
   };

@@ -1,6 +1,8 @@
 // Link and unlink events as signed webhooks (DESIGN §12): a real gateway, emulator, Redis and a
 // receiver on loopback running the example receiver's code.
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -321,27 +323,64 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
   });
 });
 
-describe('webhooks without Redis (in-process outbox)', () => {
+interface OtlpSpan {
+  name: string;
+  attributes?: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
+}
+
+/** An OTLP/HTTP (JSON) collector on 127.0.0.1 that keeps the spans it is sent. */
+async function startCollector() {
+  const spans: OtlpSpan[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as {
+        resourceSpans?: { scopeSpans?: { spans?: OtlpSpan[] }[] }[];
+      };
+      for (const r of body.resourceSpans ?? [])
+        for (const ss of r.scopeSpans ?? []) spans.push(...(ss.spans ?? []));
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+describe('webhooks without Redis (in-process outbox), traced', () => {
   const secret = newWebhookSecret();
   let receiver: TestReceiver;
-  let h: Harness;
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+  let h: Harness | undefined;
 
   beforeAll(async () => {
     receiver = await startTestReceiver(secret);
+    collector = await startCollector();
     h = await startHarness({
-      env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret, WEBHOOK_RETRY_DELAYS: '50ms' },
+      env: {
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_RETRY_DELAYS: '50ms',
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+      },
     });
   });
   afterAll(async () => {
     await h?.close();
     await receiver?.stop();
+    await collector?.close();
   });
 
-  it('delivers from the process memory, retrying as scheduled', async () => {
+  it('delivers from the process memory, retrying as scheduled, with a span per attempt', async () => {
+    const gateway = h!;
     receiver.failNext(503);
-    const tokens = await demoTokens(h.emulator);
+    const tokens = await demoTokens(gateway.emulator);
     const result = await execute(
-      h.url,
+      gateway.url,
       LinkAccountsDocument,
       { primaryId: alice, input: { jwt: { linkWith: tokens.aliceGoogleIdToken } } },
       { token: tokens.alice },
@@ -355,12 +394,30 @@ describe('webhooks without Redis (in-process outbox)', () => {
       data: { primaryId: alice, formerUserId: aliceGoogle, mode: 'jwt', callerSub: alice },
     });
     await waitFor(
-      async () => sampleOf(await metricsOf(h.gateway.origin), 'webhook_deliveries_total') === 1,
+      async () => sampleOf(await metricsOf(gateway.gateway.origin), 'webhook_deliveries_total') === 1,
       10_000,
       'delivery counted',
     );
-    const metrics = await metricsOf(h.gateway.origin);
+    const metrics = await metricsOf(gateway.gateway.origin);
     expect(sampleOf(metrics, 'webhook_failed_attempts_total')).toBe(1);
     expect(sampleOf(metrics, 'webhook_events_pending')).toBe(0);
+
+    // Closing flushes the spans still batched.
+    await gateway.close();
+    h = undefined;
+    const attempts = collector.spans.filter((span) => span.name === 'webhook deliver');
+    const attr = (span: OtlpSpan, key: string) => {
+      const value = span.attributes?.find((a) => a.key === key)?.value;
+      return value?.stringValue ?? (value?.intValue === undefined ? undefined : Number(value.intValue));
+    };
+    expect(
+      attempts.map((span) => [attr(span, 'webhook.attempt'), attr(span, 'http.response.status_code')]),
+    ).toEqual([
+      [1, 503],
+      [2, 204],
+    ]);
+    expect(new Set(attempts.map((span) => attr(span, 'webhook.id')))).toEqual(
+      new Set([receiver.events[0].webhookId]),
+    );
   });
 });
