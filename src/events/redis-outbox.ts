@@ -182,6 +182,29 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
     }
   };
 
+  /** Whether a consumer other than this one has entries it read and did not settle. */
+  const othersHoldEntries = async () => {
+    const summary = (await client.xpending(keys.outbox, WEBHOOK_GROUP)) as [
+      number,
+      string | null,
+      string | null,
+      [string, string][] | null,
+    ];
+    return (summary[3] ?? []).some(([name]) => name !== consumer);
+  };
+
+  // Every replica that once delivered is a consumer of the group; those left with nothing pending
+  // are removed, so the group does not grow with every restart.
+  const forgetIdleConsumers = async () => {
+    const consumers = (await client.xinfo('CONSUMERS', keys.outbox, WEBHOOK_GROUP)) as unknown[][];
+    for (const flat of consumers) {
+      const info = fieldsOf(flat.map(String));
+      if (info.name !== consumer && info.pending === '0') {
+        await client.xgroup('DELCONSUMER', keys.outbox, WEBHOOK_GROUP, info.name);
+      }
+    }
+  };
+
   const stopDelivering = async () => {
     const current = scheduler;
     scheduler = undefined;
@@ -212,7 +235,7 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
         if (renewed !== 1) {
           logger.warn('webhook delivery lease lost: another replica delivers now');
           await stopDelivering();
-        } else {
+        } else if (await othersHoldEntries()) {
           // Entries a previous holder read after this one took over (it had not noticed yet).
           await claim(scheduler, LEASE_TTL_MS);
         }
@@ -224,6 +247,7 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
           // Everything another replica read and did not settle: it has lost the lease, so it no
           // longer delivers. Claimed before new entries are read, so each primary keeps its order.
           await claim(target, 0);
+          await forgetIdleConsumers();
         } catch (error) {
           await stopDelivering();
           await client.eval(RELEASE_LEASE, 1, keys.lease, consumer).catch(() => undefined);

@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis';
 import { DEMO, startAuth0Emulator, type Auth0Emulator } from '../../src/auth0-emulator/index.js';
 import { loadConfig } from '../../src/config.js';
-import { webhookKeys } from '../../src/events/redis-keys.js';
+import { WEBHOOK_GROUP, webhookKeys } from '../../src/events/redis-keys.js';
 import { LinkAccountsDocument } from '../generated/graphql.js';
 import { startGatewayProcess, waitFor, type GatewayProcess } from '../support/gateway-process.js';
 import { execute } from '../support/graphql-client.js';
@@ -94,5 +94,7 @@ describe('webhooks across replicas (two gateway processes, redis-server, receive
     );
     expect(receiver.events).toHaveLength(1);
     expect(await client.xlen(keys.outbox)).toBe(0);
+    // The killed replica's consumer is gone from the group once its entries were taken over.
+    expect(await client.xinfo('CONSUMERS', keys.outbox, WEBHOOK_GROUP)).toHaveLength(1);
   });
 });

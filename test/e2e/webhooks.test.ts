@@ -7,7 +7,10 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { DEMO } from '../../src/auth0-emulator/index.js';
+import { loadConfig } from '../../src/config.js';
+import { webhookKeys } from '../../src/events/redis-keys.js';
 import { LinkAccountsDocument, UnlinkAccountDocument } from '../generated/graphql.js';
 import { waitFor } from '../support/gateway-process.js';
 import { execute } from '../support/graphql-client.js';
@@ -303,6 +306,36 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
       10_000,
       'no dead letter',
     );
+  });
+
+  it('keeps an event in the process while Redis is unreachable, delivers it, then goes back to Redis', async () => {
+    const keys = webhookKeys(
+      loadConfig({
+        AUTH0_DOMAIN: h.emulator.origin,
+        AUTH0_CLIENT_ID: DEMO.serviceClientId,
+        AUTH0_CLIENT_SECRET: DEMO.serviceClientSecret,
+        ...env(),
+      }),
+    );
+    await redis.stop();
+    expect((await adminLink(alice, aliceGithub)).body.errors).toBeUndefined();
+    await receiver.waitForEvents(1);
+
+    await redis.start();
+    const client = new Redis(redis.url);
+    try {
+      // The server came back empty: the outbox takes the lease again and recreates its group.
+      await waitFor(
+        async () => (await client.exists(keys.lease)) === 1,
+        10_000,
+        'delivery lease taken again',
+      );
+      expect((await adminLink(alice, aliceGoogle)).body.errors).toBeUndefined();
+      await settled(2);
+    } finally {
+      client.disconnect();
+    }
+    expect(receiver.events.map(({ event }) => event.data.formerUserId)).toEqual([aliceGithub, aliceGoogle]);
   });
 
   it('puts no token, secret or metadata value in any body or log line', async () => {
