@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { AccountEvent } from './account-event.js';
 import { createMemoryOutbox } from './memory-outbox.js';
-import type { Outbox } from './outbox.js';
+import { messageOf, type Outbox } from './outbox.js';
 import { createRedisOutbox } from './redis-outbox.js';
 import { webhookKeys } from './redis-keys.js';
 import { createWebhookSender, WEBHOOK_TIMEOUT_MS } from './webhook-delivery.js';
@@ -72,7 +72,7 @@ export async function startAccountEvents(
           body: JSON.stringify(event),
         });
       } catch (error) {
-        logger.error({ err: error, type: event.type }, 'webhook event could not be kept');
+        logger.error({ error: messageOf(error), type: event.type }, 'webhook event could not be kept');
       }
     },
     async close() {

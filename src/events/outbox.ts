@@ -48,3 +48,11 @@ export function logDeadLetter(logger: Logger, dead: DeadLetter): void {
     'webhook event dead-lettered after the last retry (WEBHOOK_RETRY_DELAYS)',
   );
 }
+
+/**
+ * An error's message alone for a log line: Redis client errors may carry the command's arguments,
+ * and an outbox command's arguments are an event body.
+ */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -7,6 +7,7 @@ import type { MemoryOutbox } from './memory-outbox.js';
 import {
   countedAttempt,
   logDeadLetter,
+  messageOf,
   type DeadLetter,
   type Outbox,
   type OutboxDependencies,
@@ -84,7 +85,7 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
         .exec();
     } catch (error) {
       logger.warn(
-        { err: error, webhookId: message.webhookId },
+        { error: messageOf(error), webhookId: message.webhookId },
         'webhook outbox: could not settle an entry; it will be delivered again',
       );
     }
@@ -256,7 +257,7 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
         void readNew(target);
       }
     } catch (error) {
-      logger.warn({ err: error }, 'webhook outbox: Redis command failed; retrying');
+      logger.warn({ error: messageOf(error) }, 'webhook outbox: Redis command failed; retrying');
     } finally {
       await refreshGauges();
       ticking = false;
@@ -283,7 +284,7 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
       } catch (error) {
         // No request fails for Redis alone: this replica keeps and delivers the event itself.
         logger.warn(
-          { err: error, webhookId: message.webhookId },
+          { error: messageOf(error), webhookId: message.webhookId },
           'webhook outbox: Redis unreachable; the event is kept in this process until delivered',
         );
         await fallback.append(message);

@@ -39,7 +39,11 @@ async function run(args: string[]): Promise<number> {
   });
   redis.on('error', () => undefined);
   try {
-    const letters = await listDeadLetters(redis, keys);
+    const letters = await listDeadLetters(redis, keys).catch((error: unknown) => {
+      throw new Error(
+        `Redis (REDIS_URL) did not answer: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
     if (command === 'dead') {
       for (const { entryId: _entry, message: _message, ...letter } of letters)
         console.log(JSON.stringify(letter));
