@@ -11,6 +11,7 @@ import type { TraceParent } from './observability/tracing.js';
 import type { CallerLimiter } from './shared-state/shared-state.js';
 import { createAuditLog, skipAudit, type AuditEvent } from './accounts/audit.js';
 import { createUserLoader } from './accounts/user-loader.js';
+import type { AccountEvents } from './events/account-events.js';
 
 /** Everything one GraphQL request's resolvers may use. Built once per request by `createContext`. */
 export interface GatewayContext {
@@ -30,6 +31,8 @@ export interface GatewayContext {
   readonly audit: (event: AuditEvent) => void;
   /** Counts one link/unlink attempt of `subject`; throws RATE_LIMITED (CALLER_LIMIT) beyond CALLER_RATE_LIMIT. */
   readonly limitCaller: (subject: string) => Promise<void>;
+  /** Link and unlink events (webhooks); records nothing without WEBHOOK_URL. */
+  readonly events: AccountEvents;
 }
 
 /** The per-process parts a request context is built from. */
@@ -40,6 +43,7 @@ export interface ContextDependencies {
   readonly verifyAuthorizationHeader: (header: string | undefined) => Promise<CallerResult>;
   readonly verifyLinkToken: (linkWith: string, caller: Caller) => Promise<{ subject: string }>;
   readonly callerLimiter: CallerLimiter;
+  readonly events: AccountEvents;
 }
 
 /** The per-caller limit (DESIGN §10): refused before any Auth0 call, so one caller cannot spend the tenant's budget. */
@@ -92,5 +96,6 @@ export async function createContext(
     verifyLinkToken: deps.verifyLinkToken,
     audit: deps.logger.isLevelEnabled('info') ? createAuditLog(requestLogger) : skipAudit,
     limitCaller: (subject) => limitCaller(deps, subject),
+    events: deps.events,
   };
 }

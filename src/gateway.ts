@@ -8,6 +8,7 @@ import { createAuth0Services, type Auth0Services } from './auth0/auth0-services.
 import type { Config } from './config.js';
 import { createContext, type ContextDependencies } from './context.js';
 import { createBrowserRoutes } from './frontend/browser-routes.js';
+import { startAccountEvents } from './events/account-events.js';
 import { createHttpServer } from './http-server.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -55,6 +56,7 @@ export async function startGateway(
     keys,
   });
   const linkTokens = createLinkTokenVerifier({ issuer: config.auth0.issuer, keys });
+  const events = await startAccountEvents(config, { logger, metrics, tracer });
   const deps: ContextDependencies = {
     config,
     logger,
@@ -62,6 +64,7 @@ export async function startGateway(
     verifyAuthorizationHeader: (header) => accessTokens.verifyAuthorizationHeader(header),
     verifyLinkToken: (linkWith, caller) => linkTokens.verifyLinkToken(linkWith, caller),
     callerLimiter: shared.callerLimiter({ name: 'link-unlink', ...config.callerRateLimit }),
+    events,
   };
 
   const { schema } = await buildGatewaySchema();
@@ -109,6 +112,7 @@ export async function startGateway(
         server.closeIdleConnections();
       });
       await apollo.stop();
+      await events.close();
       await services.close();
       await shared.close();
       await tracing?.shutdown();

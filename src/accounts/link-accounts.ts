@@ -9,7 +9,8 @@ import {
   UpstreamError,
   UpstreamTimeoutError,
 } from '../errors.js';
-import { audited, type AuditDraft } from './audit.js';
+import { type AuditDraft } from './audit.js';
+import { auditedWithEvent } from '../events/record-account-event.js'; // events: link/unlink webhooks
 import type { AdminLinkInput, LinkAccountsInput } from './link-accounts.input.js';
 import {
   hasChanges,
@@ -25,6 +26,8 @@ export interface AccountChange {
   identities: WireIdentity[];
   /** Link only: the keys a metadata merge changed; null when no merge was asked. */
   mergedMetadata?: MergedMetadataKeys | null;
+  /** events: true when a read-back of the primary found the operation applied (default false). */
+  reconciled?: boolean;
 }
 
 /**
@@ -182,7 +185,8 @@ export function linkAccounts(
   primaryId: string,
   input: LinkAccountsInput,
 ): Promise<AccountChange> {
-  return audited(ctx.audit, { event: 'account.link', primaryId }, async (draft) => {
+  // events: account.linked once the link is applied
+  return auditedWithEvent(ctx, 'account.linked', { event: 'account.link', primaryId }, async (draft) => {
     draft.callerSubject = ctx.auth.caller?.subject ?? null;
     if (draft.callerSubject !== null) await ctx.limitCaller(draft.callerSubject);
     parseUserId(primaryId, 'primaryId');
@@ -241,7 +245,8 @@ export function unlinkAccount(
   providerArg: string,
   userIdArg: string,
 ): Promise<AccountChange> {
-  return audited(ctx.audit, { event: 'account.unlink', primaryId }, async (draft) => {
+  // events: account.unlinked once the unlink is applied
+  return auditedWithEvent(ctx, 'account.unlinked', { event: 'account.unlink', primaryId }, async (draft) => {
     draft.callerSubject = ctx.auth.caller?.subject ?? null;
     // Attempts by callers without a valid token are refused below and count for nobody.
     if (draft.callerSubject !== null) await ctx.limitCaller(draft.callerSubject);

@@ -12,6 +12,10 @@ export interface GatewayMetrics {
   readonly auth0TokenFetches: Counter<'outcome'>;
   /** Present only when replicas share a Redis (`MetricsOptions.redis`). */
   readonly redisUp: Gauge | undefined;
+  readonly webhookDeliveries: Counter<'type'>;
+  readonly webhookFailedAttempts: Counter<'type'>;
+  readonly webhookPending: Gauge;
+  readonly webhookDead: Gauge;
 }
 
 export interface MetricsOptions {
@@ -79,5 +83,27 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
           registers,
         })
       : undefined,
+    webhookDeliveries: new Counter({
+      name: 'webhook_deliveries_total',
+      help: 'Link and unlink events delivered (the receiver answered 2xx), by event type.',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    webhookFailedAttempts: new Counter({
+      name: 'webhook_failed_attempts_total',
+      help: 'Delivery attempts that failed (non-2xx, timeout, network), by event type.',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    webhookPending: new Gauge({
+      name: 'webhook_events_pending',
+      help: 'Events written to the outbox and not yet delivered or dead-lettered (all replicas with Redis).',
+      registers,
+    }),
+    webhookDead: new Gauge({
+      name: 'webhook_events_dead',
+      help: 'Dead-lettered events kept for `npm run webhooks -- replay` (all replicas with Redis).',
+      registers,
+    }),
   };
 }

@@ -19,6 +19,8 @@ export interface GatewayProcess {
   logLines(): Record<string, unknown>[];
   readyz(): Promise<{ status: number; body: { checks: Record<string, boolean> } }>;
   stop(): Promise<void>;
+  /** Sends `signal` (`SIGKILL`: a crash, no drain) and resolves once the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 /** Starts one gateway process and resolves once its `/readyz` answers 200. */
@@ -78,6 +80,11 @@ export async function startGatewayProcess(
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
+      await exited;
+    },
+    async kill(signal) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
       await exited;
     },
   };

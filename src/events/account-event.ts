@@ -1,0 +1,93 @@
+// What a link or unlink event says (DESIGN §12): names and ids only, never a token or a metadata value.
+
+/** The two event types the gateway sends. */
+export type AccountEventType = 'account.linked' | 'account.unlinked';
+
+/** `jwt`: the caller's own bearer was forwarded to Auth0; `admin`: the service token was used. */
+export type AccountEventMode = 'jwt' | 'admin';
+
+export interface AccountLinkedData {
+  primaryId: string;
+  /** The secondary identity's provider (`github`). */
+  provider: string;
+  /** The secondary identity's id at that provider (`123`). */
+  userId: string;
+  /** The secondary's user id before the link (`github|123`): Auth0 has deleted that user. */
+  formerUserId: string;
+  mode: AccountEventMode;
+  /** `sub` of the caller's token (a user id, or `<client id>@clients` for a backend). */
+  callerSub: string | null;
+  /** Top-level metadata keys the link merged into the primary; `null` when no merge was asked. */
+  mergedMetadata: { userMetadataKeys: string[]; appMetadataKeys: string[] } | null;
+  /** The link's answer was lost or refused, and a read of the primary showed it applied. */
+  reconciled: boolean;
+}
+
+export interface AccountUnlinkedData {
+  primaryId: string;
+  provider: string;
+  userId: string;
+  /** The user id Auth0 gives the detached identity, now a standalone user (`github|123`). */
+  detachedUserId: string;
+  mode: AccountEventMode;
+  callerSub: string | null;
+  reconciled: boolean;
+}
+
+/** The body of one webhook message. */
+export type AccountEvent =
+  | { type: 'account.linked'; timestamp: string; data: AccountLinkedData }
+  | { type: 'account.unlinked'; timestamp: string; data: AccountUnlinkedData };
+
+/** What an applied link or unlink knows about itself when it answers. */
+export interface AppliedChange {
+  primaryId: string;
+  /** `<provider>|<id>` of the secondary identity. */
+  secondary: string;
+  /** The audit line's mode: an unlink with the user's own token is `user`, sent as `jwt`. */
+  mode: 'jwt' | 'admin' | 'user';
+  callerSubject: string | null;
+  mergedMetadata?: { userMetadataKeys: readonly string[]; appMetadataKeys: readonly string[] } | null;
+  reconciled: boolean;
+}
+
+/** The event for an applied change; `now` is the event's `timestamp`. */
+export function toAccountEvent(
+  type: AccountEventType,
+  change: AppliedChange,
+  now = new Date(),
+): AccountEvent {
+  // Split at the first `|` only: the provider never holds one, the id may ("auth0|Conn|123").
+  const bar = change.secondary.indexOf('|');
+  const provider = bar < 0 ? change.secondary : change.secondary.slice(0, bar);
+  const userId = bar < 0 ? '' : change.secondary.slice(bar + 1);
+  const common = {
+    primaryId: change.primaryId,
+    provider,
+    userId,
+    mode: change.mode === 'admin' ? ('admin' as const) : ('jwt' as const),
+    callerSub: change.callerSubject,
+  };
+  const timestamp = now.toISOString();
+  if (type === 'account.unlinked') {
+    return {
+      type,
+      timestamp,
+      data: { ...common, detachedUserId: change.secondary, reconciled: change.reconciled },
+    };
+  }
+  const merged = change.mergedMetadata;
+  return {
+    type,
+    timestamp,
+    data: {
+      ...common,
+      formerUserId: change.secondary,
+      // Copies of the key lists: nothing else of the merge plan (its values) can reach the body.
+      mergedMetadata: merged
+        ? { userMetadataKeys: [...merged.userMetadataKeys], appMetadataKeys: [...merged.appMetadataKeys] }
+        : null,
+      reconciled: change.reconciled,
+    },
+  };
+}
