@@ -2,17 +2,24 @@
 import { createHash } from 'node:crypto';
 import type { EmulatorSeed, SeedClient, SeedClientGrant, SeedUser, WireIdentity } from './types.js';
 
-/** Strategies Auth0 does not mark isSocial. */
+/** Strategies Auth0 does not mark isSocial: database, passwordless and enterprise connections. */
 const NON_SOCIAL_PROVIDERS = new Set([
   'auth0',
   'email',
   'sms',
-  'samlp',
-  'waad',
-  'oidc',
-  'okta',
   'ad',
   'adfs',
+  'auth0-oidc',
+  'custom',
+  'google-apps',
+  'ip',
+  'office365',
+  'oidc',
+  'okta',
+  'pingfederate',
+  'samlp',
+  'sharepoint',
+  'waad',
 ]);
 
 /** Root profile fields that move into a linked identity's profileData. */
