@@ -175,7 +175,7 @@ function parseAdminInput(admin: AdminLinkInput) {
   const { provider, userId } = parseIdentityArguments(admin, 'input.admin.');
   if (!auth0IdentityProviders().has(provider)) {
     throw new BadUserInputError(
-      `input.admin.provider: "${provider}" is not an Auth0 identity provider (such as auth0, google-oauth2, github, samlp).`,
+      '`input.admin.provider` is not an Auth0 identity provider (one of the Management API provider names, such as auth0, google-oauth2, github or samlp).',
     );
   }
   const connectionId = admin.connectionId ?? undefined;
