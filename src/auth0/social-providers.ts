@@ -27,7 +27,8 @@ const NOT_SOCIAL = new Set([
 
 /**
  * Whether an identity of `provider` is social. Auth0's schema makes `isSocial` optional in an
- * identity, so the gateway derives it from the provider where an answer leaves it out.
+ * identity, so the gateway derives it from the provider where an answer leaves it out; the
+ * emulator marks the identities it creates by the same rule.
  */
 export function isSocialProvider(provider: string): boolean {
   return !NOT_SOCIAL.has(provider);
