@@ -67,6 +67,3 @@ export async function audited<T>(
     throw error;
   }
 }
-
-/** Logger type re-exported for callers that only need the audit log. */
-export type { Logger };

@@ -1,4 +1,5 @@
 import { authorizeAdmin, authorizeJwtLink, authorizeUnlink } from '../auth/authorize.js';
+import { auth0ConnectionIdPattern, auth0IdentityProviders } from '../auth0/openapi/published-contract.js';
 import { assertPathSegment, parseUserId } from '../auth0/user-id.js';
 import type { WireIdentity, WireUser } from '../auth0/wire.js';
 import type { GatewayContext } from '../context.js';
@@ -168,10 +169,20 @@ async function linkMergingMetadata(
   }
 }
 
+/**
+ * Admin-mode arguments, checked against Auth0's published contract before any call: `provider`
+ * must be one of the document's `UserIdentityProviderEnum` and `connectionId` must match its
+ * `connection_id` pattern; Auth0 would refuse anything else, after spending a call of the budget.
+ */
 function parseAdminInput(admin: AdminLinkInput) {
   const { provider, userId } = parseIdentityArguments(admin, 'input.admin.');
+  if (!auth0IdentityProviders().has(provider)) {
+    throw new BadUserInputError(
+      '`input.admin.provider` is not an Auth0 identity provider (one of the Management API provider names, such as auth0, google-oauth2, github or samlp).',
+    );
+  }
   const connectionId = admin.connectionId ?? undefined;
-  if (connectionId !== undefined && !/^con_[A-Za-z0-9]{16}$/.test(connectionId)) {
+  if (connectionId !== undefined && !auth0ConnectionIdPattern().test(connectionId)) {
     throw new BadUserInputError(
       'input.admin.connectionId: must look like con_ followed by 16 letters or digits.',
     );

@@ -1,3 +1,4 @@
+import { isSocialProvider } from '../auth0/social-providers.js';
 import type { WireIdentity, WireProfileData, WireUser } from '../auth0/wire.js';
 import type { Identity, IdentityProfile } from './identity.type.js';
 import type { User } from './user.type.js';
@@ -23,7 +24,9 @@ function toProfile(p: WireProfileData): IdentityProfile {
 
 /**
  * Wire identity → GraphQL Identity. Copies named fields only, so provider tokens that Auth0 may
- * include (`access_token`, `refresh_token`, …) can never reach a response.
+ * include (`access_token`, `refresh_token`, …) can never reach a response. Auth0's schema requires
+ * only `provider`, `user_id` (string or integer) and `connection`: an absent `isSocial` is derived
+ * from the provider, an absent `profileData` is null, extra profileData keys are ignored.
  */
 export function toIdentity(wire: WireIdentity): Identity {
   // Auth0 sends GitHub ids as numbers; clients always get strings.
@@ -33,7 +36,7 @@ export function toIdentity(wire: WireIdentity): Identity {
     provider: wire.provider,
     userId,
     connection: wire.connection,
-    isSocial: wire.isSocial === true,
+    isSocial: typeof wire.isSocial === 'boolean' ? wire.isSocial : isSocialProvider(wire.provider),
     profileData: wire.profileData ? toProfile(wire.profileData) : null,
   };
 }

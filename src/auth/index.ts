@@ -1,4 +1,5 @@
-// Inbound authentication and authorization (DESIGN §3): the only entry point other folders import.
+// Inbound authentication and authorization (DESIGN §3): the folder's public surface in one list,
+// for tests and tools. Modules in src/ import the file they need directly.
 export type { Caller } from './caller.js';
 export {
   createAccessTokenVerifier,

@@ -1,7 +1,9 @@
-// `npm run emulator -- --port N [--seed FILE] [--host H]`: a local Auth0 tenant until SIGINT/SIGTERM.
+// `npm run emulator -- --port N [--seed FILE] [--host H] [--plan P | --rate-limit R/B]`: a local
+// Auth0 tenant until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { DEMO, DEMO_SEED, loadSeedFile, startAuth0Emulator } from './index.js';
-import type { EmulatorSeed } from './types.js';
+import { isRatePlan, parseRateLimit, RATE_LIMIT_PLANS } from './rate-limiter.js';
+import type { EmulatorSeed, RateLimit, RatePlan } from './types.js';
 
 function passwordOf(seed: EmulatorSeed, userId: string): string | undefined {
   return seed.users.find((u) => u.user_id === userId)?.password;
@@ -20,26 +22,58 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** `--plan` or `--rate-limit` (at most one) as emulator options; an invalid value stops the CLI. */
+function rateLimitOptions(
+  plan: string | undefined,
+  rate: string | undefined,
+): { plan?: RatePlan; rateLimit?: RateLimit } {
+  if (plan !== undefined && rate !== undefined) throw new Error('give --plan or --rate-limit, not both');
+  if (plan !== undefined) {
+    if (!isRatePlan(plan)) {
+      throw new Error(`--plan: one of ${Object.keys(RATE_LIMIT_PLANS).join(', ')}, got "${plan}"`);
+    }
+    return { plan };
+  }
+  if (rate !== undefined) {
+    try {
+      return { rateLimit: parseRateLimit(rate) };
+    } catch (error) {
+      throw new Error(`--rate-limit: ${(error as Error).message}`);
+    }
+  }
+  return {};
+}
+
+function describeLimit(plan: RatePlan | undefined, rateLimit: RateLimit | undefined): string {
+  const limit = plan ? RATE_LIMIT_PLANS[plan] : rateLimit;
+  if (!limit) return 'none in practice (10000/s, burst 10000)';
+  return `${limit.perSecond}/s, burst ${limit.burst}${plan ? ` (${plan} plan)` : ''}`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '0' },
       host: { type: 'string', default: '127.0.0.1' },
       seed: { type: 'string' },
+      plan: { type: 'string' },
+      'rate-limit': { type: 'string' },
     },
     strict: true,
   });
+  const { plan, rateLimit } = rateLimitOptions(values.plan, values['rate-limit']);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port: not a port number: ${values.port}`);
   const seed = values.seed ? await loadSeedFile(values.seed) : DEMO_SEED;
-  const emulator = await startAuth0Emulator({ port, host: values.host, seed });
+  const emulator = await startAuth0Emulator({ port, host: values.host, seed, plan, rateLimit });
 
   const lines = [
     `Auth0 emulator listening on ${emulator.origin}`,
     `  issuer:               ${emulator.issuer}`,
     `  Management audience:  ${emulator.managementAudience}`,
     `  JWKS:                 ${emulator.origin}/.well-known/jwks.json`,
+    `  Management API limit: ${describeLimit(plan, rateLimit)}`,
     `  browser logins:       ${emulator.origin}/authorize (redirect_uri from the client's callbacks${values.seed ? '' : `; ${DEMO.spaClientId}: any loopback URL`})`,
     '',
     'Users (user_id, email, password):',

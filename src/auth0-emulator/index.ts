@@ -4,7 +4,7 @@ import type { EmulatorContext } from './context.js';
 import { DEMO, DEMO_SEED } from './demo-seed.js';
 import { FaultInjector } from './faults.js';
 import { RequestJournal } from './journal.js';
-import { DEFAULT_RATE_LIMIT, TokenBucket } from './rate-limiter.js';
+import { DEFAULT_RATE_LIMIT, initialRateLimit, TokenBucket } from './rate-limiter.js';
 import { EmulatorServer } from './server.js';
 import { LoginStore } from './sessions.js';
 import { TenantState } from './state.js';
@@ -25,7 +25,7 @@ import type {
 import { toWireUser } from './wire.js';
 
 export { DEMO, DEMO_SEED } from './demo-seed.js';
-export { DEFAULT_RATE_LIMIT } from './rate-limiter.js';
+export { DEFAULT_RATE_LIMIT, parseRateLimit, RATE_LIMIT_PLANS } from './rate-limiter.js';
 export { loadSeedFile, parseSeed } from './seed.js';
 export type * from './types.js';
 
@@ -56,7 +56,7 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
   const keys = await createTenantKeys();
   const journal = new RequestJournal();
   const faults = new FaultInjector();
-  let limit = options.rateLimit || DEFAULT_RATE_LIMIT;
+  let limit = initialRateLimit(options);
   let bucket = new TokenBucket(limit, now);
   // The context needs the bound port, so the server reads it through this holder.
   const holder: { ctx?: EmulatorContext } = {};

@@ -1,21 +1,13 @@
 // The Management API endpoints the gateway uses, with Auth0's scope checks, statuses and error bodies.
+// The provider enum and the connection_id pattern come from Auth0's published OpenAPI document,
+// the same copy the gateway reads, so the two never disagree about them.
+import { auth0ConnectionIdPattern, auth0IdentityProviders } from '../auth0/openapi/published-contract.js';
 import type { EmulatorContext } from './context.js';
 import { fail, type ParsedBody, type Reply } from './http.js';
 import { matchesQuery, parseSearchQuery, SearchSyntaxError } from './search.js';
 import { identityKey, splitUserId, type StoredUser } from './state.js';
 import { verifyTenantJwt } from './tokens.js';
 import { projectFields, toWireIdentities, toWireUser } from './wire.js';
-
-/** node-auth0's UserIdentityProviderEnum (reference §7). */
-export const IDENTITY_PROVIDERS = new Set([
-  'ad', 'adfs', 'amazon', 'apple', 'dropbox', 'bitbucket', 'auth0-oidc', 'auth0', 'baidu', 'bitly', 'box',
-  'custom', 'daccount', 'dwolla', 'email', 'evernote-sandbox', 'evernote', 'exact', 'facebook', 'fitbit',
-  'github', 'google-apps', 'google-oauth2', 'instagram', 'ip', 'line', 'linkedin', 'oauth1', 'oauth2',
-  'office365', 'oidc', 'okta', 'paypal', 'paypal-sandbox', 'pingfederate', 'planningcenter',
-  'salesforce-community', 'salesforce-sandbox', 'salesforce', 'samlp', 'sharepoint', 'shopify', 'shop', 'sms',
-  'soundcloud', 'thirtysevensignals', 'twitter', 'untappd', 'vkontakte', 'waad', 'weibo', 'windowslive',
-  'wordpress', 'yahoo', 'yandex',
-]); // prettier-ignore
 
 export interface Caller {
   claims: Record<string, unknown>;
@@ -138,11 +130,12 @@ export function validateLinkBody(body: ParsedBody): LinkBody {
     connection_id: connectionId,
     link_with: linkWith,
   } = fields as Record<string, string | undefined>;
-  if (provider !== undefined && !IDENTITY_PROVIDERS.has(provider)) {
+  if (provider !== undefined && !auth0IdentityProviders().has(provider)) {
     payloadError(`No enum match for: "${provider}"`, 'provider');
   }
-  if (connectionId !== undefined && !/^con_[A-Za-z0-9]{16}$/.test(connectionId)) {
-    payloadError(`String does not match pattern ^con_[A-Za-z0-9]{16}$: ${connectionId}`, 'connection_id');
+  const pattern = auth0ConnectionIdPattern();
+  if (connectionId !== undefined && !pattern.test(connectionId)) {
+    payloadError(`String does not match pattern ${pattern.source}: ${connectionId}`, 'connection_id');
   }
   const userId = fields.user_id;
   if (userId !== undefined) {
@@ -245,7 +238,7 @@ export async function handleUnlink(ctx: EmulatorContext, request: ManagementRequ
   const caller = await authenticate(ctx, request.authorization);
   const [, primaryId, , provider, identityId] = request.segments;
   authorize(caller, primaryId, ['update:users'], ['update:current_user_identities']);
-  if (!IDENTITY_PROVIDERS.has(provider)) {
+  if (!auth0IdentityProviders().has(provider)) {
     fail(
       400,
       `Path validation error: 'No enum match for: "${provider}"' on property provider.`,

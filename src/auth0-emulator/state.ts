@@ -1,19 +1,7 @@
 // The tenant's users and clients, and the account-linking rules that change them.
 import { createHash } from 'node:crypto';
+import { isSocialProvider } from '../auth0/social-providers.js';
 import type { EmulatorSeed, SeedClient, SeedClientGrant, SeedUser, WireIdentity } from './types.js';
-
-/** Strategies Auth0 does not mark isSocial. */
-const NON_SOCIAL_PROVIDERS = new Set([
-  'auth0',
-  'email',
-  'sms',
-  'samlp',
-  'waad',
-  'oidc',
-  'okta',
-  'ad',
-  'adfs',
-]);
 
 /** Root profile fields that move into a linked identity's profileData. */
 export const PROFILE_DATA_KEYS = [
@@ -69,10 +57,6 @@ export function splitUserId(userId: string): { provider: string; id: string } {
 
 export function identityKey(provider: string, userId: string | number): string {
   return `${provider}|${String(userId)}`;
-}
-
-export function isSocialProvider(provider: string): boolean {
-  return !NON_SOCIAL_PROVIDERS.has(provider);
 }
 
 export function deriveIdentity(userId: string): WireIdentity {

@@ -26,11 +26,19 @@ export interface EmulatorOptions {
    * which nothing local reaches; its x-ratelimit-* headers are on every Management API response.
    */
   rateLimit?: RateLimit | false;
+  /**
+   * Auth0's published Management API limit for a plan (see RATE_LIMIT_PLANS): `free` 2/s burst 2,
+   * `enterprise` 16/s burst 50, `enterprise-nonprod` 2/s burst 10. Not together with `rateLimit`.
+   */
+  plan?: RatePlan;
   /** Lifetime of access tokens issued by POST /oauth/token, default 86400. */
   tokenLifetimeSeconds?: number;
   /** Clock in epoch milliseconds used for token times and the rate-limit bucket, default Date.now. */
   now?: () => number;
 }
+
+/** Auth0 plans whose Management API rate limits the emulator can take on. */
+export type RatePlan = 'free' | 'enterprise' | 'enterprise-nonprod';
 
 export interface RateLimit {
   /** Sustained refill rate, tokens per second. */
@@ -223,7 +231,6 @@ export interface WireIdentity {
   access_token?: string;
   access_token_secret?: string;
   refresh_token?: string;
-  expires_in?: number;
   profileData?: Record<string, unknown>;
   [k: string]: unknown;
 }

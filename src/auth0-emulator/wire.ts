@@ -9,8 +9,23 @@ export interface WireOptions {
   idpTokens: boolean;
 }
 
+/**
+ * The keys Auth0's published schema allows in an identity (`UserIdentity`, whose
+ * `additionalProperties` is false): a seed may carry more (`expires_in`, …), an answer never does.
+ */
+const IDENTITY_KEYS = new Set([
+  'connection',
+  'user_id',
+  'provider',
+  'profileData',
+  'isSocial',
+  ...IDP_TOKEN_KEYS,
+]);
+
 export function toWireIdentity(identity: WireIdentity, options: WireOptions): WireIdentity {
-  const copy: WireIdentity = { ...identity };
+  const copy = Object.fromEntries(
+    Object.entries(identity).filter(([key]) => IDENTITY_KEYS.has(key)),
+  ) as WireIdentity;
   if (!options.idpTokens) for (const key of IDP_TOKEN_KEYS) delete copy[key];
   if (copy.profileData) copy.profileData = { ...copy.profileData };
   return copy;

@@ -1,4 +1,3 @@
-import { BadUserInputError } from '../errors.js';
 import type { Auth0Services } from './auth0-services.js';
 import { Auth0CallPipeline, type CallRequest, type CallSpec, type UpstreamAuth } from './call-pipeline.js';
 import { quoteLucene } from './lucene.js';
@@ -26,24 +25,23 @@ export class Auth0ManagementApi {
   /** `POST /api/v2/users/{primaryId}/identities` (201): the primary's identities after linking. */
   async linkIdentity(primaryId: string, body: WireLinkBody, auth: UpstreamAuth): Promise<WireIdentity[]> {
     parseUserId(primaryId, 'primaryId');
-    let json: WireLinkBody;
-    if ('link_with' in body) {
-      if (typeof body.link_with !== 'string' || body.link_with === '') {
-        throw new BadUserInputError('`linkWith` must be a non-empty ID token.');
-      }
-      json = { link_with: body.link_with };
-    } else {
-      assertPathSegment(body.provider, 'provider');
-      assertPathSegment(body.user_id, 'userId');
-      json = { provider: body.provider, user_id: body.user_id };
-      if (body.connection_id !== undefined) json.connection_id = body.connection_id;
-    }
+    // The body's values were checked once, where they came in as arguments (linkAccounts: the
+    // provider against Auth0's published enum, the user id as a path segment, the ID token by
+    // verifyLinkToken); only its keys are chosen here, so nothing else reaches Auth0.
+    const json: WireLinkBody =
+      'link_with' in body
+        ? { link_with: body.link_with }
+        : {
+            provider: body.provider,
+            user_id: body.user_id,
+            ...(body.connection_id === undefined ? {} : { connection_id: body.connection_id }),
+          };
     return this.call({
       operation: 'link',
       endpoint: 'link',
       method: 'POST',
       route: '/api/v2/users/{id}/identities',
-      path: `api/v2/users/${encodePathSegment(primaryId, 'primaryId')}/identities`,
+      path: `api/v2/users/${encodeURIComponent(primaryId)}/identities`,
       json,
       auth,
       expectedStatus: 201,
@@ -60,7 +58,7 @@ export class Auth0ManagementApi {
   ): Promise<WireIdentity[]> {
     parseUserId(primaryId, 'primaryId');
     const path =
-      `api/v2/users/${encodePathSegment(primaryId, 'primaryId')}/identities/` +
+      `api/v2/users/${encodeURIComponent(primaryId)}/identities/` +
       `${encodePathSegment(provider, 'provider')}/${encodePathSegment(identityUserId, 'userId')}`;
     return this.call({
       operation: 'unlink',
@@ -82,7 +80,7 @@ export class Auth0ManagementApi {
       endpoint: 'get-user',
       method: 'GET',
       route: '/api/v2/users/{id}',
-      path: `api/v2/users/${encodePathSegment(userId, 'userId')}`,
+      path: `api/v2/users/${encodeURIComponent(userId)}`,
       auth,
       expectedStatus: 200,
       parse: parseUser,
@@ -108,7 +106,7 @@ export class Auth0ManagementApi {
       endpoint: 'update-user',
       method: 'PATCH',
       route: '/api/v2/users/{id}',
-      path: `api/v2/users/${encodePathSegment(userId, 'userId')}`,
+      path: `api/v2/users/${encodeURIComponent(userId)}`,
       json,
       auth: { kind: 'service' },
       expectedStatus: 200,

@@ -55,11 +55,6 @@ export class ServiceTokenProvider {
     return this.inFlight;
   }
 
-  /** True when a token is cached and not yet due for refresh (no request needed). */
-  hasFreshToken(): boolean {
-    return Boolean(this.cached && this.now() < this.cached.refreshAt);
-  }
-
   /**
    * Forgets `token` after Auth0 refused it (401), here and for every replica. Only the token that
    * failed is dropped, so many requests failing with the same old token cause exactly one refresh.

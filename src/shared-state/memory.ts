@@ -12,8 +12,8 @@ import type {
 const EPSILON = 1e-9;
 
 /**
- * A token bucket in process memory. The Redis bucket (redis-bucket.lua) does the same arithmetic
- * on the server: keep the two in step.
+ * A token bucket in process memory. The Redis bucket (`BUCKET_SCRIPT` in redis-scripts.ts) does the
+ * same arithmetic on the server: keep the two in step.
  */
 export class MemoryBucket implements RateBucketStore {
   private tokens = 0;

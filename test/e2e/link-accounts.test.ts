@@ -1,5 +1,6 @@
 import { DEMO } from '../../src/auth0-emulator/index.js';
 import { LinkAccountsDocument, type LinkAccountsMutationVariables } from '../generated/graphql.js';
+import { expectSentBodiesMatchContract } from '../support/auth0-contract.js';
 import { codesOf, execute, postGraphQL } from '../support/graphql-client.js';
 import { demoTokens, startHarness, type Harness } from '../support/harness.js';
 
@@ -17,6 +18,10 @@ describe('linkAccounts end to end (gateway + emulator over HTTP)', () => {
   beforeEach(async () => {
     h.emulator.tenant.reset();
     tokens = await demoTokens(h.emulator);
+  });
+  // Every link and PATCH body the gateway sent is one Auth0's published schema allows.
+  afterEach(() => {
+    expectSentBodiesMatchContract(h.emulator.journal);
   });
 
   // Every Management API request the emulator received, whatever its route.

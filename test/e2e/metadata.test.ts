@@ -4,6 +4,7 @@ import {
   UserMetadataDocument,
   type LinkAccountsMergingMetadataMutationVariables,
 } from '../generated/graphql.js';
+import { expectSentBodiesMatchContract } from '../support/auth0-contract.js';
 import { codesOf, execute, postGraphQL } from '../support/graphql-client.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
@@ -82,6 +83,10 @@ describe('metadata: merged on link, readable on User', () => {
     h.logLines.length = 0;
     adminToken = await h.emulator.tokens.adminToken({ scope: 'update:users read:users' });
     primaryToken = await h.emulator.tokens.userAccessToken({ sub: PRIMARY });
+  });
+  // Every link and PATCH body the gateway sent is one Auth0's published schema allows.
+  afterEach(() => {
+    expectSentBodiesMatchContract(h.emulator.journal);
   });
 
   const link = (variables: LinkAccountsMergingMetadataMutationVariables, token: string) =>

@@ -5,6 +5,7 @@ import {
   type Auth0Emulator,
   type EmulatorOptions,
 } from '../../src/auth0-emulator/index.js';
+import { expectAnswerMatchesContract } from './auth0-contract.js';
 
 /** Starts an emulator for the file and resets its tenant before every test; call at the top of a describe. */
 export function useEmulator(options: EmulatorOptions = {}): () => Auth0Emulator {
@@ -29,6 +30,12 @@ export interface CallOptions {
   /** Sent as-is with content-type application/json. */
   rawJson?: string;
   headers?: Record<string, string>;
+  /**
+   * false: skip holding the answer to Auth0's published contract (a fault rule answered it with a
+   * scripted body). By default every Management API answer is checked: success bodies against the
+   * OpenAPI document, error bodies against Auth0's error shape.
+   */
+  contract?: false;
 }
 
 export interface CallResult {
@@ -63,6 +70,7 @@ export async function call(
   } catch {
     // Left as text: some tests expect unparseable bodies.
   }
+  if (options.contract !== false) expectAnswerMatchesContract(method, path, response.status, parsed);
   return { status: response.status, headers: response.headers, body: parsed, text };
 }
 

@@ -1,5 +1,16 @@
-import { DEFAULT_RATE_LIMIT, DEMO } from '../../../src/auth0-emulator/index.js';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  DEFAULT_RATE_LIMIT,
+  DEMO,
+  parseRateLimit,
+  RATE_LIMIT_PLANS,
+  startAuth0Emulator,
+} from '../../../src/auth0-emulator/index.js';
 import { call, useEmulator, userPath } from '../../support/emulator-fixture.js';
+
+const CLI = resolve('dist/src/auth0-emulator/cli.js');
 
 // A controllable clock: the bucket's arithmetic is asserted, never wall time.
 let nowMs = 1_750_000_000_000;
@@ -166,5 +177,109 @@ describe('Management API with no configured limit (the default bucket)', () => {
     for (const path of ['/.well-known/jwks.json', '/.well-known/openid-configuration']) {
       expect((await call(e, 'GET', path)).headers.get('x-ratelimit-limit')).toBeNull();
     }
+  });
+});
+
+describe("Auth0's published plan limits", () => {
+  it('has the free, enterprise and enterprise-nonprod presets', () => {
+    expect(RATE_LIMIT_PLANS).toEqual({
+      free: { perSecond: 2, burst: 2 },
+      enterprise: { perSecond: 16, burst: 50 },
+      'enterprise-nonprod': { perSecond: 2, burst: 10 },
+    });
+  });
+
+  it.each([
+    ['16/50', { perSecond: 16, burst: 50 }],
+    ['0.5/3', { perSecond: 0.5, burst: 3 }],
+    [' 2 / 10 ', { perSecond: 2, burst: 10 }],
+  ])('parses --rate-limit %j', (text, limit) => {
+    expect(parseRateLimit(text)).toEqual(limit);
+  });
+
+  it.each(['', '16', '16/', '/50', '0/5', '5/0', '5/1.5', 'x/y', '-1/5', '16/50/2'])(
+    'refuses --rate-limit %j',
+    (text) => {
+      expect(() => parseRateLimit(text)).toThrow('expected <per second>/<burst>');
+    },
+  );
+
+  it('starts in-process with a plan: the free plan answers 429 after its burst of 2', async () => {
+    const emulator = await startAuth0Emulator({ plan: 'free', now: () => 1_770_000_000_000 });
+    try {
+      const token = await emulator.tokens.adminToken();
+      const statuses = [];
+      for (let i = 0; i < 3; i += 1) {
+        const res = await call(emulator, 'GET', '/api/v2/users', { token });
+        expect(res.headers.get('x-ratelimit-limit')).toBe('2');
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('refuses a plan together with a rate limit, and an unknown plan', async () => {
+    await expect(
+      startAuth0Emulator({ plan: 'enterprise', rateLimit: { perSecond: 1, burst: 1 } }),
+    ).rejects.toThrow('a plan or a rateLimit, not both');
+    await expect(startAuth0Emulator({ plan: 'gold' as 'free' })).rejects.toThrow('unknown plan "gold"');
+  });
+
+  /** Runs the CLI; resolves with its output and exit code, or with the origin once it listens. */
+  function runCli(args: string[]) {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    const child = spawn(process.execPath, [CLI, '--port', '0', ...args], {
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    let out = '';
+    const collect = (chunk: Buffer) => {
+      out += chunk.toString();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const listening = new Promise<{ origin?: string; code?: number | null; out: string }>((done) => {
+      child.stdout.on('data', () => {
+        const match = /listening on (http:\/\/\S+)[\s\S]*Management API limit: [^\n]*\n/.exec(out);
+        if (match) done({ origin: match[1], out });
+      });
+      child.on('exit', (code) => done({ code, out }));
+    });
+    const stop = async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((done) => child.on('exit', done));
+      child.kill('SIGTERM');
+      await exited;
+    };
+    return { listening, stop };
+  }
+
+  it.each([
+    [['--plan', 'enterprise'], '16/s, burst 50 (enterprise plan)', '50'],
+    [['--plan', 'enterprise-nonprod'], '2/s, burst 10 (enterprise-nonprod plan)', '10'],
+    [['--rate-limit', '3/7'], '3/s, burst 7', '7'],
+  ])('runs from the CLI with %j', async (args, printed, header) => {
+    const cli = runCli(args);
+    try {
+      const { origin, out } = await cli.listening;
+      expect(out).toContain(`Management API limit: ${printed}`);
+      const res = await fetch(`${origin}/api/v2/users`);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('x-ratelimit-limit')).toBe(header);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it.each([
+    [['--plan', 'gold'], '--plan: one of free, enterprise, enterprise-nonprod, got "gold"'],
+    [['--rate-limit', 'fast'], '--rate-limit: expected <per second>/<burst>'],
+    [['--plan', 'free', '--rate-limit', '1/1'], 'give --plan or --rate-limit, not both'],
+  ])('the CLI refuses %j', async (args, message) => {
+    const cli = runCli(args);
+    const { code, out } = await cli.listening;
+    expect(code).toBe(1);
+    expect(out).toContain(message);
   });
 });
