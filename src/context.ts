@@ -8,7 +8,7 @@ import type { WireUser } from './auth0/wire.js';
 import type { Config } from './config.js';
 import { RateLimitedError } from './errors.js';
 import type { TraceParent } from './observability/tracing.js';
-import type { CallerLimiter } from './shared-state/shared-state.js';
+import type { CallerLimiter, WriterLock } from './shared-state/shared-state.js';
 import { createAuditLog, skipAudit, type AuditEvent } from './accounts/audit.js';
 import { createUserLoader } from './accounts/user-loader.js';
 
@@ -30,6 +30,8 @@ export interface GatewayContext {
   readonly audit: (event: AuditEvent) => void;
   /** Counts one link/unlink attempt of `subject`; throws RATE_LIMITED (CALLER_LIMIT) beyond CALLER_RATE_LIMIT. */
   readonly limitCaller: (subject: string) => Promise<void>;
+  /** One writer per primary (DESIGN §8): link, unlink and merge take the primary's lock. */
+  readonly primaryLocks: WriterLock;
 }
 
 /** The per-process parts a request context is built from. */
@@ -40,6 +42,7 @@ export interface ContextDependencies {
   readonly verifyAuthorizationHeader: (header: string | undefined) => Promise<CallerResult>;
   readonly verifyLinkToken: (linkWith: string, caller: Caller) => Promise<{ subject: string }>;
   readonly callerLimiter: CallerLimiter;
+  readonly primaryLocks: WriterLock;
 }
 
 /** The per-caller limit (DESIGN §10): refused before any Auth0 call, so one caller cannot spend the tenant's budget. */
@@ -92,5 +95,6 @@ export async function createContext(
     verifyLinkToken: deps.verifyLinkToken,
     audit: deps.logger.isLevelEnabled('info') ? createAuditLog(requestLogger) : skipAudit,
     limitCaller: (subject) => limitCaller(deps, subject),
+    primaryLocks: deps.primaryLocks,
   };
 }
