@@ -19,6 +19,10 @@ export interface GatewayProcess {
   logLines(): Record<string, unknown>[];
   readyz(): Promise<{ status: number; body: { checks: Record<string, boolean> } }>;
   stop(): Promise<void>;
+  /** Sends a signal without waiting (a drain test watches what happens meanwhile). */
+  signal(name: NodeJS.Signals): void;
+  /** Resolves with the exit code once the process has exited (`null` when a signal ended it). */
+  readonly exited: Promise<number | null>;
 }
 
 /** Starts one gateway process and resolves once its `/readyz` answers 200. */
@@ -44,7 +48,7 @@ export async function startGatewayProcess(
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
 
   const url = await new Promise<string>((done, fail) => {
     const check = () => {
@@ -80,6 +84,10 @@ export async function startGatewayProcess(
       child.kill('SIGTERM');
       await exited;
     },
+    signal(name) {
+      child.kill(name);
+    },
+    exited,
   };
   await waitFor(async () => (await gateway.readyz()).status === 200, READY_TIMEOUT_MS, 'gateway ready');
   return gateway;
