@@ -288,15 +288,17 @@ export function linkAccounts(
       };
     }
 
-    let change: AccountChange;
     try {
-      change = await withPrimaryLock(ctx, primaryId, () => runLink(ctx, draft, op));
+      return await withPrimaryLock(ctx, primaryId, async () => {
+        const change = await runLink(ctx, draft, op);
+        // The one success point of a link, read-back decided or not. Still under the primary's
+        // lock: what is recorded here is in order per primary.
+        if (change.reconciled) draft.reconciled = true;
+        return change;
+      });
     } catch (error) {
       throw asDefinite(error);
     }
-    // The one success point of a link, read-back decided or not.
-    if (change.reconciled) draft.reconciled = true;
-    return change;
   });
 }
 
@@ -339,20 +341,23 @@ export function unlinkAccount(
         if (!isUnclearWrite(error)) throw error;
         const primary = await readPrimaryBack(ctx, primaryId);
         if (!primary) throw withOutcome(error, 'OUTCOME_UNKNOWN');
-        draft.reconciled = true;
         if (!hasIdentity(primary, secondaryId)) {
           return { primaryId, identities: primary.identities ?? [], reconciled: true };
         }
+        draft.reconciled = true;
         throw withOutcome(error, 'NOT_APPLIED');
       }
     };
-    let change: AccountChange;
     try {
-      change = await withPrimaryLock(ctx, primaryId, unlink);
+      return await withPrimaryLock(ctx, primaryId, async () => {
+        const change = await unlink();
+        // The one success point of an unlink, read-back decided or not. Still under the primary's
+        // lock: what is recorded here is in order per primary.
+        if (change.reconciled) draft.reconciled = true;
+        return change;
+      });
     } catch (error) {
       throw asDefinite(error);
     }
-    // The one success point of an unlink, read-back decided or not.
-    return change;
   });
 }

@@ -36,7 +36,7 @@ const secondaryId = (n: number) => `github|77${String(n).padStart(4, '0')}`;
 const userKey = (n: number) => `k${n}`;
 const appKey = (n: number) => `a${n}`;
 
-// Deterministic randomness (a seeded LCG), so a failing run can be replayed.
+// Seeded randomness (an LCG): runs differ only by timing, which decides who draws what.
 function random(seed: number) {
   let state = seed >>> 0;
   return () => {
