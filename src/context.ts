@@ -8,7 +8,7 @@ import type { WireUser } from './auth0/wire.js';
 import type { Config } from './config.js';
 import { RateLimitedError } from './errors.js';
 import type { TraceParent } from './observability/tracing.js';
-import type { CallerLimiter } from './shared-state/shared-state.js';
+import type { CallerLimiter, WriterLock } from './shared-state/shared-state.js';
 import { createAuditLog, skipAudit, type AuditEvent } from './accounts/audit.js';
 import { createUserLoader } from './accounts/user-loader.js';
 import type { AccountEvents } from './events/account-events.js';
@@ -33,6 +33,8 @@ export interface GatewayContext {
   readonly limitCaller: (subject: string) => Promise<void>;
   /** Link and unlink events (webhooks); records nothing without WEBHOOK_URL. */
   readonly events: AccountEvents;
+  /** One writer per primary (DESIGN §8): link, unlink and merge take the primary's lock. */
+  readonly primaryLocks: WriterLock;
 }
 
 /** The per-process parts a request context is built from. */
@@ -44,6 +46,7 @@ export interface ContextDependencies {
   readonly verifyLinkToken: (linkWith: string, caller: Caller) => Promise<{ subject: string }>;
   readonly callerLimiter: CallerLimiter;
   readonly events: AccountEvents;
+  readonly primaryLocks: WriterLock;
 }
 
 /** The per-caller limit (DESIGN §10): refused before any Auth0 call, so one caller cannot spend the tenant's budget. */
@@ -97,5 +100,6 @@ export async function createContext(
     audit: deps.logger.isLevelEnabled('info') ? createAuditLog(requestLogger) : skipAudit,
     limitCaller: (subject) => limitCaller(deps, subject),
     events: deps.events,
+    primaryLocks: deps.primaryLocks,
   };
 }

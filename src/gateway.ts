@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import { createContext, type ContextDependencies } from './context.js';
 import { createBrowserRoutes } from './frontend/browser-routes.js';
 import { startAccountEvents } from './events/account-events.js';
-import { createHttpServer } from './http-server.js';
+import { createHttpServer, DrainState } from './http-server.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
@@ -31,6 +31,12 @@ export interface RunningGateway {
   readonly logger: Logger;
   /** Stops accepting, lets in-flight requests finish, then releases upstream connections. */
   close(): Promise<void>;
+  /**
+   * The SIGTERM/SIGINT drain (DESIGN §8): `/readyz` 503 at once; the listener keeps serving while
+   * requests are in flight; then `close()`, which releases the writer locks this process holds.
+   * After `timeoutMs` the requests still in flight are cut. Resolves how it ended.
+   */
+  drain(timeoutMs: number): Promise<{ cut: number }>;
 }
 
 /** Composition root: config → shared services → schema → Apollo Server → HTTP server. */
@@ -65,6 +71,7 @@ export async function startGateway(
     verifyLinkToken: (linkWith, caller) => linkTokens.verifyLinkToken(linkWith, caller),
     callerLimiter: shared.callerLimiter({ name: 'link-unlink', ...config.callerRateLimit }),
     events,
+    primaryLocks: shared.writerLock('primary'),
   };
 
   const { schema } = await buildGatewaySchema();
@@ -78,7 +85,9 @@ export async function startGateway(
   });
   await apollo.start();
 
+  const drainState = new DrainState();
   const server = createHttpServer({
+    drain: drainState,
     apollo,
     createContext: (request) => createContext(deps, request),
     checkReadiness: async () => {
@@ -118,6 +127,18 @@ export async function startGateway(
       await tracing?.shutdown();
     })());
 
+  const drain = async (timeoutMs: number) => {
+    drainState.draining = true;
+    let cut = 0;
+    if (!(await drainState.whenIdle(timeoutMs))) {
+      cut = drainState.requestsInFlight;
+      // SHUTDOWN_TIMEOUT_MS reached: what is still running is cut, so close() can finish.
+      server.closeAllConnections();
+    }
+    await close();
+    return { cut };
+  };
+
   const url = `${origin}/graphql`;
   return {
     url,
@@ -129,5 +150,6 @@ export async function startGateway(
     shared,
     logger,
     close,
+    drain,
   };
 }

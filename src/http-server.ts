@@ -35,6 +35,48 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Traces each request (OTEL_EXPORTER_OTLP_ENDPOINT); absent: no spans. */
   tracer?: Tracer;
+  /** Counts requests in flight and says when a drain started (DESIGN §8). */
+  drain?: DrainState;
+}
+
+/**
+ * Requests in flight and the drain flag of one server. A drain (SIGTERM/SIGINT) turns `/readyz`
+ * to 503 at once, whatever its cached answer, while the listener keeps serving.
+ */
+export class DrainState {
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** Set once a drain started; never cleared. */
+  draining = false;
+
+  /** Counts one request until its response closes. */
+  track(res: ServerResponse): void {
+    this.inFlight++;
+    res.once('close', () => {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    });
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Resolves true once no request is in flight, or false after `timeoutMs`. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== wake);
+        resolve(false);
+      }, timeoutMs);
+      this.idleWaiters.push(wake);
+    });
+  }
 }
 
 // Span names use these paths only: any other path could carry anything.
@@ -140,6 +182,8 @@ export function createHttpServer(options: HttpServerOptions): Server {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
+    // Draining: answer, then let the client open its next connection to another replica.
+    if (options.drain?.draining) res.setHeader('connection', 'close');
     const incomingId = req.headers['x-request-id'];
     const requestId =
       typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
@@ -186,6 +230,10 @@ export function createHttpServer(options: HttpServerOptions): Server {
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });
       case '/readyz': {
+        // Checked before (and apart from) the readiness checks: a drain wins over their answer.
+        if (options.drain?.draining) {
+          return sendJson(res, 503, { status: 'draining', checks: { draining: true } });
+        }
         const { ready, checks } = await options.checkReadiness();
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
       }
@@ -205,6 +253,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   }
 
   return createServer((req, res) => {
+    options.drain?.track(res);
     handle(req, res).catch((error: unknown) => {
       if (error instanceof BodyTooLargeError) {
         sendJson(res, 413, requestError(`The request body exceeds ${MAX_BODY_BYTES} bytes.`, 'BAD_REQUEST'), {

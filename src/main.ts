@@ -56,11 +56,20 @@ async function main() {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    gateway.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const timeoutMs = config.shutdownTimeoutMs;
+    gateway.logger.info({ signal, timeoutMs }, 'draining: /readyz answers 503, finishing requests in flight');
     gateway
-      .close()
-      .then(() => emulator?.close())
-      .then(() => process.exit(0))
+      .drain(timeoutMs)
+      .then(async ({ cut }) => {
+        if (cut > 0) {
+          gateway.logger.warn(
+            { cut, timeoutMs },
+            'SHUTDOWN_TIMEOUT_MS reached: requests still in flight were cut',
+          );
+        } else gateway.logger.info({ signal }, 'drained: no request in flight');
+        await emulator?.close();
+        process.exit(0);
+      })
       .catch((error: unknown) => {
         gateway.logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

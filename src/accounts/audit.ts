@@ -22,6 +22,8 @@ export interface AuditEvent {
   mergedMetadata?: MergedMetadataKeys;
   /** After the link failed behind a merge: whether the primary's metadata was put back. */
   metadataRestore?: 'restored' | 'failed';
+  /** The primary was read back after an unclear or refused answer, and that read decided the outcome. */
+  reconciled?: true;
 }
 
 /** What an operation learns about itself while it runs, for its audit line. */
@@ -31,6 +33,7 @@ export interface AuditDraft {
   callerSubject: string | null;
   mergedMetadata?: AuditEvent['mergedMetadata'];
   metadataRestore?: AuditEvent['metadataRestore'];
+  reconciled?: true;
 }
 
 /**

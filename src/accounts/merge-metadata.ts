@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { WireUser, WireUserUpdate } from '../auth0/wire.js';
 
 /** The metadata objects of an Auth0 user. */
@@ -92,4 +93,24 @@ export function planMetadataMerge(
 /** Whether a plan changes anything at all (no PATCH is sent otherwise). */
 export function hasChanges(plan: MetadataMergePlan): boolean {
   return plan.keys.userMetadataKeys.length > 0 || plan.keys.appMetadataKeys.length > 0;
+}
+
+/**
+ * The part of `plan.restore` still worth sending to `current` (the primary as read now): only the
+ * keys whose value is still the one the merge wrote, so a restore never undoes anyone else's
+ * change (DESIGN §2). `null` when no key is left.
+ */
+export function restoreStillOurs(plan: MetadataMergePlan, current: WireUser): WireUserUpdate | null {
+  const restore: WireUserUpdate = {};
+  for (const kind of ['user_metadata', 'app_metadata'] as const) {
+    const written = plan.update[kind];
+    const before = plan.restore[kind];
+    if (!written || !before) continue;
+    const now = isPlainObject(current[kind]) ? (current[kind] as Metadata) : {};
+    const entries = Object.entries(before).filter(
+      ([key]) => Object.hasOwn(now, key) && isDeepStrictEqual(now[key], written[key]),
+    );
+    if (entries.length > 0) restore[kind] = fromEntries(entries);
+  }
+  return Object.keys(restore).length > 0 ? restore : null;
 }

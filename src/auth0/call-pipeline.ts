@@ -41,6 +41,36 @@ export interface CallSpec<T> {
   auth: UpstreamAuth;
   expectedStatus: number;
   parse(body: unknown): T;
+  /**
+   * Give up (no further attempt, no longer budget wait) at this time, in the budget clock's ms:
+   * bounds a whole call with its retries, as the read-back of DESIGN §8 needs.
+   */
+  deadline?: number;
+}
+
+// Errors of a write after which Auth0 may have acted. Kept beside the error rather than in it:
+// the client never sees this, only the gateway's read-back does.
+const unclearWrites = new WeakSet<object>();
+
+/**
+ * Did this error end a write (POST, DELETE, PATCH) in a way that does not prove Auth0 did nothing:
+ * a timeout, a reset after sending, a 5xx, an unreadable or unexpected answer? False for a refusal
+ * (4xx, 429), a connection refused, a budget refusal or a token failure: Auth0 cannot have acted.
+ */
+export function isUnclearWrite(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && unclearWrites.has(error);
+}
+
+function markUnclear<E extends object>(spec: CallSpec<unknown>, error: E): E {
+  if (spec.method !== 'GET') unclearWrites.add(error);
+  return error;
+}
+
+/** The request never left: the connection was refused, or the connect phase timed out. */
+function neverSent(failure: unknown): boolean {
+  if (isConnectionRefused(failure)) return true;
+  const phase = (failure as { event?: unknown } | null)?.event;
+  return phase === 'lookup' || phase === 'connect' || phase === 'secureConnect';
 }
 
 /**
@@ -75,12 +105,14 @@ export class Auth0CallPipeline {
     const maxAttempts = repeatable ? retry.readAttempts : retry.writeAttempts;
     let waitLeftMs = services.config.maxWaitMs;
     let refreshed = false;
+    const { deadline } = spec;
+    const timeLeft = () => (deadline === undefined ? Infinity : deadline - clock.now());
 
     for (let attempt = 1; ; attempt++) {
       const token = spec.auth.kind === 'service' ? await tokens.getToken() : spec.auth.token;
 
       const waitStart = clock.now();
-      const release = await budget.acquire(Math.max(0, waitLeftMs));
+      const release = await budget.acquire(Math.max(0, Math.min(waitLeftMs, timeLeft())));
       const waitedMs = clock.now() - waitStart;
       waitLeftMs -= waitedMs;
       services.metrics?.auth0BudgetWait.observe(waitedMs / 1000);
@@ -105,6 +137,7 @@ export class Auth0CallPipeline {
           headers: { authorization: `Bearer ${token}` },
           ...(spec.searchParams ? { searchParams: spec.searchParams } : {}),
           ...(spec.json !== undefined ? { json: spec.json } : {}),
+          ...(deadline !== undefined ? { timeoutMs: Math.max(1, Math.round(timeLeft())) } : {}),
         });
       } catch (failure) {
         release();
@@ -115,11 +148,11 @@ export class Auth0CallPipeline {
         this.record(spec, error.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network', started, attempt);
         // A write is retried only when the connection was refused: then Auth0 cannot have acted.
         const retryable = repeatable || isConnectionRefused(failure);
-        if (retryable && attempt < maxAttempts) {
+        if (retryable && attempt < maxAttempts && this.canWait(attempt, timeLeft())) {
           await services.delay(this.backoffMs(attempt));
           continue;
         }
-        throw error;
+        throw neverSent(failure) ? error : markUnclear(spec, error);
       }
       release();
       endHttpSpan(span, response.statusCode, 400);
@@ -127,7 +160,14 @@ export class Auth0CallPipeline {
       this.record(spec, String(response.statusCode), started, attempt);
 
       const { statusCode } = response;
-      if (statusCode === spec.expectedStatus) return this.parse(spec, response);
+      if (statusCode === spec.expectedStatus) {
+        try {
+          return this.parse(spec, response);
+        } catch (error) {
+          // Auth0 said yes, but the answer cannot be used: the read-back builds it.
+          throw error instanceof Error ? markUnclear(spec, error) : error;
+        }
+      }
 
       if (statusCode === 429) {
         // Retried at the budget's pace; the next acquire refuses at once if that is too far off.
@@ -139,15 +179,22 @@ export class Auth0CallPipeline {
         refreshed = true;
         attempt--;
         continue;
-      } else if (repeatable && statusCode >= 500 && attempt < maxAttempts) {
+      } else if (
+        repeatable &&
+        statusCode >= 500 &&
+        attempt < maxAttempts &&
+        this.canWait(attempt, timeLeft())
+      ) {
         await services.delay(this.backoffMs(attempt));
         continue;
       }
-      throw toGatewayError(
+      const error = toGatewayError(
         spec.operation,
         { statusCode, headers: response.headers, body: response.body },
         { auth: spec.auth.kind, nowMs: clock.now() },
       );
+      // Only a 4xx is Auth0 saying no; a 5xx, a redirect or another 2xx may come after it acted.
+      throw statusCode >= 400 && statusCode < 500 ? error : markUnclear(spec, error);
     }
   }
 
@@ -165,6 +212,11 @@ export class Auth0CallPipeline {
         throw unexpectedResponse(spec.operation, response.statusCode, error.message);
       throw error;
     }
+  }
+
+  /** Is there time for another attempt after this one's backoff, before the spec's deadline? */
+  private canWait(attempt: number, timeLeftMs: number): boolean {
+    return timeLeftMs > this.backoffMs(attempt);
   }
 
   /** Capped exponential backoff with jitter (50–100% of the step), so replicas do not retry in step. */

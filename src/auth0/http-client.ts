@@ -22,6 +22,8 @@ export interface Auth0HttpRequest {
   headers?: Record<string, string>;
   /** Sent as JSON. */
   json?: unknown;
+  /** Total time for this exchange when shorter than the client's own `timeoutMs`. */
+  timeoutMs?: number;
 }
 
 export interface Auth0HttpResponse {
@@ -72,6 +74,15 @@ export function createAuth0HttpClient(options: Auth0HttpClientOptions): Auth0Htt
         ...(request.headers ? { headers: request.headers } : {}),
         ...(request.searchParams ? { searchParams: request.searchParams } : {}),
         ...(request.json !== undefined ? { json: request.json } : {}),
+        ...(request.timeoutMs !== undefined
+          ? {
+              timeout: {
+                connect: connectTimeoutMs,
+                secureConnect: connectTimeoutMs,
+                request: request.timeoutMs,
+              },
+            }
+          : {}),
       });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     },

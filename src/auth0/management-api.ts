@@ -17,9 +17,11 @@ export const MAX_SEARCH_IDS = 50;
  */
 export class Auth0ManagementApi {
   private readonly pipeline: Auth0CallPipeline;
+  private readonly clock: Auth0Services['clock'];
 
   constructor(services: Auth0Services, request: CallRequest) {
     this.pipeline = new Auth0CallPipeline(services, request);
+    this.clock = services.clock;
   }
 
   /** `POST /api/v2/users/{primaryId}/identities` (201): the primary's identities after linking. */
@@ -72,10 +74,18 @@ export class Auth0ManagementApi {
     });
   }
 
-  /** `GET /api/v2/users/{userId}`; 404 → NOT_FOUND. Service token unless `auth` says otherwise. */
-  async getUser(userId: string, auth: UpstreamAuth = { kind: 'service' }): Promise<WireUser> {
+  /**
+   * `GET /api/v2/users/{userId}`; 404 → NOT_FOUND. Service token unless `auth` says otherwise.
+   * `withinMs` bounds the whole read, retries and budget wait included (the read-back of DESIGN §8).
+   */
+  async getUser(
+    userId: string,
+    auth: UpstreamAuth = { kind: 'service' },
+    options: { withinMs?: number } = {},
+  ): Promise<WireUser> {
     parseUserId(userId, 'userId');
     return this.call({
+      ...(options.withinMs !== undefined ? { deadline: this.clock.now() + options.withinMs } : {}),
       operation: 'read',
       endpoint: 'get-user',
       method: 'GET',

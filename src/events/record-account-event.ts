@@ -1,4 +1,4 @@
-import { audited, type AuditDraft, type AuditEvent } from '../accounts/audit.js';
+import type { AuditDraft } from '../accounts/audit.js';
 import type { GatewayContext } from '../context.js';
 import { toAccountEvent, type AccountEventType } from './account-event.js';
 
@@ -7,34 +7,28 @@ interface AppliedResult {
   primaryId: string;
   mergedMetadata?: { userMetadataKeys: string[]; appMetadataKeys: string[] } | null;
   /** Found applied by a read-back of the primary after an ambiguous or refused answer. */
-  reconciled?: boolean;
+  reconciled: boolean;
 }
 
 /**
- * `audited` that also records the operation's event once it has been applied: written to the
- * outbox before the mutation answers. An operation that fails records nothing.
+ * Writes the event of an applied link or unlink to the outbox, before the mutation answers.
+ * Called at the operation's one success point, under the primary's lock, so events of one
+ * primary enter the outbox in the order the operations were applied.
  */
-export function auditedWithEvent<T extends AppliedResult>(
-  ctx: Pick<GatewayContext, 'audit' | 'events'>,
+export async function recordAccountEvent(
+  ctx: Pick<GatewayContext, 'events'>,
   type: AccountEventType,
-  base: { event: AuditEvent['event']; primaryId: string },
-  run: (draft: AuditDraft) => Promise<T>,
-): Promise<T> {
-  return audited(ctx.audit, base, async (draft) => {
-    const result = await run(draft);
-    const reconciled =
-      result.reconciled === true ||
-      ('reconciled' in draft && (draft as { reconciled?: unknown }).reconciled === true);
-    await ctx.events.record(
-      toAccountEvent(type, {
-        primaryId: result.primaryId,
-        secondary: draft.secondary ?? '',
-        mode: draft.mode ?? 'admin',
-        callerSubject: draft.callerSubject,
-        mergedMetadata: result.mergedMetadata ?? draft.mergedMetadata ?? null,
-        reconciled,
-      }),
-    );
-    return result;
-  });
+  draft: AuditDraft,
+  result: AppliedResult,
+): Promise<void> {
+  await ctx.events.record(
+    toAccountEvent(type, {
+      primaryId: result.primaryId,
+      secondary: draft.secondary ?? '',
+      mode: draft.mode ?? 'admin',
+      callerSubject: draft.callerSubject,
+      mergedMetadata: result.mergedMetadata ?? draft.mergedMetadata ?? null,
+      reconciled: result.reconciled,
+    }),
+  );
 }

@@ -6,7 +6,9 @@ import type {
   RateBucketStore,
   ServiceTokenSlot,
   SharedState,
+  WriterLock,
 } from './shared-state.js';
+import { createMemoryWriterLock } from './writer-lock.js';
 
 // Float drift must not leave a bucket at 0.9999999 tokens forever.
 const EPSILON = 1e-9;
@@ -124,6 +126,7 @@ export function createMemoryCallerLimiter(options: {
 /** Everything in this process's memory: REDIS_URL unset. */
 export function createMemorySharedState(options: { now?: () => number } = {}): SharedState {
   const buckets = new Map<string, MemoryBucket>();
+  const writerLocks = new Map<string, WriterLock>();
   return {
     kind: 'memory',
     isAvailable: () => true,
@@ -136,6 +139,11 @@ export function createMemorySharedState(options: { now?: () => number } = {}): S
     callerLimiter(limit) {
       const limiter = createMemoryCallerLimiter(limit);
       return { consume: (key) => consumeWith(limiter, key) };
+    },
+    writerLock(name) {
+      let lock = writerLocks.get(name);
+      if (!lock) writerLocks.set(name, (lock = createMemoryWriterLock()));
+      return lock;
     },
     apqCache: () => undefined,
     close: async () => undefined,

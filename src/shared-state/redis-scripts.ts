@@ -100,3 +100,9 @@ export const RELEASE_LOCK_SCRIPT = new RedisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `);
+
+/** KEYS[1] lock; ARGV[1] owner, ARGV[2] ttl ms. Extends the lock only if this replica still holds it. */
+export const RENEW_LOCK_SCRIPT = new RedisScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`);

@@ -15,8 +15,10 @@ import type {
   ServiceTokenSlot,
   SharedState,
   SharedToken,
+  WriterLock,
 } from './shared-state.js';
 import { deriveTokenKeys, fingerprintToken, openToken, sealToken } from './token-crypto.js';
+import { createRedisWriterLock } from './writer-lock.js';
 
 export interface RedisSharedStateOptions {
   /** `redis://` or `rediss://` URL (checked by config). */
@@ -27,6 +29,8 @@ export interface RedisSharedStateOptions {
   onAvailabilityChange?: (up: boolean) => void;
   /** Longest a replica holds the token lock: a token request's whole timeout and some. */
   tokenLockMs: number;
+  /** Expiry of a held writer lock (renewed while held); default 15 000. */
+  writerLockTtlMs?: number;
   /** Longest one Redis command may take before the replica goes on without it; default 500. */
   commandTimeoutMs?: number;
   /** Longest start-up waits for a first connection; default 2000. */
@@ -127,6 +131,8 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
   const heartbeatTimer = setInterval(() => void heartbeat(), HEARTBEAT_MS);
   heartbeatTimer.unref();
 
+  const writerLocks = new Map<string, WriterLock>();
+
   return {
     kind: 'redis',
     isAvailable,
@@ -145,12 +151,25 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       });
       return { consume: (callerKey) => consumeWith(limiter, callerKey) };
     },
+    writerLock(name) {
+      let lock = writerLocks.get(name);
+      if (!lock) {
+        lock = createRedisWriterLock(client, {
+          redisKey: (id) => key('writer-lock', name, id),
+          isAvailable,
+          ttlMs: options.writerLockTtlMs ?? 15_000,
+        });
+        writerLocks.set(name, lock);
+      }
+      return lock;
+    },
     apqCache() {
       apq ??= createApqCache(options.url, key('apq'));
       return apq.cache;
     },
     async close() {
       clearInterval(heartbeatTimer);
+      await Promise.all([...writerLocks.values()].map((lock) => lock.releaseAll()));
       await apq?.close();
       if (isAvailable()) {
         await client.zrem(replicasKey, replicaId).catch(() => undefined);

@@ -74,6 +74,20 @@ export interface CallerLimiter {
   consume(key: string): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
 }
 
+/** Gives a writer lock back; calling it more than once does nothing. Never rejects. */
+export type ReleaseWriterLock = () => Promise<void>;
+
+/**
+ * One writer at a time per key (a primary user id), across replicas when they share Redis
+ * (DESIGN §8). Never throws: when Redis does not answer, the lock holds within this process only.
+ */
+export interface WriterLock {
+  /** The key's lock once it is this caller's; `null` when others held it for all of `waitMs`. */
+  acquire(key: string, waitMs: number): Promise<ReleaseWriterLock | null>;
+  /** Releases every lock this process still holds (drain: the requests holding them were cut). */
+  releaseAll(): Promise<void>;
+}
+
 export interface SharedState {
   readonly kind: 'memory' | 'redis';
   /** Redis reachable now; always true in memory. */
@@ -83,6 +97,8 @@ export interface SharedState {
   /** The service token of one client; `secret` keys its encryption (HKDF). */
   serviceTokenSlot(options: { name: string; secret: string }): ServiceTokenSlot;
   callerLimiter(options: { name: string; count: number; windowSeconds: number }): CallerLimiter;
+  /** The writer locks called `name` (one set per tenant). */
+  writerLock(name: string): WriterLock;
   /** Apollo's automatic persisted queries cache; `undefined`: Apollo's own in-memory one. */
   apqCache(): KeyValueCache<string> | undefined;
   close(): Promise<void>;

@@ -399,9 +399,15 @@ describe('linkAccounts end to end (gateway + emulator over HTTP)', () => {
         500,
         { statusCode: 500, error: 'Internal Server Error', message: 'boom' },
         'UPSTREAM_ERROR',
-        undefined,
+        // A 5xx does not prove Auth0 did nothing: the primary is read back, and nothing changed.
+        'NOT_APPLIED',
       ],
-      [503, { statusCode: 503, error: 'Service Unavailable', message: 'down' }, 'UPSTREAM_ERROR', undefined],
+      [
+        503,
+        { statusCode: 503, error: 'Service Unavailable', message: 'down' },
+        'UPSTREAM_ERROR',
+        'NOT_APPLIED',
+      ],
     ])('maps Auth0 %i to its code with extensions.auth0 (JWT mode)', async (status, body, code, reason) => {
       h.emulator.faults.add({ route: 'link', status, body, times: 5 });
       const result = await link(

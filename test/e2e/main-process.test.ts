@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { killAllMain, printedUrls, runMain as run, waitForOutput } from '../support/main-process.js';
 
 /** The printed curl commands, turned into fetch calls: URL, headers and JSON body. */
@@ -12,6 +13,44 @@ function parseCurls(text: string) {
       ),
       body: /-d '([^']+)'/.exec(block)![1],
     }));
+}
+
+/**
+ * A POST whose headers and first half of the body are sent at once, the rest on `finish()`: a
+ * request that is in flight for as long as the test wants.
+ */
+function startSlowRequest(url: string, body: string) {
+  const half = Math.floor(body.length / 2);
+  let finish!: () => void;
+  let started!: () => void;
+  const startedPromise = new Promise<void>((resolve) => (started = resolve));
+  const response = new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      },
+    );
+    req.on('error', reject);
+    req.write(body.slice(0, half), () => started());
+    finish = () => req.end(body.slice(half));
+  });
+  return { started: startedPromise, response, finish: () => finish() };
+}
+
+/** Polls `url` (bounded) until it answers `status`. */
+async function waitForStatus(url: string, status: number) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if ((await fetch(url)).status === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} never answered ${status}`);
 }
 
 // A failed assertion must not leave a server behind (jest would never exit).
@@ -45,10 +84,20 @@ describe('the server process (npm start)', () => {
         'google-oauth2|108000000000000000001',
         'github|4031337',
       ]);
+
+      // Graceful shutdown with a request in flight: its body is still arriving when SIGTERM comes.
+      const inFlight = startSlowRequest(urls.graphql!, JSON.stringify({ query: '{ __typename }' }));
+      await inFlight.started;
+      // A round trip on another connection: by its answer the server has read the first one's headers.
+      await fetch(`${origin}/healthz`);
+      r.child.kill('SIGTERM');
+      await waitForStatus(`${origin}/readyz`, 503);
+      inFlight.finish();
+      expect(await inFlight.response).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
     } finally {
       r.child.kill('SIGTERM');
     }
-    // Graceful shutdown: stop accepting, finish in-flight requests, exit 0.
+    // Then the listener closes and the process exits 0.
     expect(await r.exited).toBe(0);
   });
 

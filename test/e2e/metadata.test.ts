@@ -241,11 +241,13 @@ describe('metadata: merged on link, readable on User', () => {
 
       expect(codesOf(result)).toEqual(['CONFLICT']);
       expect(result.body.errors?.[0].extensions?.reason).toBe('ALREADY_LINKED');
+      // The 409 could be a repeated link: the primary read back shows it is not, so the merge goes.
       expect(calls()).toEqual([
         'get-user 200',
         'get-user 200',
         'update-user 200',
         'link 409',
+        'get-user 200',
         'update-user 200',
       ]);
       // Changed keys back to their old values, added keys null; never an empty object.
@@ -267,16 +269,24 @@ describe('metadata: merged on link, readable on User', () => {
 
       expect(codesOf(result)).toEqual(['UPSTREAM_ERROR']);
       expect(result.body.errors?.[0].extensions?.auth0).toEqual({ statusCode: 500, errorCode: null });
+      // The read-back decides: the link did not happen, so the merge is to be undone.
+      expect(result.body.errors?.[0].extensions?.reason).toBe('NOT_APPLIED');
       expect(calls()).toEqual([
         'get-user 200',
         'get-user 200',
         'update-user 200',
         'link 500',
+        'get-user 200',
         'update-user 503',
         'update-user 503',
         'update-user 503',
       ]);
-      expect(linkAudit()).toMatchObject({ outcome: 'UPSTREAM_ERROR', metadataRestore: 'failed' });
+      expect(linkAudit()).toMatchObject({
+        outcome: 'UPSTREAM_ERROR',
+        reason: 'NOT_APPLIED',
+        reconciled: true,
+        metadataRestore: 'failed',
+      });
       const errors = h.logLines
         .map((l) => JSON.parse(l) as Record<string, unknown>)
         .filter((l) => l.level === 50);
@@ -307,18 +317,81 @@ describe('metadata: merged on link, readable on User', () => {
       expect(linkAudit().metadataRestore).toBeUndefined();
     });
 
-    it('on a 5xx every attempt (outcome unknown) stops the link and still sends the restore', async () => {
+    it('on a 5xx every attempt (outcome unknown) stops the link, reads the primary and restores nothing it did not write', async () => {
       // Retried like a read: the same metadata PATCH twice is harmless. After the third 5xx
-      // Auth0 may have applied it, so the gateway writes the primary's old values back.
+      // Auth0 may have applied it: the primary read fresh shows it did not, so nothing is sent.
       h.emulator.faults.add({ route: 'update-user', status: 503, times: 3 });
       const result = await adminLink(true);
       expect(codesOf(result)).toEqual(['UPSTREAM_ERROR']);
-      expect(result.body.errors?.[0].extensions?.auth0?.statusCode).toBe(503);
-      expect(h.emulator.journal.count('update-user')).toBe(4);
-      expect(h.emulator.journal.count('link')).toBe(0);
+      expect(result.body.errors?.[0].extensions).toMatchObject({
+        auth0: { statusCode: 503 },
+        reason: 'NOT_APPLIED',
+      });
+      expect(calls()).toEqual([
+        'get-user 200',
+        'get-user 200',
+        'update-user 503',
+        'update-user 503',
+        'update-user 503',
+        'get-user 200',
+      ]);
       expect(primaryNow().user_metadata).toEqual(PRIMARY_USER_METADATA);
       expect(linkAudit()).toMatchObject({ outcome: 'UPSTREAM_ERROR', metadataRestore: 'restored' });
       expect(linkAudit().mergedMetadata).toBeUndefined();
+    });
+
+    it('after a PATCH that timed out but was applied, puts back the keys it wrote and links nothing', async () => {
+      const quick = await startHarness({ env: { AUTH0_TIMEOUT_MS: '300' } });
+      try {
+        for (const user of USERS) quick.emulator.tenant.addUser(user);
+        const token = await quick.emulator.tokens.adminToken({ scope: 'update:users read:users' });
+        // Every attempt takes effect, and no answer comes in time.
+        quick.emulator.faults.add({ route: 'update-user', applyFirst: true, latencyMs: 1000, times: 3 });
+        const result = await execute(
+          quick.url,
+          LinkAccountsMergingMetadataDocument,
+          { primaryId: PRIMARY, input: { admin: { provider: 'google-oauth2', userId: SECONDARY, mergeMetadata: true } } }, // prettier-ignore
+          { token },
+        );
+        expect(codesOf(result)).toEqual(['UPSTREAM_TIMEOUT']);
+        expect(result.body.errors?.[0].extensions?.reason).toBe('NOT_APPLIED');
+        const patches = quick.emulator.journal.entries({ route: 'update-user' });
+        expect(patches.map((p) => p.appliedStatus ?? p.status)).toEqual([200, 200, 200, 200]);
+        // The fourth PATCH is the restore: changed keys back, added keys removed.
+        expect(patches[3].body).toEqual({
+          user_metadata: { prefs: PRIMARY_USER_METADATA.prefs, color: null },
+          app_metadata: { crm: PRIMARY_APP_METADATA.crm, legacyId: null },
+        });
+        expect(quick.emulator.journal.count('link')).toBe(0);
+        const primary = quick.emulator.tenant.getUser(PRIMARY)!;
+        expect(primary.user_metadata).toEqual(PRIMARY_USER_METADATA);
+        expect(primary.app_metadata).toEqual(PRIMARY_APP_METADATA);
+        expect(quick.emulator.tenant.getUser(SECONDARY)).toBeDefined();
+      } finally {
+        await quick.close();
+      }
+    });
+
+    it('a link 5xx after Auth0 applied it: the read-back answers success and the merged keys stay', async () => {
+      h.emulator.faults.add({ route: 'link', applyFirst: true, status: 503 });
+      const result = await adminLink(true);
+      expect(result.body.errors).toBeUndefined();
+      expect(result.body.data?.linkAccounts).toMatchObject({
+        identities: [{ id: PRIMARY }, { id: SECONDARY }],
+        mergedMetadata: { userMetadataKeys: ['prefs', 'color'], appMetadataKeys: ['crm', 'legacyId'] },
+      });
+      expect(calls()).toEqual([
+        'get-user 200',
+        'get-user 200',
+        'update-user 200',
+        'link 503',
+        'get-user 200',
+        'get-user 200',
+      ]);
+      expect(primaryNow().user_metadata).toEqual(MERGED_USER_METADATA);
+      expect(primaryNow().app_metadata).toEqual(MERGED_APP_METADATA);
+      expect(linkAudit()).toMatchObject({ outcome: 'success', reconciled: true });
+      expect(linkAudit().metadataRestore).toBeUndefined();
     });
   });
 

@@ -21,6 +21,10 @@ export interface GatewayProcess {
   stop(): Promise<void>;
   /** Sends `signal` (`SIGKILL`: a crash, no drain) and resolves once the process has exited. */
   kill(signal: NodeJS.Signals): Promise<void>;
+  /** Sends a signal without waiting (a drain test watches what happens meanwhile). */
+  signal(name: NodeJS.Signals): void;
+  /** Resolves with the exit code once the process has exited (`null` when a signal ended it). */
+  readonly exited: Promise<number | null>;
 }
 
 /** Starts one gateway process and resolves once its `/readyz` answers 200. */
@@ -46,7 +50,7 @@ export async function startGatewayProcess(
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
 
   const url = await new Promise<string>((done, fail) => {
     const check = () => {
@@ -87,6 +91,10 @@ export async function startGatewayProcess(
       child.kill(signal);
       await exited;
     },
+    signal(name) {
+      child.kill(name);
+    },
+    exited,
   };
   await waitFor(async () => (await gateway.readyz()).status === 200, READY_TIMEOUT_MS, 'gateway ready');
   return gateway;

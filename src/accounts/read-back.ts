@@ -1,0 +1,74 @@
+// No ambiguous answers (DESIGN §8): after a link or unlink whose outcome Auth0's answer does not
+// prove, the gateway reads the primary back and answers from what it shows.
+import type { WireUser } from '../auth0/wire.js';
+import type { GatewayContext } from '../context.js';
+import {
+  BadUserInputError,
+  ConflictError,
+  GatewayError,
+  UpstreamError,
+  UpstreamTimeoutError,
+  type ErrorReason,
+} from '../errors.js';
+
+/** Does `user` carry the identity `<provider>|<user_id>` (`identityId`)? */
+export function hasIdentity(user: WireUser, identityId: string): boolean {
+  return (user.identities ?? []).some(
+    (identity) => `${identity.provider}|${String(identity.user_id)}` === identityId,
+  );
+}
+
+/**
+ * The primary as Auth0 has it now: a fresh GET with the service token (never a cache), within the
+ * budget and AUTH0_TIMEOUT_MS, retries included. `null` when that read fails too.
+ */
+export async function readPrimaryBack(ctx: GatewayContext, primaryId: string): Promise<WireUser | null> {
+  try {
+    return await ctx.auth0.getUser(primaryId, { kind: 'service' }, { withinMs: ctx.config.auth0.timeoutMs });
+  } catch (error) {
+    ctx.logger().warn({ err: error, primaryId }, 'could not read the primary back after an unclear answer');
+    return null;
+  }
+}
+
+/**
+ * Auth0's answers to a link that was already made: 409 (the identity exists) or 400 for a
+ * secondary that no longer exists as a user. The read-back decides whether they mean success.
+ */
+export function mayBeRepeatedLink(error: unknown): boolean {
+  return (
+    error instanceof ConflictError ||
+    (error instanceof BadUserInputError && error.reason === 'SECONDARY_NOT_FOUND')
+  );
+}
+
+const SAID: Partial<Record<ErrorReason, string>> = {
+  NOT_APPLIED: 'Nothing changed at Auth0 (the gateway checked): safe to retry.',
+  OUTCOME_UNKNOWN:
+    'Whether Auth0 applied it is unknown (reading the primary back failed too): read the user before retrying.',
+};
+
+/**
+ * The same upstream error with the reason that tells the client whether anything changed:
+ * `NOT_APPLIED` or `OUTCOME_UNKNOWN` (DESIGN §4). Other errors pass unchanged.
+ */
+export function withOutcome(error: unknown, reason: 'NOT_APPLIED' | 'OUTCOME_UNKNOWN'): unknown {
+  if (!(error instanceof UpstreamError || error instanceof UpstreamTimeoutError)) return error;
+  const Upstream = error instanceof UpstreamTimeoutError ? UpstreamTimeoutError : UpstreamError;
+  return new Upstream(`${error.message} ${SAID[reason]}`, {
+    reason,
+    ...(error.auth0 ? { auth0: error.auth0 } : {}),
+    cause: error,
+  });
+}
+
+/**
+ * A link or unlink that ended before Auth0 could act (a pre-read, the token, the merge PATCH):
+ * an upstream error without a reason becomes `NOT_APPLIED`, so every upstream error of these
+ * mutations says whether anything changed.
+ */
+export function asDefinite(error: unknown): unknown {
+  return error instanceof GatewayError && error.reason === undefined
+    ? withOutcome(error, 'NOT_APPLIED')
+    : error;
+}
