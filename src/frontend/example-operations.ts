@@ -7,26 +7,68 @@ import { DEMO } from '../auth0-emulator/demo-seed.js';
  * manifest (examples/generated/persisted-documents.json).
  */
 export const EXAMPLE_OPERATIONS = {
-  me: /* GraphQL */ `query Me {
-  me {
-    id
-    email
-    emailVerified
-    identities { id provider userId connection isSocial profileData { email name } }
-  }
-}`,
-  link: /* GraphQL */ `mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {
-  linkAccounts(primaryId: $primaryId, input: $input) {
-    identities { id provider userId connection isSocial profileData { email name } }
-    user { id email }
-  }
-}`,
-  unlink: /* GraphQL */ `mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {
-  unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {
-    identities { id provider userId connection isSocial profileData { email name } }
-    user { id email }
-  }
-}`,
+  me: /* GraphQL */ `
+    query Me {
+      me {
+        id
+        email
+        emailVerified
+        identities {
+          id
+          provider
+          userId
+          connection
+          isSocial
+          profileData {
+            email
+            name
+          }
+        }
+      }
+    }
+  `,
+  link: /* GraphQL */ `
+    mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {
+      linkAccounts(primaryId: $primaryId, input: $input) {
+        identities {
+          id
+          provider
+          userId
+          connection
+          isSocial
+          profileData {
+            email
+            name
+          }
+        }
+        user {
+          id
+          email
+        }
+      }
+    }
+  `,
+  unlink: /* GraphQL */ `
+    mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {
+      unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {
+        identities {
+          id
+          provider
+          userId
+          connection
+          isSocial
+          profileData {
+            email
+            name
+          }
+        }
+        user {
+          id
+          email
+        }
+      }
+    }
+  `,
 } as const;
 
 /** One line, for curl and JSON bodies. */

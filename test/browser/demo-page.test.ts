@@ -67,7 +67,10 @@ describe('the demo page on the embedded tenant (npm start), in Chromium', () => 
 
   beforeAll(async () => {
     // With the project's trusted documents manifest: the page sends document ids only.
-    gateway = runMain({ PORT: '0', TRUSTED_DOCUMENTS: resolve('examples/generated/persisted-documents.json') });
+    gateway = runMain({
+      PORT: '0',
+      TRUSTED_DOCUMENTS: resolve('examples/generated/persisted-documents.json'),
+    });
     urls = printedUrls(await waitForOutput(gateway, /^Demo page: \S+$/m));
     browser = await launchBrowser();
   });

@@ -25,7 +25,7 @@ describe('persisted queries across replicas', () => {
 
   /** A gateway on `redisUrl`; with `tenantOf`, a replica of that one (the same Auth0 tenant and client). */
   async function replica(redisUrl: string, tenantOf?: Harness): Promise<Harness> {
-    const sameTenant = tenantOf ? { AUTH0_DOMAIN: tenantOf.emulator.origin } : {};
+    const sameTenant: Record<string, string> = tenantOf ? { AUTH0_DOMAIN: tenantOf.emulator.origin } : {};
     const h = await startHarness({
       env: { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: 'apq-test:', ...sameTenant },
     });
