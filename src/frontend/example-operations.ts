@@ -6,69 +6,29 @@ import { DEMO } from '../auth0-emulator/demo-seed.js';
  * without interpolation: `npm run codegen` reads them from here into the trusted documents
  * manifest (examples/generated/persisted-documents.json).
  */
+// The texts are shown as they are written (IDE tabs, printed requests, the Postman collection).
+// prettier-ignore
 export const EXAMPLE_OPERATIONS = {
-  me: /* GraphQL */ `
-    query Me {
-      me {
-        id
-        email
-        emailVerified
-        identities {
-          id
-          provider
-          userId
-          connection
-          isSocial
-          profileData {
-            email
-            name
-          }
-        }
-      }
-    }
-  `,
-  link: /* GraphQL */ `
-    mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {
-      linkAccounts(primaryId: $primaryId, input: $input) {
-        identities {
-          id
-          provider
-          userId
-          connection
-          isSocial
-          profileData {
-            email
-            name
-          }
-        }
-        user {
-          id
-          email
-        }
-      }
-    }
-  `,
-  unlink: /* GraphQL */ `
-    mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {
-      unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {
-        identities {
-          id
-          provider
-          userId
-          connection
-          isSocial
-          profileData {
-            email
-            name
-          }
-        }
-        user {
-          id
-          email
-        }
-      }
-    }
-  `,
+  me: /* GraphQL */ `query Me {
+  me {
+    id
+    email
+    emailVerified
+    identities { id provider userId connection isSocial profileData { email name } }
+  }
+}`,
+  link: /* GraphQL */ `mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {
+  linkAccounts(primaryId: $primaryId, input: $input) {
+    identities { id provider userId connection isSocial profileData { email name } }
+    user { id email }
+  }
+}`,
+  unlink: /* GraphQL */ `mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {
+  unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {
+    identities { id provider userId connection isSocial profileData { email name } }
+    user { id email }
+  }
+}`,
 } as const;
 
 /** One line, for curl and JSON bodies. */

@@ -134,7 +134,7 @@ async function main() {
   async function graphql(name, variables) {
     const token = await primary.getTokenSilently();
     const query = config.operations[name];
-    const operationName = query.match(/^(?:query|mutation) (\w+)/)[1];
+    const operationName = query.match(/\b(?:query|mutation)\s+(\w+)/)[1];
     const request = config.trustedDocuments
       ? { operationName, documentId: config.documentIds[name], variables }
       : { operationName, query, variables };
