@@ -129,6 +129,8 @@ export function trustedDocumentsPlugin(list: TrustedDocuments): ApolloServerPlug
           );
         }
         request.query = document ?? PLACEHOLDER;
+        // The placeholder has no operation of the client's name: nothing may resolve before the refusal.
+        if (document === undefined) request.operationName = undefined;
       }
       return {
         async didResolveOperation({ request: resolved, document }) {

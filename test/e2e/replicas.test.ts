@@ -246,9 +246,10 @@ describe('replicas sharing one Redis (DESIGN §10)', () => {
   }, 90_000);
 
   it('count each caller’s link attempts across replicas: the 31st in a minute is refused before Auth0', async () => {
+    // The callers are admin backends (client credentials): ADMIN_CALLER_RATE_LIMIT is theirs.
     const cluster = await startCluster(redis, 40, {
       AUTH0_RATE_LIMIT: '20/10',
-      CALLER_RATE_LIMIT: '30/60',
+      ADMIN_CALLER_RATE_LIMIT: '30/60',
     });
     const link = (r: number, client: number, secondary: number) =>
       postGraphQL(

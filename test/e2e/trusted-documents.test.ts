@@ -61,6 +61,7 @@ describe('trusted documents (TRUSTED_DOCUMENTS = the manifest codegen writes)', 
 
   it.each([
     ['documentId', { documentId: `sha256:${sha256(UNLISTED)}` }],
+    ['documentId with an operationName', { documentId: sha256(UNLISTED), operationName: 'Unlisted' }],
     [
       'a persistedQuery hash',
       { extensions: { persistedQuery: { version: 1, sha256Hash: sha256(UNLISTED) } } },
