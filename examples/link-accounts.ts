@@ -1,6 +1,8 @@
 // A typed Node client: links a secondary account (jwt mode) in a few lines. Variables and result
 // are typed from schema.graphql by codegen (examples/generated), so a wrong input is a compile
 // error. Run: GATEWAY_URL=… ACCESS_TOKEN=… PRIMARY_ID=… LINK_WITH=… node dist/examples/link-accounts.js
+// The document is in the trusted documents manifest codegen writes (generated/persisted-documents.json),
+// so it also runs against a gateway started with TRUSTED_DOCUMENTS pointing at that file.
 import { print, type ExecutionResult } from 'graphql';
 import {
   LinkAccountsDocument,

@@ -14,6 +14,14 @@ import type { Logger } from 'pino';
 import type { GatewayContext } from './context.js';
 import { GatewayError } from './errors.js';
 import type { GatewayMetrics } from './observability/metrics.js';
+import { createBoundedLabel } from './observability/bounded-label.js';
+import { documentLimits } from './documents/document-limits.js';
+import {
+  PERSISTED_QUERY_NOT_IN_LIST,
+  QUERY_NOT_IN_PERSISTED_QUERY_LIST,
+  trustedDocumentsPlugin,
+  type TrustedDocuments,
+} from './documents/trusted-documents.js';
 
 // Codes Apollo Server and graphql-js give to malformed requests: their messages describe the
 // request, never server internals, so they pass through (without stack traces).
@@ -25,6 +33,8 @@ const REQUEST_ERROR_CODES = new Set([
   'OPERATION_RESOLUTION_FAILURE',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
+  PERSISTED_QUERY_NOT_IN_LIST,
+  QUERY_NOT_IN_PERSISTED_QUERY_LIST,
 ]);
 
 /**
@@ -60,10 +70,12 @@ export function createFormatError(logger: Logger) {
 }
 
 function metricsPlugin(metrics: GatewayMetrics): ApolloServerPlugin<GatewayContext> {
+  // Operation names come from the client's document: at most 100 of them become label values.
+  const operationName = createBoundedLabel(100);
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ operation, operationName, errors }) {
+        async willSendResponse({ operation, operationName: requestOperationName, errors }) {
           const codes = (errors ?? []).map((e) => {
             const original = unwrapResolverError(e);
             return original instanceof GatewayError
@@ -71,7 +83,7 @@ function metricsPlugin(metrics: GatewayMetrics): ApolloServerPlugin<GatewayConte
               : String(e.extensions?.code ?? 'INTERNAL');
           });
           metrics.graphqlOperations.inc({
-            operation_name: operationName ?? 'anonymous',
+            operation_name: operationName(requestOperationName ?? 'anonymous'),
             operation_type: operation?.operation ?? 'unknown',
             outcome: codes.length === 0 ? 'success' : 'error',
           });
@@ -139,14 +151,24 @@ export interface ApolloServerOptions {
   /** Where automatic persisted queries are kept; default: Apollo's in-memory cache. */
   cache?: KeyValueCache<string>;
   tracer?: Tracer;
+  /** TRUSTED_DOCUMENTS: only these run, and automatic persisted queries are off. */
+  trustedDocuments?: TrustedDocuments;
 }
 
-/** Apollo Server with CSRF prevention on, no CDN landing page, and masked errors. */
+/**
+ * Apollo Server with CSRF prevention on, no CDN landing page, masked errors, document limits and,
+ * with a list, trusted documents only.
+ */
 export function createApolloServer(options: ApolloServerOptions): ApolloServer<GatewayContext> {
+  const limits = documentLimits({ introspection: options.introspection });
   return new ApolloServer<GatewayContext>({
     schema: options.schema,
     introspection: options.introspection,
     ...(options.cache ? { cache: options.cache } : {}),
+    // With a list the list is the only store of documents: an APQ registration would let a client
+    // name an unlisted document by hash.
+    ...(options.trustedDocuments ? { persistedQueries: false as const } : {}),
+    validationRules: limits.validationRules,
     csrfPrevention: true,
     // main.ts owns shutdown (stop accepting, drain, then stop Apollo); Apollo's own signal
     // handlers would race it and leave the process hanging.
@@ -155,6 +177,8 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
     formatError: createFormatError(options.logger),
     logger: options.logger,
     plugins: [
+      ...(options.trustedDocuments ? [trustedDocumentsPlugin(options.trustedDocuments)] : []),
+      ...limits.plugins,
       ApolloServerPluginLandingPageDisabled(),
       // Replaced by inlineTraceWhenAsked: Apollo would otherwise install its own for a subgraph.
       ApolloServerPluginInlineTraceDisabled(),

@@ -29,7 +29,11 @@ export interface GatewayContext {
   readonly config: Config;
   readonly verifyLinkToken: (linkWith: string, caller: Caller) => Promise<{ subject: string }>;
   readonly audit: (event: AuditEvent) => void;
-  /** Counts one link/unlink attempt of `subject`; throws RATE_LIMITED (CALLER_LIMIT) beyond CALLER_RATE_LIMIT. */
+  /**
+   * Counts one link/unlink attempt of `subject`; throws RATE_LIMITED (CALLER_LIMIT) beyond
+   * CALLER_RATE_LIMIT (end users) or ADMIN_CALLER_RATE_LIMIT (client-credentials callers, unlimited
+   * when unset).
+   */
   readonly limitCaller: (subject: string) => Promise<void>;
   /** Link and unlink events (webhooks); records nothing without WEBHOOK_URL. */
   readonly events: AccountEvents;
@@ -44,16 +48,25 @@ export interface ContextDependencies {
   readonly services: Auth0Services;
   readonly verifyAuthorizationHeader: (header: string | undefined) => Promise<CallerResult>;
   readonly verifyLinkToken: (linkWith: string, caller: Caller) => Promise<{ subject: string }>;
+  /** CALLER_RATE_LIMIT: end users (token `sub` is a user). */
   readonly callerLimiter: CallerLimiter;
   readonly events: AccountEvents;
   readonly primaryLocks: WriterLock;
+  /** ADMIN_CALLER_RATE_LIMIT: client-credentials callers; `null`: only the tenant budget holds them. */
+  readonly adminCallerLimiter: CallerLimiter | null;
 }
 
-/** The per-caller limit (DESIGN §10): refused before any Auth0 call, so one caller cannot spend the tenant's budget. */
-async function limitCaller(deps: ContextDependencies, subject: string): Promise<void> {
+/**
+ * The per-caller limit (DESIGN §10): refused before any Auth0 call, so one caller cannot spend the
+ * tenant's budget. Machines (admin backends) have a limit of their own, off by default: a bulk
+ * admin job may use the whole tenant rate.
+ */
+async function limitCaller(deps: ContextDependencies, caller: Caller | null, subject: string): Promise<void> {
+  const limiter = caller?.isClientCredentials ? deps.adminCallerLimiter : deps.callerLimiter;
+  if (limiter === null) return;
   let outcome;
   try {
-    outcome = await deps.callerLimiter.consume(subject);
+    outcome = await limiter.consume(subject);
   } catch (error) {
     // The limiter's own store failed: the attempt goes ahead (no request fails for shared state).
     deps.logger.warn({ err: error }, 'caller limit not checked');
@@ -61,8 +74,9 @@ async function limitCaller(deps: ContextDependencies, subject: string): Promise<
   }
   if (!outcome.allowed) {
     const { retryAfterSeconds } = outcome;
+    const variable = caller?.isClientCredentials ? 'ADMIN_CALLER_RATE_LIMIT' : 'CALLER_RATE_LIMIT';
     throw new RateLimitedError(
-      `Too many link or unlink attempts by this caller (CALLER_RATE_LIMIT); retry after ${retryAfterSeconds} s.`,
+      `Too many link or unlink attempts by this caller (${variable}); retry after ${retryAfterSeconds} s.`,
       { retryAfter: retryAfterSeconds, reason: 'CALLER_LIMIT' },
     );
   }
@@ -88,17 +102,18 @@ export async function createContext(
     logger: deps.logger,
     trace,
   });
+  const auth = await deps.verifyAuthorizationHeader(request.authorization);
   return {
     requestId: request.requestId,
     trace,
     logger: requestLogger,
-    auth: await deps.verifyAuthorizationHeader(request.authorization),
+    auth,
     auth0,
     users: createUserLoader(auth0),
     config: deps.config,
     verifyLinkToken: deps.verifyLinkToken,
     audit: deps.logger.isLevelEnabled('info') ? createAuditLog(requestLogger) : skipAudit,
-    limitCaller: (subject) => limitCaller(deps, subject),
+    limitCaller: (subject) => limitCaller(deps, auth.caller, subject),
     events: deps.events,
     primaryLocks: deps.primaryLocks,
   };

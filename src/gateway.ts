@@ -5,9 +5,11 @@ import { createApolloServer } from './apollo-server.js';
 import { createAccessTokenVerifier, createRemoteKeySet } from './auth/verify-access-token.js';
 import { createLinkTokenVerifier } from './auth/verify-id-token.js';
 import { createAuth0Services, type Auth0Services } from './auth0/auth0-services.js';
+import { cacheReadiness } from './auth0/readiness.js';
 import type { Config } from './config.js';
 import { createContext, type ContextDependencies } from './context.js';
 import { createBrowserRoutes } from './frontend/browser-routes.js';
+import { TrustedDocuments } from './documents/trusted-documents.js';
 import { startAccountEvents } from './events/account-events.js';
 import { createHttpServer, DrainState } from './http-server.js';
 import { createLogger } from './observability/logger.js';
@@ -15,6 +17,12 @@ import { createMetrics } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
 import { buildGatewaySchema } from './schema.js';
 import { createSharedState, type SharedState } from './shared-state/index.js';
+
+export interface GatewayOptions {
+  logger?: Logger;
+  /** How long one `/readyz` answer about Auth0 is reused, in milliseconds; default 5000 (DESIGN §6). */
+  readinessCacheMs?: number;
+}
 
 export interface RunningGateway {
   /** `http://host:port/graphql`. */
@@ -40,11 +48,11 @@ export interface RunningGateway {
 }
 
 /** Composition root: config → shared services → schema → Apollo Server → HTTP server. */
-export async function startGateway(
-  config: Config,
-  options: { logger?: Logger } = {},
-): Promise<RunningGateway> {
+export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  // Read before anything starts: a bad manifest stops the start (ConfigError naming TRUSTED_DOCUMENTS).
+  const trustedDocuments =
+    config.trustedDocumentsPath === null ? undefined : TrustedDocuments.load(config.trustedDocumentsPath);
   const metrics = createMetrics({ redis: config.shared.redisUrl !== null });
   const shared = await createSharedState(config, {
     logger,
@@ -72,10 +80,14 @@ export async function startGateway(
     callerLimiter: shared.callerLimiter({ name: 'link-unlink', ...config.callerRateLimit }),
     events,
     primaryLocks: shared.writerLock('primary'),
+    adminCallerLimiter: config.adminCallerRateLimit
+      ? shared.callerLimiter({ name: 'link-unlink-admin', ...config.adminCallerRateLimit })
+      : null,
   };
 
   const { schema } = await buildGatewaySchema();
   const apollo = createApolloServer({
+    trustedDocuments,
     schema,
     introspection: config.server.introspection,
     logger,
@@ -86,15 +98,17 @@ export async function startGateway(
   await apollo.start();
 
   const drainState = new DrainState();
+  // Probes are answered from this: at most one JWKS request per interval, whatever their number.
+  const auth0Readiness = cacheReadiness(() => services.checkReadiness(), { ttlMs: options.readinessCacheMs });
   const server = createHttpServer({
     drain: drainState,
     apollo,
     createContext: (request) => createContext(deps, request),
     checkReadiness: async () => {
-      const checks: Record<string, boolean> = { ...(await services.checkReadiness()) };
+      const checks: Record<string, boolean> = { ...(await auth0Readiness()) };
       // Degraded, not down: without Redis each replica goes on alone (DESIGN §6, §10).
       if (shared.kind === 'redis') checks.redis = shared.isAvailable();
-      return { ready: checks.jwks && checks.token, checks };
+      return { ready: checks.jwks, checks };
     },
     metrics: { contentType: metrics.registry.contentType, render: () => metrics.registry.metrics() },
     corsOrigins: config.server.corsOrigins,

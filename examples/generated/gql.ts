@@ -15,9 +15,15 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "mutation LinkAccounts($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities {\n      id\n      provider\n      userId\n    }\n  }\n}": typeof types.LinkAccountsDocument,
+    "query Me {\n  me {\n    id\n    email\n    emailVerified\n    identities { id provider userId connection isSocial profileData { email name } }\n  }\n}": typeof types.MeDocument,
+    "mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}": typeof types.LinkDocument,
+    "mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {\n  unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}": typeof types.UnlinkDocument,
 };
 const documents: Documents = {
     "mutation LinkAccounts($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities {\n      id\n      provider\n      userId\n    }\n  }\n}": types.LinkAccountsDocument,
+    "query Me {\n  me {\n    id\n    email\n    emailVerified\n    identities { id provider userId connection isSocial profileData { email name } }\n  }\n}": types.MeDocument,
+    "mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}": types.LinkDocument,
+    "mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {\n  unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}": types.UnlinkDocument,
 };
 
 /**
@@ -38,6 +44,18 @@ export function graphql(source: string): unknown;
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation LinkAccounts($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities {\n      id\n      provider\n      userId\n    }\n  }\n}"): (typeof documents)["mutation LinkAccounts($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities {\n      id\n      provider\n      userId\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Me {\n  me {\n    id\n    email\n    emailVerified\n    identities { id provider userId connection isSocial profileData { email name } }\n  }\n}"): (typeof documents)["query Me {\n  me {\n    id\n    email\n    emailVerified\n    identities { id provider userId connection isSocial profileData { email name } }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}"): (typeof documents)["mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {\n  unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}"): (typeof documents)["mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {\n  unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -7,6 +7,7 @@ import { linkAccounts, unlinkAccount, type AccountChange } from './link-accounts
 import { LinkAccountsArgs, UnlinkAccountArgs } from './accounts.args.js';
 import { LinkAccountsPayload, UnlinkAccountPayload } from './payloads.type.js';
 import { readLinkCandidates, readMe, readUser } from './read-users.js';
+import { limitCandidateExposure } from './candidate-exposure.js';
 import { User } from './user.type.js';
 import { Identity } from './identity.type.js';
 
@@ -58,7 +59,7 @@ export class AccountsResolver {
     primaryId: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<User[]> {
-    return readLinkCandidates(ctx, primaryId);
+    return readLinkCandidates(ctx, primaryId).then((users) => limitCandidateExposure(users, ctx.auth.caller));
   }
 }
 

@@ -258,14 +258,15 @@ export function linkAccounts(
     if (input.jwt) {
       draft.mode = 'jwt';
       const caller = authorizeJwtLink(ctx.auth, primaryId);
-      const { subject } = await ctx.verifyLinkToken(input.jwt.linkWith, caller);
+      // Trimmed once: the string checked is the string sent (an untrimmed copy could differ).
+      const linkWith = input.jwt.linkWith.trim();
+      const { subject } = await ctx.verifyLinkToken(linkWith, caller);
       draft.secondary = subject;
       if (subject === primaryId) {
         throw new BadUserInputError('input.jwt.linkWith: the ID token is of the primary account itself.', {
           reason: 'SAME_ACCOUNT',
         });
       }
-      const linkWith = input.jwt.linkWith;
       op = {
         primaryId,
         secondaryId: subject,

@@ -16,4 +16,6 @@ export interface Caller {
   readonly isManagementToken: boolean;
   /** True when the token is for ADMIN_AUDIENCE and carries ADMIN_PERMISSION in scope or permissions. */
   readonly isAdmin: boolean;
+  /** A machine (client credentials: `gty: client-credentials` or `sub` ending in `@clients`), not an end user. */
+  readonly isClientCredentials: boolean;
 }

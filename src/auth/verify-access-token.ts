@@ -97,6 +97,7 @@ function toCaller(
     isAdmin:
       audiences.includes(options.adminAudience) &&
       (scopes.has(options.adminPermission) || permissions.has(options.adminPermission)),
+    isClientCredentials: payload.gty === 'client-credentials' || payload.sub.endsWith('@clients'),
   });
 }
 

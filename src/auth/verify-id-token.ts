@@ -53,10 +53,11 @@ export function createLinkTokenVerifier(options: LinkTokenVerifierOptions): Link
           'linkWith: the bearer token has no azp claim, so no ID token can be matched to it; use a user access token issued to an application.',
         );
       }
-      if (typeof linkWith !== 'string' || linkWith.trim() === '') {
+      // The caller trims once and sends what is checked here: no second trim.
+      if (typeof linkWith !== 'string' || linkWith === '') {
         throw invalid('linkWith: must be the secondary account’s ID token (a JWT).');
       }
-      const result = await verifyRs256Jwt(linkWith.trim(), {
+      const result = await verifyRs256Jwt(linkWith, {
         keys: options.keys,
         issuer: options.issuer,
         clockToleranceSeconds,

@@ -1,13 +1,13 @@
-// `npm run emulator -- --port N [--seed FILE] [--host H] [--plan P | --rate-limit R/B]`: a local
-// Auth0 tenant until SIGINT/SIGTERM.
+// `npm run emulator -- --port N [--seed FILE] [--host H --allow-remote] [--plan P | --rate-limit R/B]`:
+// a local Auth0 tenant until SIGINT/SIGTERM. It prints no password and no client secret: they are in the seed.
 import { parseArgs } from 'node:util';
 import { DEMO, DEMO_SEED, loadSeedFile, startAuth0Emulator } from './index.js';
 import { isRatePlan, parseRateLimit, RATE_LIMIT_PLANS } from './rate-limiter.js';
 import type { EmulatorSeed, RateLimit, RatePlan } from './types.js';
 
-function passwordOf(seed: EmulatorSeed, userId: string): string | undefined {
-  return seed.users.find((u) => u.user_id === userId)?.password;
-}
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+// Where the demo tenant's passwords and secrets are, for those who need them.
+const DEMO_SEED_SOURCE = 'src/auth0-emulator/demo-seed.ts';
 
 /** Management API scopes of a client: the `scopes` shorthand plus its `client_grants` on any `/api/v2/`. */
 function managementScopes(seed: EmulatorSeed, clientId: string): string[] {
@@ -58,14 +58,22 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       plan: { type: 'string' },
       'rate-limit': { type: 'string' },
+      'allow-remote': { type: 'boolean', default: false },
     },
     strict: true,
   });
+  // Anyone who reaches it can mint tokens and read the journal: loopback unless asked twice.
+  if (!LOOPBACK_HOST.test(values.host) && !values['allow-remote']) {
+    throw new Error(
+      `--host ${values.host}: not a loopback address; the emulator serves anyone who reaches it, so add --allow-remote to mean it`,
+    );
+  }
   const { plan, rateLimit } = rateLimitOptions(values.plan, values['rate-limit']);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port: not a port number: ${values.port}`);
   const seed = values.seed ? await loadSeedFile(values.seed) : DEMO_SEED;
+  const secretsIn = values.seed ?? DEMO_SEED_SOURCE;
   const emulator = await startAuth0Emulator({ port, host: values.host, seed, plan, rateLimit });
 
   const lines = [
@@ -76,13 +84,13 @@ async function main(): Promise<void> {
     `  Management API limit: ${describeLimit(plan, rateLimit)}`,
     `  browser logins:       ${emulator.origin}/authorize (redirect_uri from the client's callbacks${values.seed ? '' : `; ${DEMO.spaClientId}: any loopback URL`})`,
     '',
-    'Users (user_id, email, password):',
-    ...seed.users.map((u) => `  ${u.user_id}  ${u.email ?? '-'}  ${u.password ?? '(no password)'}`),
+    `Users (user_id, email; passwords are in ${secretsIn}):`,
+    ...seed.users.map((u) => `  ${u.user_id}  ${u.email ?? '-'}`),
     '',
-    'Clients (client_id, app_type, secret, Management API scopes):',
+    `Clients (client_id, app_type, Management API scopes; secrets are in ${secretsIn}):`,
     ...seed.clients.map(
       (c) =>
-        `  ${c.client_id}  ${c.app_type ?? 'regular_web'}  ${c.client_secret ?? '(public)'}  ${managementScopes(seed, c.client_id).join(' ') || '-'}`,
+        `  ${c.client_id}  ${c.app_type ?? 'regular_web'}  ${managementScopes(seed, c.client_id).join(' ') || '-'}`,
     ),
   ];
   const loginUser = seed.users.find((u) => u.password !== undefined && u.email !== undefined);
@@ -97,26 +105,26 @@ async function main(): Promise<void> {
       grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
       client_id: spa.client_id,
       username: loginUser.email as string,
-      password: passwordOf(seed, loginUser.user_id) as string,
+      password: 'PASSWORD',
       realm: connection,
       audience: emulator.managementAudience,
       scope: 'openid profile email read:current_user update:current_user_identities',
     });
     lines.push(
       '',
-      `A user access token for ${loginUser.user_id} (password-realm grant):`,
+      `A user access token for ${loginUser.user_id} (password-realm grant; replace PASSWORD with the password in ${secretsIn}):`,
       `  curl -s -X POST ${emulator.origin}/oauth/token -H 'content-type: application/x-www-form-urlencoded' -d ${shellQuote(body.toString())}`,
     );
   }
   if (!values.seed) {
     lines.push(
       '',
-      'An admin (client credentials) token for the gateway client:',
+      `An admin (client credentials) token for the gateway client (replace CLIENT_SECRET with its secret in ${secretsIn}):`,
       `  curl -s -X POST ${emulator.origin}/oauth/token -H 'content-type: application/json' -d ${shellQuote(
         JSON.stringify({
           grant_type: 'client_credentials',
           client_id: DEMO.serviceClientId,
-          client_secret: DEMO.serviceClientSecret,
+          client_secret: 'CLIENT_SECRET',
           audience: emulator.managementAudience,
         }),
       )}`,

@@ -27,6 +27,7 @@ import { toWireUser } from './wire.js';
 export { DEMO, DEMO_SEED } from './demo-seed.js';
 export { DEFAULT_RATE_LIMIT, parseRateLimit, RATE_LIMIT_PLANS } from './rate-limiter.js';
 export { loadSeedFile, parseSeed } from './seed.js';
+export { journalFingerprint, MAX_JOURNAL_ENTRIES } from './journal.js';
 export type * from './types.js';
 
 export interface Auth0Emulator {
@@ -48,6 +49,12 @@ export interface Auth0Emulator {
 
 /** Starts an emulator on `host:port` (default 127.0.0.1, an ephemeral port) with a fresh key pair. */
 export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise<Auth0Emulator> {
+  // It mints tokens for anyone and knows every demo password: never part of a production deployment.
+  if (process.env.NODE_ENV === 'production') {
+    throw new Error(
+      'the Auth0 emulator does not start when NODE_ENV=production; set AUTH0_DOMAIN to a real tenant',
+    );
+  }
   const now = options.now ?? Date.now;
   const seed: EmulatorSeed = structuredClone(options.seed ?? DEMO_SEED);
   const state = new TenantState(now);

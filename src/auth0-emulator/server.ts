@@ -6,7 +6,7 @@ import { handleAuthorizeGet, handleAuthorizePost, type BrowserRequest } from './
 import { corsHeaders, preflight } from './cors.js';
 import type { FaultInjector } from './faults.js';
 import { managementError, readBody, ReplyError, type Reply } from './http.js';
-import type { RequestJournal } from './journal.js';
+import { redactFields, redactHeaders, type RequestJournal } from './journal.js';
 import {
   handleGetUser,
   handleLink,
@@ -105,12 +105,6 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-/** The journal never keeps a password (login form, password grant). */
-function redacted(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || !('password' in value)) return value;
-  return { ...value, password: '[redacted]' };
-}
-
 function decodeSegments(raw: string[]): string[] | undefined {
   try {
     return raw.map((s) => decodeURIComponent(s));
@@ -166,20 +160,21 @@ export class EmulatorServer {
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     const query = Object.fromEntries(new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)));
     const matched = matchRoute(method, path);
+    const headers = flattenHeaders(req);
     const entry = this.parts.journal.begin({
       route: matched.route,
       method,
       path,
-      query,
-      headers: flattenHeaders(req),
+      query: redactFields(query) as Record<string, string>,
+      headers: redactHeaders(headers),
       body: undefined,
       status: 0,
     });
     const body = await readBody(req);
-    entry.body = redacted(body.value);
+    entry.body = redactFields(body.value);
 
     const fault = this.parts.faults.take(matched.route);
-    const request = { query, body, headers: entry.headers };
+    const request = { query, body, headers };
     let applied: Reply | undefined;
     if (fault?.applyFirst) {
       applied = await this.answer(matched, method, path, request);

@@ -33,8 +33,8 @@ export interface Auth0Services {
   readonly clock: BudgetClock;
   /** Waits between retries; injectable so tests do not wait for backoff. */
   readonly delay: (ms: number) => Promise<void>;
-  /** Can the tenant be reached? Bounded by the timeout; never throws. */
-  checkReadiness(): Promise<{ jwks: boolean; token: boolean }>;
+  /** Can the tenant's JWKS be reached? Bounded by the timeout; never throws, never fetches a token. */
+  checkReadiness(): Promise<{ jwks: boolean }>;
   close(): Promise<void>;
 }
 
@@ -84,7 +84,7 @@ export function createAuth0Services(options: Auth0ServicesOptions): Auth0Service
     tracer: options.tracer,
   });
 
-  const checkReadiness = createReadinessCheck({ http, tokens, logger });
+  const checkReadiness = createReadinessCheck({ http });
 
   return {
     config,

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
+import { tenantKeyPrefix } from '../shared-state/tenant-key.js';
 
 /**
  * The Redis keys of one tenant's events. Every key carries a tenant discriminator (a hash of the
@@ -20,11 +20,7 @@ export interface WebhookKeys {
 export const WEBHOOK_GROUP = 'webhook-delivery';
 
 export function webhookKeys(config: Pick<Config, 'auth0' | 'shared'>): WebhookKeys {
-  const tenant = createHash('sha256')
-    .update(`${config.auth0.origin}\n${config.auth0.clientId}`)
-    .digest('hex')
-    .slice(0, 16);
-  const base = `${config.shared.keyPrefix}${tenant}:webhooks`;
+  const base = `${tenantKeyPrefix(config.shared.keyPrefix, config.auth0)}webhooks`;
   return {
     outbox: `${base}:outbox`,
     dead: `${base}:dead`,

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
+import { documentIdOf } from '../documents/document-id.js';
 import { EXAMPLE_OPERATIONS } from './example-operations.js';
 import { createGraphiQLHandler, wantsGraphiQL } from './graphiql.js';
 
@@ -20,6 +21,10 @@ export interface DemoPageConfig {
   /** GraphiQL, when `GRAPHIQL` is on. */
   ideUrl: string | null;
   operations: typeof EXAMPLE_OPERATIONS;
+  /** Each operation's trusted document id (`sha256:<hex>`), as codegen lists it in its manifest. */
+  documentIds: Record<keyof typeof EXAMPLE_OPERATIONS, string>;
+  /** TRUSTED_DOCUMENTS is set: the page sends ids instead of documents. */
+  trustedDocuments: boolean;
 }
 
 export interface Asset {
@@ -80,6 +85,12 @@ export function createBrowserRoutes(config: Config, graphqlPath = '/graphql'): B
     graphqlUrl: graphqlPath,
     ideUrl: config.frontend.graphiql ? graphqlPath : null,
     operations: EXAMPLE_OPERATIONS,
+    documentIds: {
+      me: `sha256:${documentIdOf(EXAMPLE_OPERATIONS.me)}`,
+      link: `sha256:${documentIdOf(EXAMPLE_OPERATIONS.link)}`,
+      unlink: `sha256:${documentIdOf(EXAMPLE_OPERATIONS.unlink)}`,
+    },
+    trustedDocuments: config.trustedDocumentsPath !== null,
   };
   // Scripts and styles from this origin only; tokens travel to the tenant only.
   const demoPolicy = [
@@ -89,6 +100,8 @@ export function createBrowserRoutes(config: Config, graphqlPath = '/graphql'): B
     "img-src 'self' data:",
     `connect-src 'self' ${config.auth0.origin}`,
     `frame-src ${config.auth0.origin}`,
+    // The SDK keeps refresh tokens in a Web Worker it starts from a blob: URL (tokens in memory).
+    'worker-src blob:',
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",

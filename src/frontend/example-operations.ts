@@ -1,29 +1,31 @@
 import { DEMO } from '../auth0-emulator/demo-seed.js';
 
-const IDENTITY_FIELDS = 'id provider userId connection isSocial profileData { email name }';
-
 /**
  * The operations a frontend sends, shared by the demo page, the IDE's default tabs and the
- * requests `npm start` prints, so all three show the same thing.
+ * requests `npm start` prints, so all three show the same thing. Strings marked as GraphQL and
+ * without interpolation: `npm run codegen` reads them from here into the trusted documents
+ * manifest (examples/generated/persisted-documents.json).
  */
+// The texts are shown as they are written (IDE tabs, printed requests, the Postman collection).
+// prettier-ignore
 export const EXAMPLE_OPERATIONS = {
-  me: `query Me {
+  me: /* GraphQL */ `query Me {
   me {
     id
     email
     emailVerified
-    identities { ${IDENTITY_FIELDS} }
+    identities { id provider userId connection isSocial profileData { email name } }
   }
 }`,
-  link: `mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {
+  link: /* GraphQL */ `mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {
   linkAccounts(primaryId: $primaryId, input: $input) {
-    identities { ${IDENTITY_FIELDS} }
+    identities { id provider userId connection isSocial profileData { email name } }
     user { id email }
   }
 }`,
-  unlink: `mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {
+  unlink: /* GraphQL */ `mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {
   unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {
-    identities { ${IDENTITY_FIELDS} }
+    identities { id provider userId connection isSocial profileData { email name } }
     user { id email }
   }
 }`,

@@ -3,10 +3,15 @@ import type { Logger } from '../observability/logger.js';
 import { createMemorySharedState } from './memory.js';
 import { createRedisSharedState } from './redis.js';
 import type { SharedState } from './shared-state.js';
+import { tenantKeyPrefix } from './tenant-key.js';
 
 export type * from './shared-state.js';
 
-/** Redis when REDIS_URL is set (degrading to memory while it is unreachable), else process memory. */
+/**
+ * Redis when REDIS_URL is set (degrading to memory while it is unreachable), else process memory.
+ * Every Redis key starts with REDIS_KEY_PREFIX and the tenant's tag (DESIGN §13), composed here once
+ * so that every key written through the shared state inherits it.
+ */
 export function createSharedState(
   config: Config,
   options: { logger: Logger; onAvailabilityChange?: (up: boolean) => void },
@@ -14,7 +19,7 @@ export function createSharedState(
   if (config.shared.redisUrl === null) return Promise.resolve(createMemorySharedState());
   return createRedisSharedState({
     url: config.shared.redisUrl,
-    keyPrefix: config.shared.keyPrefix,
+    keyPrefix: tenantKeyPrefix(config.shared.keyPrefix, config.auth0),
     logger: options.logger,
     onAvailabilityChange: options.onAvailabilityChange,
     tokenLockMs: config.auth0.timeoutMs + 1000,

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { DEMO } from '../../src/auth0-emulator/index.js';
 import { launchBrowser, type BrowserSession } from '../support/browser.js';
@@ -42,6 +43,16 @@ async function waitForIdentities(page: Page, count: number) {
   );
 }
 
+/** Every JWT-looking value in the page's localStorage and sessionStorage. */
+const storedJwts = (page: Page) =>
+  page.evaluate(() =>
+    [localStorage, sessionStorage].flatMap((storage) =>
+      Object.keys(storage)
+        .map((key) => `${key}=${storage.getItem(key)}`)
+        .filter((entry) => /eyJ[\w-]+\.[\w-]+\./.test(entry)),
+    ),
+  );
+
 /** Signs in to the second account in the popup the page opens for `connection`. */
 async function linkThroughPopup(page: Page, connection: string, signIn: (popup: Page) => Promise<void>) {
   await page.selectOption('#connection', connection);
@@ -55,7 +66,11 @@ describe('the demo page on the embedded tenant (npm start), in Chromium', () => 
   let browser: BrowserSession;
 
   beforeAll(async () => {
-    gateway = runMain({ PORT: '0' });
+    // With the project's trusted documents manifest: the page sends document ids only.
+    gateway = runMain({
+      PORT: '0',
+      TRUSTED_DOCUMENTS: resolve('examples/generated/persisted-documents.json'),
+    });
     urls = printedUrls(await waitForOutput(gateway, /^Demo page: \S+$/m));
     browser = await launchBrowser();
   });
@@ -81,6 +96,14 @@ describe('the demo page on the embedded tenant (npm start), in Chromium', () => 
     expect(await page.locator('#user-id').innerText()).toBe(DEMO.users.alice);
     expect(await identityRows(page)).toEqual([DEMO.users.alice]);
     await screenshot(page, 'demo-signed-in');
+
+    // Tokens live in memory only: nothing a script injected into the page could read from storage.
+    expect(await storedJwts(page)).toEqual([]);
+    // A reload signs in again silently, through the tenant's session (prompt=none).
+    await page.reload();
+    await waitForIdentities(page, 1);
+    expect(await page.locator('#user-id').innerText()).toBe(DEMO.users.alice);
+    expect(await storedJwts(page)).toEqual([]);
 
     // Link: a popup signs in to the Google account ("continue as"); its ID token is linkWith.
     await linkThroughPopup(page, 'google-oauth2', (popup) =>
@@ -114,6 +137,7 @@ describe('the demo page on the embedded tenant (npm start), in Chromium', () => 
     // The log shows every request and response, newest first, with no token in it.
     const titles = await page.locator('#log .log-title').allInnerTexts();
     expect(titles.reverse()).toEqual([
+      // After the reload: the log starts again.
       '→ POST /graphql · Me',
       '← 200 · Me',
       '→ POST /graphql · Link',
@@ -125,8 +149,10 @@ describe('the demo page on the embedded tenant (npm start), in Chromium', () => 
     ]);
     const logText = await page.locator('#log').innerText();
     expect(logText).toContain('Bearer <JWT elided>');
+    expect(logText).toMatch(/"documentId": "sha256:[0-9a-f]{64}"/);
     expect(logText).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
 
+    expect(await storedJwts(page)).toEqual([]);
     expect(browser.offLoopbackRequests).toEqual([]);
     expect(browser.problems).toEqual([]);
   });

@@ -1,4 +1,4 @@
-import { DEMO } from '../../src/auth0-emulator/index.js';
+import { DEMO, journalFingerprint } from '../../src/auth0-emulator/index.js';
 import { LinkAccountsDocument, type LinkAccountsMutationVariables } from '../generated/graphql.js';
 import { expectSentBodiesMatchContract } from '../support/auth0-contract.js';
 import { codesOf, execute, postGraphQL } from '../support/graphql-client.js';
@@ -47,7 +47,7 @@ describe('linkAccounts end to end (gateway + emulator over HTTP)', () => {
     const calls = h.emulator.journal.entries({ route: 'link' });
     expect(calls).toHaveLength(1);
     expect(calls[0].path).toBe(`/api/v2/users/${encodedAlice}/identities`);
-    expect(calls[0].headers.authorization).toBe(`Bearer ${tokens.alice}`);
+    expect(calls[0].headers.authorization).toBe(`Bearer ${journalFingerprint(tokens.alice)}`);
     expect(calls[0].body).toEqual({ link_with: tokens.aliceGoogleIdToken });
     expect(calls[0].status).toBe(201);
   });
@@ -62,7 +62,7 @@ describe('linkAccounts end to end (gateway + emulator over HTTP)', () => {
     const calls = h.emulator.journal.entries({ route: 'link' });
     expect(calls).toHaveLength(1);
     expect(calls[0].body).toEqual({ provider: 'github', user_id: '4031337' });
-    expect(calls[0].headers.authorization).not.toBe(`Bearer ${tokens.admin}`);
+    expect(calls[0].headers.authorization).not.toBe(`Bearer ${journalFingerprint(tokens.admin)}`);
     expect(calls[0].headers.authorization).toMatch(/^Bearer /);
   });
 

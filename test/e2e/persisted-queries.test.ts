@@ -23,14 +23,19 @@ describe('persisted queries across replicas', () => {
     await redis.stop();
   });
 
-  async function replica(redisUrl: string): Promise<Harness> {
-    const h = await startHarness({ env: { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: 'apq-test:' } });
+  /** A gateway on `redisUrl`; with `tenantOf`, a replica of that one (the same Auth0 tenant and client). */
+  async function replica(redisUrl: string, tenantOf?: Harness): Promise<Harness> {
+    const sameTenant: Record<string, string> = tenantOf ? { AUTH0_DOMAIN: tenantOf.emulator.origin } : {};
+    const h = await startHarness({
+      env: { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: 'apq-test:', ...sameTenant },
+    });
     running.push(h);
     return h;
   }
 
   it('serves by hash on replica B a query registered on replica A', async () => {
-    const [a, b] = [await replica(redis.url), await replica(redis.url)];
+    const a = await replica(redis.url);
+    const b = await replica(redis.url, a);
     const unknown = await postGraphQL(b.url, { extensions: persisted });
     expect(unknown.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
 

@@ -1,4 +1,4 @@
-import { DEMO } from '../../src/auth0-emulator/index.js';
+import { DEMO, journalFingerprint } from '../../src/auth0-emulator/index.js';
 import { LinkAccountsDocument, UnlinkAccountDocument } from '../generated/graphql.js';
 import { codesOf, execute } from '../support/graphql-client.js';
 import { demoTokens, startHarness, type Harness } from '../support/harness.js';
@@ -47,8 +47,9 @@ describe('unlinkAccount, the admin link policy and audit events (gateway + emula
       const calls = h.emulator.journal.entries({ route: 'unlink' });
       expect(calls).toHaveLength(1);
       expect(calls[0].path).toBe(`/api/v2/users/${encodeURIComponent(alice)}/identities/github/4031337`);
-      if (mode === 'user') expect(calls[0].headers.authorization).toBe(`Bearer ${tokens.alice}`);
-      else expect(calls[0].headers.authorization).not.toBe(`Bearer ${tokens.admin}`);
+      if (mode === 'user')
+        expect(calls[0].headers.authorization).toBe(`Bearer ${journalFingerprint(tokens.alice)}`);
+      else expect(calls[0].headers.authorization).not.toBe(`Bearer ${journalFingerprint(tokens.admin)}`);
       expect(h.emulator.tenant.getUser(aliceGithub)).toMatchObject({ user_id: aliceGithub });
     });
 

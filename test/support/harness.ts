@@ -6,7 +6,7 @@ import {
   type EmulatorOptions,
 } from '../../src/auth0-emulator/index.js';
 import { loadConfig } from '../../src/config.js';
-import { startGateway, type RunningGateway } from '../../src/gateway.js';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observability/logger.js';
 
 export interface Harness {
@@ -23,7 +23,11 @@ export interface Harness {
 
 /** Starts the emulator and the real gateway (HTTP on 127.0.0.1, port 0) wired to it. */
 export async function startHarness(
-  options: { env?: Record<string, string>; emulator?: EmulatorOptions } = {},
+  options: {
+    env?: Record<string, string>;
+    emulator?: EmulatorOptions;
+    gateway?: Omit<GatewayOptions, 'logger'>;
+  } = {},
 ): Promise<Harness> {
   const emulator = await startAuth0Emulator({ port: 0, ...options.emulator });
   const config = loadConfig({
@@ -44,7 +48,7 @@ export async function startHarness(
     },
   });
   const logger = createLogger({ level: config.logLevel, destination });
-  const gateway = await startGateway(config, { logger });
+  const gateway = await startGateway(config, { ...options.gateway, logger });
   return {
     emulator,
     gateway,

@@ -102,31 +102,45 @@ async function main() {
     $('#ide-hint').hidden = false;
   }
   const redirectUri = `${window.location.origin}/`;
-  const { createAuth0Client } = window.auth0;
+  const { createAuth0Client, Auth0Client } = window.auth0;
 
-  // The signed-in (primary) user. Tokens in localStorage, so a reload keeps this user even
-  // after the popup below has signed in to another account at Auth0.
+  // The signed-in (primary) user. Tokens stay in this page's memory, never in localStorage or
+  // sessionStorage, where any script injected into the page could read them: this access token
+  // may link identities into the account. Refresh tokens (rotated by the tenant) are kept by the
+  // SDK in a Web Worker. After a reload the SDK signs in again silently through the tenant's
+  // session (prompt=none in a hidden iframe): createAuth0Client does that before it resolves.
   const primary = await createAuth0Client({
     domain: config.auth0Domain,
     clientId: config.clientId,
-    cacheLocation: 'localstorage',
+    cacheLocation: 'memory',
+    useRefreshTokens: true,
+    useRefreshTokensFallback: true,
     authorizationParams: { redirect_uri: redirectUri, audience: config.audience, scope: config.scope },
   });
-  // A second client for the account to link: its tokens stay in memory and never replace the
-  // primary's. Only its ID token is used (as `linkWith`).
-  const secondary = await createAuth0Client({
+  // A second client for the account to link, its tokens in memory too and never replacing the
+  // primary's. Only its ID token is used (as `linkWith`); it needs no silent sign-in at start.
+  const secondary = new Auth0Client({
     domain: config.auth0Domain,
     clientId: config.clientId,
     cacheLocation: 'memory',
     authorizationParams: { redirect_uri: redirectUri, scope: 'openid profile email' },
   });
 
-  /** POSTs one operation with the primary's access token; logs both directions. */
-  async function graphql(operationName, query, variables) {
+  /**
+   * POSTs one operation with the primary's access token; logs both directions. A service with
+   * trusted documents (TRUSTED_DOCUMENTS) gets the document's id only, as the GraphQL-over-HTTP
+   * proposal sends it; otherwise the document itself.
+   */
+  async function graphql(name, variables) {
     const token = await primary.getTokenSilently();
-    const request = { operationName, query, variables };
+    const query = config.operations[name];
+    const operationName = query.match(/\b(?:query|mutation)\s+(\w+)/)[1];
+    const request = config.trustedDocuments
+      ? { operationName, documentId: config.documentIds[name], variables }
+      : { operationName, query, variables };
     appendLog('request', `→ POST ${config.graphqlUrl} · ${operationName}`, query, {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(request.documentId ? { documentId: request.documentId } : {}),
       variables,
     });
     const response = await fetch(config.graphqlUrl, {
@@ -170,7 +184,7 @@ async function main() {
   }
 
   async function refresh() {
-    const result = await graphql('Me', config.operations.me, {});
+    const result = await graphql('me', {});
     if (result.data?.me) {
       me = result.data.me;
       $('#user-email').textContent = me.email ?? '';
@@ -209,7 +223,7 @@ async function main() {
       // prompt=login: always sign in to the second account, even with a session at Auth0.
       await secondary.loginWithPopup({ authorizationParams: { connection, prompt: 'login' } });
       const claims = await secondary.getIdTokenClaims();
-      const result = await graphql('Link', config.operations.link, {
+      const result = await graphql('link', {
         primaryId: me.id,
         input: { jwt: { linkWith: claims.__raw } },
       });
@@ -221,7 +235,7 @@ async function main() {
     const button = event.target.closest('button.unlink');
     if (!button) return;
     run(async () => {
-      const result = await graphql('Unlink', config.operations.unlink, {
+      const result = await graphql('unlink', {
         primaryId: me.id,
         provider: button.dataset.provider,
         userId: button.dataset.userId,

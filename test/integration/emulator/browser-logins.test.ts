@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { DEMO } from '../../../src/auth0-emulator/index.js';
+import { DEMO, journalFingerprint } from '../../../src/auth0-emulator/index.js';
 import { call, useEmulator } from '../../support/emulator-fixture.js';
 import {
   authorizePath,
@@ -95,7 +95,7 @@ describe('browser logins (authorize, code + PKCE, sessions)', () => {
       expect(posted).toHaveLength(1);
       expect(posted[0]).toMatchObject({
         status: 302,
-        body: { username: 'alice@example.com', password: '[redacted]' },
+        body: { username: 'alice@example.com', password: journalFingerprint(DEMO.passwords.alice) },
       });
       expect(JSON.stringify(emulator().journal.entries())).not.toContain(DEMO.passwords.alice);
     });

@@ -1,4 +1,4 @@
-import { DEMO, type FaultRule } from '../../../src/auth0-emulator/index.js';
+import { DEMO, journalFingerprint, type FaultRule } from '../../../src/auth0-emulator/index.js';
 import type { RouteName } from '../../../src/auth0-emulator/types.js';
 import { call, useEmulator, userPath, type CallResult } from '../../support/emulator-fixture.js';
 import { waitFor } from '../../support/gateway-process.js';
@@ -207,7 +207,7 @@ describe('request journal', () => {
       path: '/api/v2/users/auth0%7C6650a1b2c3d4e5f600000001/identities',
       query: {},
       headers: expect.objectContaining({
-        authorization: `Bearer ${token}`,
+        authorization: `Bearer ${journalFingerprint(token)}`,
         'content-type': 'application/json',
       }),
       body: { provider: 'github', user_id: 4031337 },

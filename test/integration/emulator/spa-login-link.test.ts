@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { DEMO } from '../../../src/auth0-emulator/index.js';
+import { DEMO, journalFingerprint } from '../../../src/auth0-emulator/index.js';
 import { LinkAccountsDocument } from '../../generated/graphql.js';
 import { execute } from '../../support/graphql-client.js';
 import { startHarness, type Harness } from '../../support/harness.js';
@@ -64,7 +64,7 @@ describe('tokens from browser logins are what the gateway needs for linkAccounts
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({
       status: 201,
-      headers: { authorization: `Bearer ${primaryTokens.access_token}` },
+      headers: { authorization: `Bearer ${journalFingerprint(primaryTokens.access_token)}` },
       body: { link_with: secondaryTokens.id_token },
     });
 

@@ -354,6 +354,16 @@ describe('createAccessTokenVerifier: accepted tokens', () => {
     },
   );
 
+  it.each([
+    ['an end user', () => userAccessClaims(), false],
+    ['a client-credentials token (gty)', () => adminAccessClaims(), true],
+    ['a machine sub without gty', () => adminAccessClaims({ gty: undefined }), true],
+    ['gty alone', () => adminAccessClaims({ sub: 'auth0|6650a1b2c3d4e5f600000009' }), true],
+  ])('tells a machine caller from an end user (per-caller limits): %s', async (_title, claims, expected) => {
+    const token = await sign(keys, claims());
+    expect((await verify(`Bearer ${token}`)).caller?.isClientCredentials).toBe(expected);
+  });
+
   it('leaves authorizedParty undefined when the token has no azp', async () => {
     const token = await sign(keys, userAccessClaims({ azp: undefined }));
     const caller = (await verify(`Bearer ${token}`)).caller;
