@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { Tracer } from '@opentelemetry/api';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -59,6 +60,15 @@ export function createFormatError(logger: Logger) {
         path: formatted.path,
         extensions: { code },
       };
+    }
+    // Apollo's own request errors that carry no code but an HTTP 400 (a persisted-query hash that
+    // does not match its query, an unsupported persisted-query version): the request was wrong.
+    if (
+      original instanceof GraphQLError &&
+      original.extensions.code === undefined &&
+      (original.extensions.http as { status?: number } | undefined)?.status === 400
+    ) {
+      return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
     }
     logger.error({ err: original }, 'unexpected error while serving a GraphQL request');
     return {

@@ -52,6 +52,20 @@ describe('persisted queries across replicas', () => {
     expect(served.body).toEqual({ data: { __typename: 'Query' } });
   });
 
+  it('refuses a hash that does not match its query, or an unknown version, as BAD_REQUEST (HTTP 400)', async () => {
+    const h = await replica(redis.url);
+    const wrongHash = { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } };
+    const mismatched = await postGraphQL(h.url, { query: QUERY, extensions: wrongHash });
+    expect(mismatched.status).toBe(400);
+    expect(mismatched.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
+    const version = await postGraphQL(h.url, {
+      query: QUERY,
+      extensions: { persistedQuery: { ...persisted.persistedQuery, version: 2 } },
+    });
+    expect(version.status).toBe(400);
+    expect(version.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
+  });
+
   it('answers full queries as usual while Redis is unreachable (a lookup is a miss)', async () => {
     const h = await replica(`redis://127.0.0.1:${await freePort()}`);
     const byHash = await postGraphQL(h.url, { extensions: persisted });
