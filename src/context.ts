@@ -11,6 +11,7 @@ import type { TraceParent } from './observability/tracing.js';
 import type { CallerLimiter } from './shared-state/shared-state.js';
 import { createAuditLog, skipAudit, type AuditEvent } from './accounts/audit.js';
 import { createUserLoader } from './accounts/user-loader.js';
+import type { UserReadCache } from './accounts/user-cache.js';
 
 /** Everything one GraphQL request's resolvers may use. Built once per request by `createContext`. */
 export interface GatewayContext {
@@ -23,8 +24,18 @@ export interface GatewayContext {
   readonly auth: CallerResult;
   /** One datasource per request over the process's shared HTTP client, budget and token. */
   readonly auth0: Auth0ManagementApi;
-  /** Per-request batching of user reads (entities, `user`, policy checks); null when absent. */
+  /**
+   * Per-request batching of user reads (`me`, `user`, entities, linkCandidates) through the read
+   * cache; null when absent. Never for authorization or policy reads: those call `auth0` directly.
+   */
   readonly users: DataLoader<string, WireUser | null>;
+  /** The process's read cache (DESIGN §11); absent with USER_CACHE_TTL_MS=0. */
+  readonly userCache?: UserReadCache;
+  /**
+   * Drops the users this request's link, unlink and PATCH calls touched (and the linkWith token's
+   * subject) from the read cache on every replica. Call it before a mutation answers; never throws.
+   */
+  readonly invalidateTouchedUsers: () => Promise<void>;
   readonly config: Config;
   readonly verifyLinkToken: (linkWith: string, caller: Caller) => Promise<{ subject: string }>;
   readonly audit: (event: AuditEvent) => void;
@@ -40,6 +51,7 @@ export interface ContextDependencies {
   readonly verifyAuthorizationHeader: (header: string | undefined) => Promise<CallerResult>;
   readonly verifyLinkToken: (linkWith: string, caller: Caller) => Promise<{ subject: string }>;
   readonly callerLimiter: CallerLimiter;
+  readonly userCache?: UserReadCache;
 }
 
 /** The per-caller limit (DESIGN §10): refused before any Auth0 call, so one caller cannot spend the tenant's budget. */
@@ -81,15 +93,27 @@ export async function createContext(
     logger: deps.logger,
     trace,
   });
+  // A linkWith token's subject is the secondary of a jwt-mode link: the datasource never sees it.
+  const linkSubjects: string[] = [];
   return {
     requestId: request.requestId,
     trace,
     logger: requestLogger,
     auth: await deps.verifyAuthorizationHeader(request.authorization),
     auth0,
-    users: createUserLoader(auth0),
+    users: createUserLoader(auth0, deps.userCache),
+    userCache: deps.userCache,
+    invalidateTouchedUsers: async () => {
+      const touched = auth0.touchedUserIds();
+      if (touched.length === 0 || !deps.userCache) return;
+      await deps.userCache.invalidateUsers([...touched, ...linkSubjects]);
+    },
     config: deps.config,
-    verifyLinkToken: deps.verifyLinkToken,
+    verifyLinkToken: async (linkWith, caller) => {
+      const verified = await deps.verifyLinkToken(linkWith, caller);
+      linkSubjects.push(verified.subject);
+      return verified;
+    },
     audit: deps.logger.isLevelEnabled('info') ? createAuditLog(requestLogger) : skipAudit,
     limitCaller: (subject) => limitCaller(deps, subject),
   };

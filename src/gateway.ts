@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createApolloServer } from './apollo-server.js';
+import { UserReadCache } from './accounts/user-cache.js';
 import { createAccessTokenVerifier, createRemoteKeySet } from './auth/verify-access-token.js';
 import { createLinkTokenVerifier } from './auth/verify-id-token.js';
 import { createAuth0Services, type Auth0Services } from './auth0/auth0-services.js';
@@ -55,6 +56,21 @@ export async function startGateway(
     keys,
   });
   const linkTokens = createLinkTokenVerifier({ issuer: config.auth0.issuer, keys });
+  const userCache =
+    config.userCache.ttlMs > 0
+      ? new UserReadCache({
+          ttlMs: config.userCache.ttlMs,
+          max: config.userCache.max,
+          createStore: (hooks) =>
+            shared.userCacheStore({
+              // The tenant and the client: two gateways sharing one Redis never share users.
+              name: `${config.auth0.origin}|${config.auth0.clientId}`,
+              secret: config.auth0.clientSecret,
+              ...hooks,
+            }),
+          onLookup: (layer, result) => metrics.userCacheLookups.inc({ layer, result }),
+        })
+      : undefined;
   const deps: ContextDependencies = {
     config,
     logger,
@@ -62,6 +78,7 @@ export async function startGateway(
     verifyAuthorizationHeader: (header) => accessTokens.verifyAuthorizationHeader(header),
     verifyLinkToken: (linkWith, caller) => linkTokens.verifyLinkToken(linkWith, caller),
     callerLimiter: shared.callerLimiter({ name: 'link-unlink', ...config.callerRateLimit }),
+    userCache,
   };
 
   const { schema } = await buildGatewaySchema();
@@ -110,6 +127,7 @@ export async function startGateway(
       });
       await apollo.stop();
       await services.close();
+      await userCache?.close();
       await shared.close();
       await tracing?.shutdown();
     })());

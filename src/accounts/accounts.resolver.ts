@@ -10,6 +10,14 @@ import { readLinkCandidates, readMe, readUser } from './read-users.js';
 import { User } from './user.type.js';
 import { Identity } from './identity.type.js';
 
+/**
+ * A mutation answers only once the users it touched are out of every replica's read cache
+ * (DESIGN §11), whether it succeeded or not: a failed link may still have happened.
+ */
+function afterWrites<T>(ctx: GatewayContext, mutation: Promise<T>): Promise<T> {
+  return mutation.finally(() => ctx.invalidateTouchedUsers());
+}
+
 @Resolver()
 export class AccountsResolver {
   @Mutation(() => LinkAccountsPayload, {
@@ -20,7 +28,7 @@ export class AccountsResolver {
     @Args() { primaryId, input }: LinkAccountsArgs,
     @Ctx() ctx: GatewayContext,
   ): Promise<AccountChange> {
-    return linkAccounts(ctx, primaryId, input);
+    return afterWrites(ctx, linkAccounts(ctx, primaryId, input));
   }
 
   @Mutation(() => UnlinkAccountPayload, {
@@ -30,7 +38,7 @@ export class AccountsResolver {
     @Args() { primaryId, provider, userId }: UnlinkAccountArgs,
     @Ctx() ctx: GatewayContext,
   ): Promise<AccountChange> {
-    return unlinkAccount(ctx, primaryId, provider, userId);
+    return afterWrites(ctx, unlinkAccount(ctx, primaryId, provider, userId));
   }
 
   @Query(() => User, { nullable: true, description: "The user of the caller's token." })

@@ -11,6 +11,7 @@ export interface GatewayMetrics {
   readonly auth0BudgetWait: Histogram;
   readonly auth0TokenFetches: Counter<'outcome'>;
   readonly redisUp: Gauge;
+  readonly userCacheLookups: Counter<'layer' | 'result'>;
 }
 
 export interface MetricsOptions {
@@ -71,6 +72,12 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     redisUp: new Gauge({
       name: 'auth0_link_gateway_redis_up',
       help: 'Whether the Redis shared by replicas is reachable (1) or not (0); absent without REDIS_URL.',
+      registers,
+    }),
+    userCacheLookups: new Counter({
+      name: 'user_cache_lookups_total',
+      help: 'Read cache lookups (users, aliases, email lists), by layer (memory, redis) and result (hit, miss); memory misses go to Redis, Redis misses to Auth0.',
+      labelNames: ['layer', 'result'] as const,
       registers,
     }),
   };

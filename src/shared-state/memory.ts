@@ -137,6 +137,7 @@ export function createMemorySharedState(options: { now?: () => number } = {}): S
       const limiter = createMemoryCallerLimiter(limit);
       return { consume: (key) => consumeWith(limiter, key) };
     },
+    userCacheStore: () => undefined,
     apqCache: () => undefined,
     close: async () => undefined,
   };

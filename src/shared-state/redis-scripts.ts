@@ -39,8 +39,9 @@ local last = tonumber(s[2]) or now
 local rate = tonumber(s[3])
 local cap = tonumber(s[4])
 local paused = tonumber(s[5]) or 0
-if rate == nil and ARGV[3] ~= '' then
-  -- Expired or never written: start full at the limit this replica knows.
+if rate == nil and ARGV[3] ~= '' and ARGV[6] == '' then
+  -- Expired or never written: start full at the limit this replica knows. An adjust that brings
+  -- a limit starts the bucket itself (below), with Auth0's remaining count as MemoryBucket does.
   rate = tonumber(ARGV[3]); cap = tonumber(ARGV[4]); tokens = cap; last = now
 end
 if rate ~= nil and now > last then

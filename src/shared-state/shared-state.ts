@@ -74,6 +74,38 @@ export interface CallerLimiter {
   consume(key: string): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
 }
 
+/**
+ * The read cache's shared layer (DESIGN §11): values by key, sealed in Redis, and invalidations
+ * that every replica hears. Keys and values are the cache's business; the store only keeps them.
+ */
+export interface SharedCacheStore {
+  /** Values and invalidations are shared right now (Redis answers and the listener is subscribed). */
+  isAvailable(): boolean;
+  /** The stored value of each key: `undefined` when absent, unreadable or Redis did not answer. */
+  getMany(keys: string[]): Promise<unknown[]>;
+  /**
+   * Stores `value` for `ttlMs` unless the key holds a value or a recent invalidation, or the read
+   * that produced it (started at `readStartedAt`, ms since the epoch) took too long. Never throws.
+   */
+  fill(key: string, value: unknown, ttlMs: number, readStartedAt: number): Promise<void>;
+  /**
+   * Removes `keys` from Redis and tells every replica's listener, before it resolves. Resolves
+   * `false` when Redis did not take it (other replicas then keep their copies up to their TTL).
+   */
+  invalidate(keys: string[]): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface SharedCacheOptions {
+  /** Names the cache (tenant and client); with `secret` it keys the sealing and the key names. */
+  name: string;
+  secret: string;
+  /** Another replica (or this one) invalidated these keys. */
+  onInvalidate(keys: string[]): void;
+  /** The listener was cut off and is back: invalidations may have been missed meanwhile. */
+  onResubscribed(): void;
+}
+
 export interface SharedState {
   readonly kind: 'memory' | 'redis';
   /** Redis reachable now; always true in memory. */
@@ -83,6 +115,8 @@ export interface SharedState {
   /** The service token of one client; `secret` keys its encryption (HKDF). */
   serviceTokenSlot(options: { name: string; secret: string }): ServiceTokenSlot;
   callerLimiter(options: { name: string; count: number; windowSeconds: number }): CallerLimiter;
+  /** The read cache's shared layer; `undefined` in memory (each process keeps its own). */
+  userCacheStore(options: SharedCacheOptions): SharedCacheStore | undefined;
   /** Apollo's automatic persisted queries cache; `undefined`: Apollo's own in-memory one. */
   apqCache(): KeyValueCache<string> | undefined;
   close(): Promise<void>;

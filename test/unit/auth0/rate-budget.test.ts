@@ -29,17 +29,45 @@ describe('UpstreamBudget', () => {
     clock = new ManualClock();
   });
 
-  it('learned mode sends one probe until Auth0 first answers, then applies no limit but the concurrency cap', async () => {
+  it('learned mode paces at 2/s, burst 2, before any rate-limit header, without waiting for an answer', async () => {
     const budget = new UpstreamBudget({ clock, maxConcurrency: 100 });
-    const calls = Array.from({ length: 100 }, () => track(budget.acquire(1000)));
+    const calls = Array.from({ length: 10 }, () => track(budget.acquire(60_000)));
     await flush();
-    expect(calls.filter((c) => c.state === 'granted')).toHaveLength(1);
-    // An answer without rate-limit headers teaches nothing of the bucket, but it is an answer.
-    calls[0].release?.();
+    // Nothing has answered, nothing is released: the pace alone lets calls go.
+    expect(calls.filter((c) => c.state === 'granted')).toHaveLength(2);
+    await step(clock, 499);
+    expect(calls.filter((c) => c.state === 'granted')).toHaveLength(2);
+    await step(clock, 1);
+    expect(calls.filter((c) => c.state === 'granted')).toHaveLength(3);
+    // No call is refused for the cautious pace, however long the queue behind it.
+    const late = track(budget.acquire(100));
+    await flush();
+    expect(late.state).toBe('pending');
+    // The first headers end the cautious start: a full bucket teaches no rate, so no limit but the cap.
+    budget.observe({
+      'x-ratelimit-limit': '100',
+      'x-ratelimit-remaining': '100',
+      'x-ratelimit-reset': String(clock.now() / 1000),
+    });
+    await flush();
+    expect([...calls, late].every((c) => c.state === 'granted')).toBe(true);
+  });
+
+  it('stops pacing, with one warning naming AUTH0_RATE_LIMIT, after ten answers without rate-limit headers', async () => {
+    const warnings: string[] = [];
+    const budget = new UpstreamBudget({ clock, maxConcurrency: 100, warn: (m) => warnings.push(m) });
+    const calls = Array.from({ length: 20 }, () => track(budget.acquire(60_000)));
+    await flush();
+    for (let i = 0; i < 9; i++) budget.observe({});
+    await flush();
+    expect(calls.filter((c) => c.state === 'granted')).toHaveLength(2);
+    expect(warnings).toEqual([]);
     budget.observe({});
     await flush();
     expect(calls.every((c) => c.state === 'granted')).toBe(true);
-    expect(budget.stats()).toMatchObject({ inFlight: 99, tokens: null, ratePerSecond: null });
+    for (let i = 0; i < 15; i++) budget.observe({});
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('AUTH0_RATE_LIMIT');
   });
 
   it('a configured budget sends its burst at once, with no probe', async () => {
@@ -55,7 +83,8 @@ describe('UpstreamBudget', () => {
 
   it('caps calls in flight and lets the next one go on release', async () => {
     const budget = new UpstreamBudget({ clock, maxConcurrency: 2 });
-    budget.observe({}); // past the learned-mode probe
+    // Headers of a full bucket: past the cautious start, and no rate to pace at.
+    budget.observe({ 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '100', 'x-ratelimit-reset': '0' });
     const [a, b, c] = [track(budget.acquire(1000)), track(budget.acquire(1000)), track(budget.acquire(1000))];
     await flush();
     expect([a.state, b.state, c.state]).toEqual(['granted', 'granted', 'pending']);
