@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { WireUser } from '../auth0/wire.js';
-import type { SharedCacheOptions, SharedCacheStore } from '../shared-state/shared-state.js';
+import type { SharedCacheOptions, SharedCacheStore, StoredCacheEntry } from '../shared-state/shared-state.js';
 
 /** What one cache key holds (DESIGN §11). */
 export type CachedRead =
@@ -188,15 +188,20 @@ export class UserReadCache {
     const startedAt = Date.now();
     const flight = (async () => {
       const outcomes = new Map<string, ReadOutcome>();
+      // What Redis held for each key when this read began; no Redis fill without it.
+      const seen = new Map<string, StoredCacheEntry>();
       let remaining = keys;
-      if (this.store?.isAvailable()) {
-        const stored = await this.store.getMany(keys);
+      const store = this.store?.isAvailable() ? this.store : undefined;
+      const shared = store !== undefined;
+      if (store) {
+        const stored = await store.getMany(keys);
         const now = Date.now();
         remaining = [];
         keys.forEach((key, i) => {
-          const entry = fromStore(stored[i], now);
+          const entry = fromStore(stored[i].value, now);
           if (!entry) {
             this.onLookup('redis', 'miss');
+            seen.set(key, stored[i].tombstone === undefined ? {} : { tombstone: stored[i].tombstone });
             remaining.push(key);
             return;
           }
@@ -214,7 +219,11 @@ export class UserReadCache {
         return outcomes;
       }
       for (const [key, outcome] of fetched) {
-        if (!(outcome instanceof Error)) this.remember(key, outcome, startedSequence, startedAt);
+        if (outcome instanceof Error) continue;
+        // Keys the fetch answered besides those asked (an alias's primary) were not looked up:
+        // they go to Redis only where it holds nothing.
+        const found = seen.get(key) ?? (shared && !keys.includes(key) ? {} : undefined);
+        this.remember(key, outcome, startedSequence, startedAt, found);
       }
       for (const key of remaining) {
         outcomes.set(key, fetched.get(key) ?? new Error(`read cache: no answer for ${key}`));
@@ -235,11 +244,21 @@ export class UserReadCache {
     return value.kind === 'none' ? Math.min(NEGATIVE_TTL_MS, this.ttlMs) : this.ttlMs;
   }
 
-  /** Keeps what Auth0 answered, here and in Redis, unless the key was invalidated since the read began. */
-  private remember(key: string, value: CachedRead, startedSequence: number, startedAt: number): void {
+  /**
+   * Keeps what Auth0 answered, here and in Redis (when the read looked there first: `seen`), unless
+   * the key was invalidated since the read began.
+   */
+  private remember(
+    key: string,
+    value: CachedRead,
+    startedSequence: number,
+    startedAt: number,
+    seen: StoredCacheEntry | undefined,
+  ): void {
     const ttlMs = this.ttlOf(value);
-    if (!this.keepLocally(key, value, ttlMs, startedSequence)) return;
-    void this.store?.fill(key, { v: value, exp: Date.now() + ttlMs } satisfies StoredEntry, ttlMs, startedAt);
+    if (!this.keepLocally(key, value, ttlMs, startedSequence) || !seen) return;
+    const stored: StoredEntry = { v: value, exp: Date.now() + ttlMs };
+    void this.store?.fill(key, stored, ttlMs, seen, startedAt);
   }
 
   private keepLocally(key: string, value: CachedRead, ttlMs: number, startedSequence: number): boolean {

@@ -64,7 +64,7 @@ interface Waiter {
 
 // Where between the learned bounds calls are paced: nearer the safe (lower) one, since an
 // overshoot costs 429s and a shortfall only a little throughput.
-const UPPER_BOUND_SHARE = 0.1;
+const UPPER_BOUND_SHARE = Number(process.env.XSHARE ?? 0.1);
 
 // Float drift must not leave a bucket at 0.9999999 tokens forever.
 const EPSILON = 1e-9;

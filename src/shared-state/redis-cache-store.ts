@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
-import type { SharedCacheOptions, SharedCacheStore } from './shared-state.js';
+import { FILL_CACHE_SCRIPT } from './redis-scripts.js';
+import type { SharedCacheOptions, SharedCacheStore, StoredCacheEntry } from './shared-state.js';
 import { deriveTokenKeys, fingerprintToken, openValue, sealValue } from './token-crypto.js';
 
 export interface RedisCacheStoreOptions extends SharedCacheOptions {
@@ -14,10 +15,11 @@ export interface RedisCacheStoreOptions extends SharedCacheOptions {
   reconnectDelayMs: (attempt: number) => number;
 }
 
-// What an invalidation leaves in Redis instead of the value: a fill from a read that started
-// before the change (it may carry the old user) cannot land on it. Longer than a read may take
-// (AUTH0_TIMEOUT_MS and the budget's wait); fills of slower reads are dropped (see fill).
-const TOMBSTONE = '-';
+// What an invalidation leaves in Redis instead of the value: `-<random>`. A fill lands only on
+// the tombstone its read saw, so a read that began before the change (it may carry the old user)
+// cannot store it, and one that began after can. Kept longer than a read may take
+// (AUTH0_TIMEOUT_MS and the budget's wait); fills of slower reads are dropped.
+const TOMBSTONE_MARK = '-';
 const TOMBSTONE_MS = 30_000;
 const MAX_FILL_AGE_MS = TOMBSTONE_MS - 5_000;
 
@@ -65,33 +67,38 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
   return {
     isAvailable: available,
     async getMany(cacheKeys) {
-      if (cacheKeys.length === 0 || client.status !== 'ready') return cacheKeys.map(() => undefined);
+      if (cacheKeys.length === 0 || client.status !== 'ready') return cacheKeys.map(() => ({}));
       const names = cacheKeys.map(redisKey);
       let stored: (string | null)[];
       try {
         stored = await client.mget(...names);
       } catch {
-        return cacheKeys.map(() => undefined);
+        return cacheKeys.map(() => ({}));
       }
-      return stored.map((value, i) =>
-        value === null || value === TOMBSTONE ? undefined : openValue(keys, value, names[i]),
-      );
+      return stored.map((value, i): StoredCacheEntry => {
+        if (value === null) return {};
+        if (value.startsWith(TOMBSTONE_MARK)) return { tombstone: value };
+        return { value: openValue(keys, value, names[i]) };
+      });
     },
-    async fill(key, value, ttlMs, readStartedAt) {
-      if (client.status !== 'ready' || ttlMs <= 0) return;
+    async fill(key, value, ttlMs, seen, readStartedAt) {
+      if (client.status !== 'ready' || ttlMs <= 0 || seen.value !== undefined) return;
       // A read that outlived the tombstone could carry a user from before an invalidation it missed.
       if (Date.now() - readStartedAt > MAX_FILL_AGE_MS) return;
       const name = redisKey(key);
-      // NX: a value another replica stored, or an invalidation's tombstone, stays.
-      await client
-        .set(name, sealValue(keys, value, name), 'PX', Math.ceil(ttlMs), 'NX')
-        .catch(() => undefined);
+      await FILL_CACHE_SCRIPT.run(
+        client,
+        [name],
+        [sealValue(keys, value, name), Math.ceil(ttlMs), seen.tombstone ?? ''],
+      ).catch(() => undefined);
     },
     async invalidate(cacheKeys) {
       if (cacheKeys.length === 0) return true;
       if (client.status !== 'ready') return false;
       const pipeline = client.multi();
-      for (const key of cacheKeys) pipeline.set(redisKey(key), TOMBSTONE, 'PX', TOMBSTONE_MS);
+      for (const key of cacheKeys) {
+        pipeline.set(redisKey(key), `${TOMBSTONE_MARK}${randomUUID()}`, 'PX', TOMBSTONE_MS);
+      }
       pipeline.publish(channel, sealValue(keys, { keys: cacheKeys, from: replicaId }, channel));
       try {
         const replies = await pipeline.exec();

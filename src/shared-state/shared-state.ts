@@ -81,19 +81,35 @@ export interface CallerLimiter {
 export interface SharedCacheStore {
   /** Values and invalidations are shared right now (Redis answers and the listener is subscribed). */
   isAvailable(): boolean;
-  /** The stored value of each key: `undefined` when absent, unreadable or Redis did not answer. */
-  getMany(keys: string[]): Promise<unknown[]>;
   /**
-   * Stores `value` for `ttlMs` unless the key holds a value or a recent invalidation, or the read
-   * that produced it (started at `readStartedAt`, ms since the epoch) took too long. Never throws.
+   * What Redis holds for each key: its `value` (absent when there is none, it is unreadable or
+   * Redis did not answer), or the `tombstone` a recent invalidation left.
    */
-  fill(key: string, value: unknown, ttlMs: number, readStartedAt: number): Promise<void>;
+  getMany(keys: string[]): Promise<StoredCacheEntry[]>;
+  /**
+   * Stores `value` for `ttlMs` if the key still holds what the read saw (nothing, or `tombstone`):
+   * never over another replica's value or a newer invalidation, nor for a read (started at
+   * `readStartedAt`, ms since the epoch) that took too long. Never throws.
+   */
+  fill(
+    key: string,
+    value: unknown,
+    ttlMs: number,
+    seen: StoredCacheEntry,
+    readStartedAt: number,
+  ): Promise<void>;
   /**
    * Removes `keys` from Redis and tells every replica's listener, before it resolves. Resolves
    * `false` when Redis did not take it (other replicas then keep their copies up to their TTL).
    */
   invalidate(keys: string[]): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** One key of the read cache's shared layer as a read found it. */
+export interface StoredCacheEntry {
+  value?: unknown;
+  tombstone?: string;
 }
 
 export interface SharedCacheOptions {
