@@ -95,10 +95,9 @@ async function run(ctx: BenchContext) {
   const redis = await startRedisServer();
   const rows: PacingRow[] = [];
   try {
-    const x: Record<string, string> = process.env.XSHARE ? { XSHARE: process.env.XSHARE } : {};
-    rows.push(await measure(ctx, 'learned, in memory', { ...x }));
-    if (!process.env.XONLY) rows.push(await measure(ctx, 'learned, Redis bucket', { ...x }, redis));
-    if (!process.env.XONLY) rows.push(await measure(ctx, 'AUTH0_RATE_LIMIT=20/10', { AUTH0_RATE_LIMIT: '20/10' }));
+    rows.push(await measure(ctx, 'learned, in memory', {}));
+    rows.push(await measure(ctx, 'learned, Redis bucket', {}, redis));
+    rows.push(await measure(ctx, 'AUTH0_RATE_LIMIT=20/10', { AUTH0_RATE_LIMIT: '20/10' }));
   } finally {
     await redis.stop();
   }

@@ -152,12 +152,12 @@ describe('UpstreamBudget', () => {
     const budget = new UpstreamBudget({ clock });
     const reset = String(clock.now() / 1000 + 5);
     budget.observe({ 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset });
-    // More than 9 and at most 10 tokens refill in (4, 5] s: the rate lies in (1.8, 2.5); calls go a
-    // tenth of the way up.
+    // More than 9 and at most 10 tokens refill in (4, 5] s: the rate lies in (1.8, 2.5); calls go
+    // halfway between.
     expect(budget.stats()).toMatchObject({ burst: 10, tokens: 0 });
-    expect(budget.stats().ratePerSecond).toBeCloseTo(1.87);
+    expect(budget.stats().ratePerSecond).toBeCloseTo(2.15);
     const call = track(budget.acquire(10_000));
-    await step(clock, 534);
+    await step(clock, 465);
     expect(call.state).toBe('pending');
     await step(clock, 1);
     expect(call.state).toBe('granted');
@@ -182,7 +182,7 @@ describe('UpstreamBudget', () => {
     // 10 tokens in (1, 2] s.
     expect(first).toBe(1);
     expect(second).toBeGreaterThan(first);
-    expect(second).toBeCloseTo(5.05);
+    expect(second).toBeCloseTo(7.25);
   });
 
   it('learns from calls that find the bucket full: remaining = limit − 1 means exactly one token missing', () => {
@@ -203,14 +203,14 @@ describe('UpstreamBudget', () => {
     });
     expect(budget.stats().ratePerSecond).toBeCloseTo(20);
     // A 429 (remaining 0) is no such proof: with a bucket of one, what is missing may be any part
-    // of a token, refilled in (1, 2] s: a lower bound of 0, paced a tenth of the way to 1 per second.
+    // of a token, refilled in (1, 2] s: a lower bound of 0, paced halfway to 1 per second.
     const refused = new UpstreamBudget({ clock });
     refused.observe({
       'x-ratelimit-limit': '1',
       'x-ratelimit-remaining': '0',
       'x-ratelimit-reset': String(now + 2),
     });
-    expect(refused.stats().ratePerSecond).toBeCloseTo(0.1);
+    expect(refused.stats().ratePerSecond).toBeCloseTo(0.5);
   });
 
   it('keeps the highest rate replicas sharing a bucket learned; a replica still revises its own', () => {
@@ -223,17 +223,17 @@ describe('UpstreamBudget', () => {
       'x-ratelimit-remaining': String(remaining),
       'x-ratelimit-reset': String(now + resetIn),
     });
-    // A: more than 9 and at most 10 tokens in (1, 2] s, paced a tenth of the way up (5.05).
+    // A: more than 9 and at most 10 tokens in (1, 2] s, paced halfway (7.25).
     a.observe(headers(0, 2));
-    expect(a.stats().ratePerSecond).toBeCloseTo(5.05);
+    expect(a.stats().ratePerSecond).toBeCloseTo(7.25);
     // More than 9 and at most 10 tokens in (2, 3] s: A's upper bound falls to 5, and it lowers the
     // figure it wrote itself.
     a.observe(headers(0, 3));
-    expect(a.stats().ratePerSecond).toBeCloseTo(4.55);
+    expect(a.stats().ratePerSecond).toBeCloseTo(4.75);
     // B saw more than 9 tokens refill within 1 s: the shared bucket goes up to 9.
     b.observe(headers(0, 1));
     expect(b.stats().ratePerSecond).toBeCloseTo(9);
-    // A's own figure (still 4.55) does not take that back, though every response of A brings it.
+    // A's own figure (still 4.75) does not take that back, though every response of A brings it.
     a.observe(headers(0, 3));
     expect(a.stats().ratePerSecond).toBeCloseTo(9);
     expect(b.stats().ratePerSecond).toBeCloseTo(9);
