@@ -62,13 +62,69 @@ interface Waiter {
   expired: boolean;
 }
 
-// Where between the learned bounds calls are paced: halfway. Each bound is off by up to one token
-// per window the other way (Auth0 rounds `remaining` down and `reset` up), so the lower one sits
-// about a tenth under a 20/s tenant's rate, and calls paced there only ever see small deficits
-// that teach nothing more: 200 links took 1.06–1.33× the ideal time. An overshoot costs little:
-// every answer's `remaining` caps the bucket's count (observe), so a call goes at most the
-// overshoot × one round trip early, and a 429 tightens the upper bound.
-const UPPER_BOUND_SHARE = 0.5;
+// Where between the learned bounds calls are paced (learnedEstimate). Each bound is off by up to
+// one token per window the other way (Auth0 rounds `remaining` down and `reset` up), so the lower
+// one sits about a tenth under a 20/s tenant's rate, and calls paced there only ever see small
+// deficits that teach nothing more: 200 links took 1.06–1.33× the ideal time. So calls go halfway
+// between the bounds, but never more than a tenth above the lower one, which is sound: every
+// replica's figure stays within 1.1× the tenant's rate, even while its upper bound is loose (the
+// shared bucket keeps the highest figure). An overshoot that small costs little: every answer's
+// `remaining` caps the bucket's count (observe), so a call goes at most the overshoot × one round
+// trip early, and a 429 tightens the upper bound. While the bounds are wide, calls stay a tenth
+// of the way up from the lower one, as before.
+const CAUTIOUS_SHARE = 0.1;
+const MAX_OVER_LOWER_BOUND = 1.1;
+
+// The counted lower bound (countedLowerBound): answers kept, how far apart the pairs it compares
+// are, and how often it is worked out (it walks the kept answers).
+const KEPT_ANSWERS = 256;
+const PAIR_SPANS_MS = [1000, 2500, 5000, 10_000];
+const COUNTED_BOUND_EVERY_MS = 100;
+
+/** An answer that carried Auth0's count, as this process saw it. */
+interface CountedAnswer {
+  sentAt: number;
+  answeredAt: number;
+  remaining: number;
+}
+
+/**
+ * A sound lower bound on the tenant's rate from two answers, A and a later B. Between Auth0's
+ * handling of them its bucket went from less than `remaining_A + 1` tokens to at least
+ * `remaining_B` while letting through at least the calls of ours surely handled in between (sent
+ * after A came back, back before B was sent, B itself, each leaving a token or more: a 429 leaves
+ * none), so it refilled at least `remaining_B − remaining_A − 1 + n` tokens in at most
+ * `answered_B − sent_A`. A full bucket wasting refill, and other clients' calls that are not
+ * counted, only lower the figure. This is what teaches the rate while calls go slower than it:
+ * Auth0's count then climbs, which the per-answer bounds cannot see.
+ */
+function countedLowerBound(answers: readonly CountedAnswer[], b: CountedAnswer): number {
+  let best = 0;
+  for (const span of PAIR_SPANS_MS) {
+    let a: CountedAnswer | undefined;
+    for (const answer of answers) {
+      if (answer.answeredAt > b.answeredAt - span) break;
+      a = answer;
+    }
+    if (!a) continue;
+    let handled = b.remaining >= 1 && b.sentAt >= a.answeredAt ? 1 : 0;
+    for (const c of answers) {
+      if (c !== b && c.remaining >= 1 && c.sentAt >= a.answeredAt && c.answeredAt <= b.sentAt) handled += 1;
+    }
+    const refilled = b.remaining - a.remaining - 1 + handled;
+    const seconds = (b.answeredAt - a.sentAt) / 1000;
+    if (refilled > 0 && seconds > 0) best = Math.max(best, refilled / seconds);
+  }
+  return best;
+}
+
+/** The rate to pace at, given sound bounds on the tenant's rate (`upper` may be Infinity). */
+function learnedEstimate(lower: number, upper: number): number {
+  if (!Number.isFinite(upper)) return lower * MAX_OVER_LOWER_BOUND;
+  const cautious = lower + (upper - lower) * CAUTIOUS_SHARE;
+  const centred = Math.min((lower + upper) / 2, lower * MAX_OVER_LOWER_BOUND);
+  return Math.max(cautious, centred);
+}
 
 // Float drift must not leave a bucket at 0.9999999 tokens forever.
 const EPSILON = 1e-9;
@@ -155,6 +211,9 @@ export class UpstreamBudget {
   /** Ten answers in a row had no rate-limit headers: no pacing until one has them. */
   private unpaced = false;
   private readonly warn: (message: string) => void;
+  /** The last answers that carried Auth0's count, oldest first (learned mode). */
+  private readonly counted: CountedAnswer[] = [];
+  private countedBoundAt = -Infinity;
   private readonly queue: Waiter[] = [];
   private cancelTimer?: () => void;
   private reportedQueueLength = 0;
@@ -252,12 +311,14 @@ export class UpstreamBudget {
         // kept, and calls are paced between them; a 429 (remaining 0) tightens both.
         const leastDeficit = remaining >= 1 ? Math.max(1, deficit - 1) : deficit - 1;
         this.lowerRate = Math.max(this.lowerRate, leastDeficit / longestWindow);
+        this.lowerRate = Math.max(
+          this.lowerRate,
+          this.countAnswer({ sentAt: sentAt ?? now, answeredAt: now, remaining }),
+        );
         if (shortestWindow > 1) this.upperRate = Math.min(this.upperRate, deficit / (shortestWindow - 1));
         // Bounds that cross (another client spent the same budget) say nothing of the rate: keep the safe one.
         if (this.upperRate < this.lowerRate) this.upperRate = Infinity;
-        const estimate = Number.isFinite(this.upperRate)
-          ? this.lowerRate + (this.upperRate - this.lowerRate) * UPPER_BOUND_SHARE
-          : this.lowerRate;
+        const estimate = learnedEstimate(this.lowerRate, this.upperRate);
         if (estimate > 0) this.learnedRate = estimate;
       }
       if (this.learnedRate !== null && this.mayPublish(this.learnedRate)) {
@@ -270,6 +331,15 @@ export class UpstreamBudget {
       }
     }
     this.adjust(change);
+  }
+
+  /** Keeps `answer` and, at most every COUNTED_BOUND_EVERY_MS, works out the counted lower bound. */
+  private countAnswer(answer: CountedAnswer): number {
+    this.counted.push(answer);
+    if (this.counted.length > KEPT_ANSWERS) this.counted.shift();
+    if (answer.answeredAt - this.countedBoundAt < COUNTED_BOUND_EVERY_MS) return 0;
+    this.countedBoundAt = answer.answeredAt;
+    return countedLowerBound(this.counted, answer);
   }
 
   /**

@@ -34,7 +34,6 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
   const keys = deriveTokenKeys(options.secret, `user-cache|${options.name}`);
   const redisKey = (key: string) => options.key('user-cache', keys.slotId, fingerprintToken(keys, key));
   const channel = options.key('user-cache', keys.slotId, 'invalidate');
-  const replicaId = randomUUID();
 
   const listener = new Redis(options.url, {
     retryStrategy: options.reconnectDelayMs,
@@ -43,18 +42,21 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
     disconnectTimeout: 200,
   });
   let subscribed = false;
-  let everSubscribed = false;
+  let everReady = false;
   listener.on('error', () => undefined);
   listener.on('close', () => (subscribed = false));
-  // ioredis subscribes again by itself after a reconnection; 'ready' comes once it has.
+  // ioredis subscribes again by itself when it reconnects (before 'ready').
   listener.on('ready', () => {
-    subscribed = listener.status === 'ready';
-    if (everSubscribed) options.onResubscribed();
-    everSubscribed = true;
+    if (everReady) {
+      subscribed = true;
+      options.onResubscribed();
+    }
+    everReady = true;
   });
-  listener.subscribe(channel).catch((error: unknown) => {
-    logger.warn({ err: error }, 'read cache: could not subscribe to invalidations');
-  });
+  listener.subscribe(channel).then(
+    () => (subscribed = true),
+    (error: unknown) => logger.warn({ err: error }, 'read cache: could not subscribe to invalidations'),
+  );
   listener.on('message', (from: string, message: string) => {
     if (from !== channel) return;
     const opened = openValue(keys, message, channel) as { keys?: unknown } | undefined;
@@ -99,7 +101,7 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
       for (const key of cacheKeys) {
         pipeline.set(redisKey(key), `${TOMBSTONE_MARK}${randomUUID()}`, 'PX', TOMBSTONE_MS);
       }
-      pipeline.publish(channel, sealValue(keys, { keys: cacheKeys, from: replicaId }, channel));
+      pipeline.publish(channel, sealValue(keys, { keys: cacheKeys }, channel));
       try {
         const replies = await pipeline.exec();
         return replies !== null && replies.every(([error]) => error === null);
