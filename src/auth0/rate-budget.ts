@@ -71,9 +71,9 @@ interface Waiter {
 // lower one, which is sound: every replica's figure stays within 1.03× the tenant's rate even
 // while its upper bound is loose (the shared bucket keeps the highest figure: paced simply
 // halfway, three replicas once met 106 × 429; allowed 1.1×, one replica met 29). An overshoot
-// that small costs little: every
-// answer's `remaining` caps the bucket's count (observe), so a call goes at most the overshoot ×
-// one round trip early. While the bounds are wide, calls go a tenth of the way up from the lower.
+// that small costs little: every answer's `remaining` caps the bucket's count (observe), so a
+// call goes at most the overshoot × one round trip early. While the bounds are wide, calls go a
+// tenth of the way up from the lower one.
 const CAUTIOUS_SHARE = 0.1;
 const MAX_OVER_LOWER_BOUND = 1.03;
 
