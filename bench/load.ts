@@ -17,7 +17,10 @@ export type Classify = (status: number, body: string) => string | null;
 export interface LoadOptions {
   url: string;
   concurrency: number;
+  /** Requests to send; with `durationMs`, the most to send. */
   count: number;
+  /** Stop sending after this long (requests under way finish); default: only `count` bounds the run. */
+  durationMs?: number;
   /** Request number `i` (0-based within this run). */
   build(i: number): BenchRequest;
   classify: Classify;
@@ -73,12 +76,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const failures: Record<string, number> = {};
   let successes = 0;
   let next = 0;
+  let runStarted = 0;
   let completed = 0;
 
   const client = async () => {
     for (;;) {
       const i = next;
       if (i >= options.count) return;
+      if (options.durationMs !== undefined && performance.now() - runStarted >= options.durationMs) return;
       next += 1;
       const req = options.build(i);
       const started = performance.now();
@@ -97,18 +102,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     }
   };
 
-  const started = performance.now();
+  runStarted = performance.now();
   await Promise.all(Array.from({ length: options.concurrency }, client));
-  const elapsedMs = performance.now() - started;
+  const elapsedMs = performance.now() - runStarted;
   agent.destroy();
-  latencies.sort();
+  const sent = latencies.subarray(0, next).sort();
   return {
-    count: options.count,
+    count: next,
     concurrency: options.concurrency,
     elapsedMs,
-    perSecond: (options.count * 1000) / elapsedMs,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
+    perSecond: (next * 1000) / elapsedMs,
+    p50Ms: percentile(sent, 50),
+    p99Ms: percentile(sent, 99),
     successes,
     failures,
   };

@@ -9,13 +9,15 @@ import { bursts } from './scenarios/bursts.js';
 import { floor } from './scenarios/floor.js';
 import { jwtVerification } from './scenarios/jwt-verify.js';
 import { linkModes } from './scenarios/link-modes.js';
+import { pacing } from './scenarios/pacing.js';
 import { replicas } from './scenarios/replicas.js';
 import { rss } from './scenarios/rss.js';
+import { supergraph } from './scenarios/supergraph.js';
 import type { BenchContext, Scenario, Target } from './scenarios/scenario.js';
 import { mintTokens, TENANT, type Tokens } from './tenant.js';
 
 /** In report order. A new scenario is a file in scenarios/ and one line here. */
-const SCENARIOS: Scenario[] = [jwtVerification, linkModes, floor, bursts, rss, replicas];
+const SCENARIOS: Scenario[] = [jwtVerification, linkModes, floor, bursts, pacing, rss, replicas, supergraph];
 
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
 

@@ -12,6 +12,7 @@ import type { CallerLimiter, WriterLock } from './shared-state/shared-state.js';
 import { createAuditLog, skipAudit, type AuditEvent } from './accounts/audit.js';
 import { createUserLoader } from './accounts/user-loader.js';
 import type { AccountEvents } from './events/account-events.js';
+import type { UserReadCache } from './accounts/user-cache.js';
 
 /** Everything one GraphQL request's resolvers may use. Built once per request by `createContext`. */
 export interface GatewayContext {
@@ -24,8 +25,18 @@ export interface GatewayContext {
   readonly auth: CallerResult;
   /** One datasource per request over the process's shared HTTP client, budget and token. */
   readonly auth0: Auth0ManagementApi;
-  /** Per-request batching of user reads (entities, `user`, policy checks); null when absent. */
+  /**
+   * Per-request batching of user reads (`me`, `user`, entities, linkCandidates) through the read
+   * cache; null when absent. Never for authorization or policy reads: those call `auth0` directly.
+   */
   readonly users: DataLoader<string, WireUser | null>;
+  /** The process's read cache (DESIGN §11); absent with USER_CACHE_TTL_MS=0. */
+  readonly userCache?: UserReadCache;
+  /**
+   * Drops the users this request's link, unlink and PATCH calls touched (and the linkWith token's
+   * subject) from the read cache on every replica. Call it before a mutation answers; never throws.
+   */
+  readonly invalidateTouchedUsers: () => Promise<void>;
   readonly config: Config;
   readonly verifyLinkToken: (linkWith: string, caller: Caller) => Promise<{ subject: string }>;
   readonly audit: (event: AuditEvent) => void;
@@ -54,6 +65,7 @@ export interface ContextDependencies {
   readonly primaryLocks: WriterLock;
   /** ADMIN_CALLER_RATE_LIMIT: client-credentials callers; `null`: only the tenant budget holds them. */
   readonly adminCallerLimiter: CallerLimiter | null;
+  readonly userCache?: UserReadCache;
 }
 
 /**
@@ -103,15 +115,27 @@ export async function createContext(
     trace,
   });
   const auth = await deps.verifyAuthorizationHeader(request.authorization);
+  // A linkWith token's subject is the secondary of a jwt-mode link: the datasource never sees it.
+  const linkSubjects: string[] = [];
   return {
     requestId: request.requestId,
     trace,
     logger: requestLogger,
     auth,
     auth0,
-    users: createUserLoader(auth0),
+    users: createUserLoader(auth0, deps.userCache),
+    userCache: deps.userCache,
+    invalidateTouchedUsers: async () => {
+      const touched = auth0.touchedUserIds();
+      if (touched.length === 0 || !deps.userCache) return;
+      await deps.userCache.invalidateUsers([...touched, ...linkSubjects]);
+    },
     config: deps.config,
-    verifyLinkToken: deps.verifyLinkToken,
+    verifyLinkToken: async (linkWith, caller) => {
+      const verified = await deps.verifyLinkToken(linkWith, caller);
+      linkSubjects.push(verified.subject);
+      return verified;
+    },
     audit: deps.logger.isLevelEnabled('info') ? createAuditLog(requestLogger) : skipAudit,
     limitCaller: (subject) => limitCaller(deps, auth.caller, subject),
     events: deps.events,

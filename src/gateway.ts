@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createApolloServer } from './apollo-server.js';
+import { UserReadCache } from './accounts/user-cache.js';
 import { createAccessTokenVerifier, createRemoteKeySet } from './auth/verify-access-token.js';
 import { createLinkTokenVerifier } from './auth/verify-id-token.js';
 import { createAuth0Services, type Auth0Services } from './auth0/auth0-services.js';
@@ -70,6 +71,21 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     keys,
   });
   const linkTokens = createLinkTokenVerifier({ issuer: config.auth0.issuer, keys });
+  const userCache =
+    config.userCache.ttlMs > 0
+      ? new UserReadCache({
+          ttlMs: config.userCache.ttlMs,
+          max: config.userCache.max,
+          createStore: (hooks) =>
+            shared.userCacheStore({
+              // The tenant and the client: two gateways sharing one Redis never share users.
+              name: `${config.auth0.origin}|${config.auth0.clientId}`,
+              secret: config.auth0.clientSecret,
+              ...hooks,
+            }),
+          onLookup: (layer, result) => metrics.userCacheLookups.inc({ layer, result }),
+        })
+      : undefined;
   const events = await startAccountEvents(config, { logger, metrics, tracer });
   const deps: ContextDependencies = {
     config,
@@ -83,6 +99,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     adminCallerLimiter: config.adminCallerRateLimit
       ? shared.callerLimiter({ name: 'link-unlink-admin', ...config.adminCallerRateLimit })
       : null,
+    userCache,
   };
 
   const { schema } = await buildGatewaySchema();
@@ -137,6 +154,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await apollo.stop();
       await events.close();
       await services.close();
+      await userCache?.close();
       await shared.close();
       await tracing?.shutdown();
     })());

@@ -11,6 +11,14 @@ import { limitCandidateExposure } from './candidate-exposure.js';
 import { User } from './user.type.js';
 import { Identity } from './identity.type.js';
 
+/**
+ * A mutation answers only once the users it touched are out of every replica's read cache
+ * (DESIGN §11), whether it succeeded or not: a failed link may still have happened.
+ */
+function afterWrites<T>(ctx: GatewayContext, mutation: Promise<T>): Promise<T> {
+  return mutation.finally(() => ctx.invalidateTouchedUsers());
+}
+
 @Resolver()
 export class AccountsResolver {
   @Mutation(() => LinkAccountsPayload, {
@@ -21,7 +29,7 @@ export class AccountsResolver {
     @Args() { primaryId, input }: LinkAccountsArgs,
     @Ctx() ctx: GatewayContext,
   ): Promise<AccountChange> {
-    return linkAccounts(ctx, primaryId, input);
+    return afterWrites(ctx, linkAccounts(ctx, primaryId, input));
   }
 
   @Mutation(() => UnlinkAccountPayload, {
@@ -31,7 +39,7 @@ export class AccountsResolver {
     @Args() { primaryId, provider, userId }: UnlinkAccountArgs,
     @Ctx() ctx: GatewayContext,
   ): Promise<AccountChange> {
-    return unlinkAccount(ctx, primaryId, provider, userId);
+    return afterWrites(ctx, unlinkAccount(ctx, primaryId, provider, userId));
   }
 
   @Query(() => User, { nullable: true, description: "The user of the caller's token." })

@@ -4,6 +4,7 @@ import type { WireUser } from '../auth0/wire.js';
 import type { GatewayContext } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { toUser } from './to-identity.js';
+import { emailKey, userKey, type ReadOutcome } from './user-cache.js';
 import type { User } from './user.type.js';
 
 // Machine tokens have `sub` = "<client_id>@clients": they have no user behind them.
@@ -40,11 +41,14 @@ export async function readLinkCandidates(ctx: GatewayContext, primaryId: string)
   }
   const email = primary.email;
   if (!email || primary.email_verified !== true) return [];
-  // Search, not users-by-email: only search folds case, and social providers keep theirs.
-  const found = await ctx.auth0.searchUsersByEmail(email);
+  const { ids, fresh } = await usersWithEmail(ctx, email);
+  const loaded = await ctx.users.loadMany(ids.filter((id) => !fresh.has(id)));
   const byId = new Map<string, WireUser>();
-  for (const user of found) {
+  for (const user of [...fresh.values(), ...loaded]) {
+    if (user instanceof Error) throw user;
     if (
+      user !== null &&
+      ids.includes(user.user_id) &&
       user.user_id !== primaryId &&
       user.email_verified === true &&
       typeof user.email === 'string' &&
@@ -56,4 +60,46 @@ export async function readLinkCandidates(ctx: GatewayContext, primaryId: string)
   return [...byId.values()]
     .sort((a, b) => String(a.created_at ?? '').localeCompare(String(b.created_at ?? '')))
     .map(toUser);
+}
+
+/**
+ * The ids of the users Auth0 lists for `email`, through the read cache; `fresh` holds the users
+ * this request read from Auth0 for it. A listed id that has been linked away since resolves to its
+ * primary, whose id differs, and is left out by the caller.
+ */
+async function usersWithEmail(
+  ctx: GatewayContext,
+  email: string,
+): Promise<{ ids: string[]; fresh: Map<string, WireUser> }> {
+  // Search, not users-by-email: only search folds case, and social providers keep theirs. One
+  // cache entry per email whatever its case.
+  const keys = [emailKey(email.toLowerCase())];
+  const fresh = new Map<string, WireUser>();
+  const fetch = async (missing: string[]) => {
+    const outcomes = new Map<string, ReadOutcome>();
+    await Promise.all(
+      missing.map(async (key) => {
+        try {
+          const users = await ctx.auth0.searchUsersByEmail(key.slice('email:'.length));
+          outcomes.set(key, { kind: 'ids', ids: users.map((u) => u.user_id) });
+          for (const user of users) {
+            fresh.set(user.user_id, user);
+            outcomes.set(userKey(user.user_id), { kind: 'user', user });
+          }
+        } catch (error) {
+          outcomes.set(key, error as Error);
+        }
+      }),
+    );
+    return outcomes;
+  };
+  const outcomes = ctx.userCache
+    ? await ctx.userCache.getMany(keys, fetch)
+    : await fetch(keys).then((map) => keys.map((key) => map.get(key)!));
+  const ids = new Set<string>();
+  for (const outcome of outcomes) {
+    if (outcome instanceof Error) throw outcome;
+    if (outcome.kind === 'ids') for (const id of outcome.ids) ids.add(id);
+  }
+  return { ids: [...ids], fresh };
 }

@@ -19,8 +19,9 @@ import { toWireUser } from './wire.js';
 const METADATA_KEYS = ['user_metadata', 'app_metadata'] as const;
 type MetadataKey = (typeof METADATA_KEYS)[number];
 
-// Root attributes the emulator lets a PATCH change besides metadata. Auth0 accepts more (email,
-// password, connection, …); the emulator refuses those as unknown rather than half-emulate them.
+// Root attributes the emulator lets a PATCH change besides metadata (`email_verified`: what an
+// operator changes in the dashboard). Auth0 accepts more (email, password, connection, …); the
+// emulator refuses those as unknown rather than half-emulate them.
 const PROFILE_TYPES: Readonly<Record<string, 'string' | 'boolean'>> = {
   name: 'string',
   nickname: 'string',
@@ -28,6 +29,7 @@ const PROFILE_TYPES: Readonly<Record<string, 'string' | 'boolean'>> = {
   family_name: 'string',
   picture: 'string',
   blocked: 'boolean',
+  email_verified: 'boolean',
 };
 
 const UPDATE_SCOPES = ['update:users', 'update:users_app_metadata', 'update:current_user_metadata'];

@@ -69,6 +69,7 @@ export function createAuth0Services(options: Auth0ServicesOptions): Auth0Service
     clock,
     store: options.shared?.bucket(config.origin),
     onQueueChange: (length) => metrics?.auth0BudgetQueueLength.set(length),
+    warn: (message) => logger.warn({ variable: 'AUTH0_RATE_LIMIT' }, message),
   });
   const tokens = new ServiceTokenProvider({
     http,

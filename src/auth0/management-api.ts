@@ -18,6 +18,7 @@ export const MAX_SEARCH_IDS = 50;
 export class Auth0ManagementApi {
   private readonly pipeline: Auth0CallPipeline;
   private readonly clock: Auth0Services['clock'];
+  private readonly touched = new Set<string>();
 
   constructor(services: Auth0Services, request: CallRequest) {
     this.pipeline = new Auth0CallPipeline(services, request);
@@ -38,7 +39,9 @@ export class Auth0ManagementApi {
             user_id: body.user_id,
             ...(body.connection_id === undefined ? {} : { connection_id: body.connection_id }),
           };
-    return this.call({
+    this.touched.add(primaryId);
+    if ('provider' in json) this.touched.add(`${json.provider}|${json.user_id}`);
+    return this.touchIdentities({
       operation: 'link',
       endpoint: 'link',
       method: 'POST',
@@ -62,7 +65,8 @@ export class Auth0ManagementApi {
     const path =
       `api/v2/users/${encodeURIComponent(primaryId)}/identities/` +
       `${encodePathSegment(provider, 'provider')}/${encodePathSegment(identityUserId, 'userId')}`;
-    return this.call({
+    this.touched.add(primaryId).add(`${provider}|${identityUserId}`);
+    return this.touchIdentities({
       operation: 'unlink',
       endpoint: 'unlink',
       method: 'DELETE',
@@ -111,6 +115,7 @@ export class Auth0ManagementApi {
       json[kind] = value;
     }
     if (Object.keys(json).length === 0) throw new RangeError('updateUser: nothing to update');
+    this.touched.add(userId);
     return this.call({
       operation: 'update',
       endpoint: 'update-user',
@@ -185,6 +190,46 @@ export class Auth0ManagementApi {
       expectedStatus: 200,
       parse: parseUsers,
     });
+  }
+
+  /**
+   * `GET /api/v2/users?q=identities.provider:"p" AND identities.user_id:"u"`: users holding that
+   * identity, as their main one or a linked one. Both terms may match different identities of one
+   * user: callers keep only a user one of whose identities has both.
+   */
+  async findUsersByIdentity(provider: string, identityUserId: string): Promise<WireUser[]> {
+    assertPathSegment(provider, 'provider');
+    assertPathSegment(identityUserId, 'userId');
+    return this.call({
+      operation: 'read',
+      endpoint: 'search-identity',
+      method: 'GET',
+      route: '/api/v2/users',
+      path: 'api/v2/users',
+      searchParams: {
+        q: `identities.provider:${quoteLucene(provider)} AND identities.user_id:${quoteLucene(identityUserId)}`,
+        search_engine: 'v3',
+        per_page: '10',
+      },
+      auth: { kind: 'service' },
+      expectedStatus: 200,
+      parse: parseUsers,
+    });
+  }
+
+  /**
+   * The users this request's link, unlink and PATCH calls touched, sent or not (primary,
+   * secondary, and every identity in Auth0's answer): what the read cache must drop.
+   */
+  touchedUserIds(): string[] {
+    return [...this.touched];
+  }
+
+  /** A link or unlink call; the identities of its answer count as touched. */
+  private async touchIdentities(spec: CallSpec<WireIdentity[]>): Promise<WireIdentity[]> {
+    const identities = await this.call(spec);
+    for (const identity of identities) this.touched.add(`${identity.provider}|${String(identity.user_id)}`);
+    return identities;
   }
 
   private call<T>(spec: CallSpec<T>): Promise<T> {

@@ -38,6 +38,8 @@ export interface UpstreamBudgetOptions {
   store?: RateBucketStore;
   /** Told the queue length whenever it changes (for a gauge). */
   onQueueChange?: (queueLength: number) => void;
+  /** Where the one warning goes when Auth0's answers carry no rate-limit headers. */
+  warn?: (message: string) => void;
 }
 
 /** Gives the slot back; calling it more than once does nothing. */
@@ -60,12 +62,82 @@ interface Waiter {
   expired: boolean;
 }
 
-// Where between the learned bounds calls are paced: nearer the safe (lower) one, since an
-// overshoot costs 429s and a shortfall only a little throughput.
-const UPPER_BOUND_SHARE = 0.1;
+// Where between the learned bounds calls are paced (learnedEstimate). Each bound is off by up to
+// one token per window the other way (Auth0 rounds `remaining` down and `reset` up), so the lower
+// one sat about a tenth under a 20/s tenant's rate, and calls paced near it only ever saw small
+// deficits that taught nothing more: 200 links took 1.06–1.33× the ideal time. Now the counted
+// lower bound (countedLowerBound) climbs to within a few percent of the rate while calls go
+// slower than it, and calls go halfway between the bounds, but never more than 3 % above the
+// lower one, which is sound: every replica's figure stays within 1.03× the tenant's rate even
+// while its upper bound is loose (the shared bucket keeps the highest figure: paced simply
+// halfway, three replicas once met 106 × 429; allowed 1.1×, one replica met 29). An overshoot
+// that small costs little: every answer's `remaining` caps the bucket's count (observe), so a
+// call goes at most the overshoot × one round trip early. While the bounds are wide, calls go a
+// tenth of the way up from the lower one.
+const CAUTIOUS_SHARE = 0.1;
+const MAX_OVER_LOWER_BOUND = 1.03;
+
+// The counted lower bound (countedLowerBound): answers kept, how far apart the pairs it compares
+// are, and how often it is worked out (it walks the kept answers).
+const KEPT_ANSWERS = 256;
+const PAIR_SPANS_MS = [1000, 2500, 5000, 10_000];
+const COUNTED_BOUND_EVERY_MS = 100;
+
+/** An answer that carried Auth0's count, as this process saw it. */
+interface CountedAnswer {
+  sentAt: number;
+  answeredAt: number;
+  remaining: number;
+}
+
+/**
+ * A sound lower bound on the tenant's rate from two answers, A and a later B. Between Auth0's
+ * handling of them its bucket went from less than `remaining_A + 1` tokens to at least
+ * `remaining_B` while letting through at least the calls of ours surely handled in between (sent
+ * after A came back, back before B was sent, B itself, each leaving a token or more: a 429 leaves
+ * none), so it refilled at least `remaining_B − remaining_A − 1 + n` tokens in at most
+ * `answered_B − sent_A`. A full bucket wasting refill, and other clients' calls that are not
+ * counted, only lower the figure. This is what teaches the rate while calls go slower than it:
+ * Auth0's count then climbs, which the per-answer bounds cannot see.
+ */
+function countedLowerBound(answers: readonly CountedAnswer[], b: CountedAnswer): number {
+  let best = 0;
+  for (const span of PAIR_SPANS_MS) {
+    let a: CountedAnswer | undefined;
+    for (const answer of answers) {
+      if (answer.answeredAt > b.answeredAt - span) break;
+      a = answer;
+    }
+    if (!a) continue;
+    let handled = b.remaining >= 1 && b.sentAt >= a.answeredAt ? 1 : 0;
+    for (const c of answers) {
+      if (c !== b && c.remaining >= 1 && c.sentAt >= a.answeredAt && c.answeredAt <= b.sentAt) handled += 1;
+    }
+    const refilled = b.remaining - a.remaining - 1 + handled;
+    const seconds = (b.answeredAt - a.sentAt) / 1000;
+    if (refilled > 0 && seconds > 0) best = Math.max(best, refilled / seconds);
+  }
+  return best;
+}
+
+/** The rate to pace at, given sound bounds on the tenant's rate (`upper` may be Infinity). */
+function learnedEstimate(lower: number, upper: number): number {
+  if (!Number.isFinite(upper)) return lower * MAX_OVER_LOWER_BOUND;
+  const cautious = lower + (upper - lower) * CAUTIOUS_SHARE;
+  const centred = Math.min((lower + upper) / 2, lower * MAX_OVER_LOWER_BOUND);
+  return Math.max(cautious, centred);
+}
 
 // Float drift must not leave a bucket at 0.9999999 tokens forever.
 const EPSILON = 1e-9;
+
+// Auth0's smallest published limit (free plan: 2/s, burst 2): the pace in learned mode before
+// any x-ratelimit-* header has come, so calls go out without waiting for a first answer.
+const CAUTIOUS_START = { perSecond: 2, burst: 2 };
+
+// Auth0 sends x-ratelimit-* on every Management API answer: this many in a row without them
+// means something strips them, and pacing at the cautious start would be slow for nothing.
+const HEADERLESS_ANSWERS_BEFORE_UNPACED = 10;
 
 // A shared store that failed outright (it normally falls back by itself) is asked again after this.
 const STORE_RETRY_MS = 100;
@@ -132,8 +204,18 @@ export class UpstreamBudget {
   /** The learned rate this process last wrote to the store. */
   private publishedRate: number | null = null;
   private inFlight = 0;
-  /** Whether any answer from Auth0 has come back (learned mode sends one probe before that). */
-  private answered = false;
+  /** Learned mode's pace before any rate-limit header (CAUTIOUS_START), on this process's clock. */
+  private readonly cautious: MemoryBucket;
+  /** Some answer carried x-ratelimit-* headers: the cautious start is over. */
+  private headersSeen = false;
+  /** Answers in a row without rate-limit headers. */
+  private headerless = 0;
+  /** Ten answers in a row had no rate-limit headers: no pacing until one has them. */
+  private unpaced = false;
+  private readonly warn: (message: string) => void;
+  /** The last answers that carried Auth0's count, oldest first (learned mode). */
+  private readonly counted: CountedAnswer[] = [];
+  private countedBoundAt = -Infinity;
   private readonly queue: Waiter[] = [];
   private cancelTimer?: () => void;
   private reportedQueueLength = 0;
@@ -144,7 +226,12 @@ export class UpstreamBudget {
     this.maxConcurrency = options.maxConcurrency ?? 20;
     this.maxQueueLength = options.maxQueueLength ?? 1000;
     this.onQueueChange = options.onQueueChange;
+    this.warn = options.warn ?? (() => undefined);
     this.configured = Boolean(options.rateLimit);
+    this.cautious = new MemoryBucket(() => this.clock.now());
+    this.cautious.adjust({
+      limit: { ratePerSecond: CAUTIOUS_START.perSecond, capacity: CAUTIOUS_START.burst },
+    });
     this.burst = options.rateLimit?.burst ?? null;
     this.seen = { tokens: 0, ratePerSecond: null, capacity: null, pausedForMs: 0 };
     this.seenAt = this.clock.now();
@@ -182,17 +269,25 @@ export class UpstreamBudget {
    * `sentAt` is when the call that brought them was sent (default: now).
    */
   observe(headers: HeaderBag, sentAt?: number): void {
-    // The first answer lifts the probe's cap (concurrencyCap); the callers waiting behind it go
-    // once what these headers teach has reached the store (adjust pumps), or now if they teach nothing.
-    const first = !this.answered;
-    this.answered = true;
     const limit = Number(headerValue(headers, 'x-ratelimit-limit'));
     const remaining = Number(headerValue(headers, 'x-ratelimit-remaining'));
     const reset = Number(headerValue(headers, 'x-ratelimit-reset'));
     if (!(limit > 0) || !Number.isFinite(remaining) || remaining < 0) {
-      if (first) this.pump();
+      this.headerless += 1;
+      if (!this.configured && !this.unpaced && this.headerless >= HEADERLESS_ANSWERS_BEFORE_UNPACED) {
+        this.unpaced = true;
+        this.warn(
+          `Auth0's last ${this.headerless} answers carried no x-ratelimit-* headers (a proxy may strip them): ` +
+            'calls are no longer paced, only retried after a 429, until the headers come back. ' +
+            "Set AUTH0_RATE_LIMIT to the tenant's limit to pace them.",
+        );
+        this.pump();
+      }
       return;
     }
+    this.headerless = 0;
+    this.unpaced = false;
+    this.headersSeen = true;
     // Other replicas (and other apps) spend the same tenant budget: Auth0's count wins when lower.
     const change: BucketChange = { remaining };
     if (!this.configured) {
@@ -218,12 +313,14 @@ export class UpstreamBudget {
         // kept, and calls are paced between them; a 429 (remaining 0) tightens both.
         const leastDeficit = remaining >= 1 ? Math.max(1, deficit - 1) : deficit - 1;
         this.lowerRate = Math.max(this.lowerRate, leastDeficit / longestWindow);
+        this.lowerRate = Math.max(
+          this.lowerRate,
+          this.countAnswer({ sentAt: sentAt ?? now, answeredAt: now, remaining }),
+        );
         if (shortestWindow > 1) this.upperRate = Math.min(this.upperRate, deficit / (shortestWindow - 1));
         // Bounds that cross (another client spent the same budget) say nothing of the rate: keep the safe one.
         if (this.upperRate < this.lowerRate) this.upperRate = Infinity;
-        const estimate = Number.isFinite(this.upperRate)
-          ? this.lowerRate + (this.upperRate - this.lowerRate) * UPPER_BOUND_SHARE
-          : this.lowerRate;
+        const estimate = learnedEstimate(this.lowerRate, this.upperRate);
         if (estimate > 0) this.learnedRate = estimate;
       }
       if (this.learnedRate !== null && this.mayPublish(this.learnedRate)) {
@@ -236,6 +333,15 @@ export class UpstreamBudget {
       }
     }
     this.adjust(change);
+  }
+
+  /** Keeps `answer` and, at most every COUNTED_BOUND_EVERY_MS, works out the counted lower bound. */
+  private countAnswer(answer: CountedAnswer): number {
+    this.counted.push(answer);
+    if (this.counted.length > KEPT_ANSWERS) this.counted.shift();
+    if (answer.answeredAt - this.countedBoundAt < COUNTED_BOUND_EVERY_MS) return 0;
+    this.countedBoundAt = answer.answeredAt;
+    return countedLowerBound(this.counted, answer);
   }
 
   /**
@@ -344,31 +450,39 @@ export class UpstreamBudget {
     this.pump();
   }
 
-  /** Asks the store for tokens for the waiting calls (one request at a time, FIFO). */
   /**
-   * In learned mode nothing is known of the tenant's bucket until Auth0's first answer: a first
-   * wave of callers would all go at once and every call beyond the burst would come back 429
-   * (three replicas starting together met 20–48 of them, and a link that meets three fails).
-   * So one call goes first, as a probe; its headers size the bucket, or another replica's
-   * figures in the shared store do, and then the usual cap applies.
+   * In learned mode nothing is known of the tenant's bucket until an answer carries x-ratelimit-*
+   * headers: a first wave of callers would all go at once and every call beyond the burst would
+   * come back 429 (three replicas starting together met 20–48 of them, and a link that meets
+   * three fails). Waiting for a first answer instead lets one slow call hold every other (and
+   * refuse them once AUTH0_MAX_WAIT_MS is spent). So calls go at Auth0's smallest published
+   * pace until headers (or another replica's figures in the shared store) size the bucket.
    */
-  private concurrencyCap(): number {
-    const unknown = !this.configured && !this.answered && this.seen.ratePerSecond === null;
-    return unknown ? 1 : this.maxConcurrency;
+  private isCautious(): boolean {
+    return !this.configured && !this.headersSeen && !this.unpaced && this.seen.ratePerSecond === null;
   }
 
+  /** Asks the store for tokens for the waiting calls (one request at a time, FIFO). */
   private pump(): void {
     if (this.taking) return;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
-    while (this.prepaid > 0 && this.queue.length > 0 && this.inFlight < this.concurrencyCap()) {
+    while (this.prepaid > 0 && this.queue.length > 0 && this.inFlight < this.maxConcurrency) {
       this.prepaid -= 1;
       this.grantNext();
     }
-    const wanted = Math.min(this.queue.length, this.concurrencyCap() - this.inFlight);
+    let wanted = Math.min(this.queue.length, this.maxConcurrency - this.inFlight);
     if (wanted <= 0) {
       this.reportQueue();
       return;
+    }
+    if (this.isCautious()) {
+      const { taken, state } = this.cautious.take(wanted);
+      if (taken === 0) {
+        this.wakeIn(((1 - state.tokens) * 1000) / CAUTIOUS_START.perSecond);
+        return;
+      }
+      wanted = taken;
     }
     this.taking = true;
     settle(
@@ -377,7 +491,7 @@ export class UpstreamBudget {
         this.taking = false;
         this.see(state);
         let granted = 0;
-        while (granted < taken && this.queue.length > 0 && this.inFlight < this.concurrencyCap()) {
+        while (granted < taken && this.queue.length > 0 && this.inFlight < this.maxConcurrency) {
           this.grantNext();
           granted += 1;
         }
@@ -385,7 +499,7 @@ export class UpstreamBudget {
         if (state.ratePerSecond !== null) this.prepaid += taken - granted;
         this.reportQueue();
         this.refuseExpired();
-        if (this.taking || this.queue.length === 0 || this.inFlight >= this.concurrencyCap()) return;
+        if (this.taking || this.queue.length === 0 || this.inFlight >= this.maxConcurrency) return;
         // Everything asked for came: there may be more. Else wake when the next token is due (a
         // release pumps again when the concurrency cap is what blocks).
         if (taken === wanted) this.pump();

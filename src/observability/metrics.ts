@@ -16,6 +16,7 @@ export interface GatewayMetrics {
   readonly webhookFailedAttempts: Counter<'type'>;
   readonly webhookPending: Gauge;
   readonly webhookDead: Gauge;
+  readonly userCacheLookups: Counter<'layer' | 'result'>;
 }
 
 export interface MetricsOptions {
@@ -103,6 +104,12 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     webhookDead: new Gauge({
       name: 'webhook_events_dead',
       help: 'Dead-lettered events kept for `npm run webhooks -- replay` (all replicas with Redis).',
+      registers,
+    }),
+    userCacheLookups: new Counter({
+      name: 'user_cache_lookups_total',
+      help: 'Read cache lookups (users, aliases, email lists), by layer (memory, redis) and result (hit, miss); memory misses go to Redis, Redis misses to Auth0.',
+      labelNames: ['layer', 'result'] as const,
       registers,
     }),
   };

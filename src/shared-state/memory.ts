@@ -145,6 +145,7 @@ export function createMemorySharedState(options: { now?: () => number } = {}): S
       if (!lock) writerLocks.set(name, (lock = createMemoryWriterLock()));
       return lock;
     },
+    userCacheStore: () => undefined,
     apqCache: () => undefined,
     close: async () => undefined,
   };

@@ -39,8 +39,9 @@ local last = tonumber(s[2]) or now
 local rate = tonumber(s[3])
 local cap = tonumber(s[4])
 local paused = tonumber(s[5]) or 0
-if rate == nil and ARGV[3] ~= '' then
-  -- Expired or never written: start full at the limit this replica knows.
+if rate == nil and ARGV[3] ~= '' and ARGV[6] == '' then
+  -- Expired or never written: start full at the limit this replica knows. An adjust that brings
+  -- a limit starts the bucket itself (below), with Auth0's remaining count as MemoryBucket does.
   rate = tonumber(ARGV[3]); cap = tonumber(ARGV[4]); tokens = cap; last = now
 end
 if rate ~= nil and now > last then
@@ -104,5 +105,18 @@ return 0
 /** KEYS[1] lock; ARGV[1] owner, ARGV[2] ttl ms. Extends the lock only if this replica still holds it. */
 export const RENEW_LOCK_SCRIPT = new RedisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`);
+
+/**
+ * KEYS[1] read cache entry; ARGV value, ttl ms, tombstone the read saw ('' = none). Stores the
+ * value only if the key still holds what the read saw: nothing, or that very tombstone.
+ */
+export const FILL_CACHE_SCRIPT = new RedisScript(`
+local current = redis.call('GET', KEYS[1])
+if current == false or (ARGV[3] ~= '' and current == ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
 return 0
 `);

@@ -7,12 +7,14 @@ import Keyv from 'keyv';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Logger } from '../observability/logger.js';
 import { consumeWith, createMemoryCallerLimiter, MemoryBucket } from './memory.js';
+import { createRedisCacheStore } from './redis-cache-store.js';
 import { BUCKET_SCRIPT, DELETE_TOKEN_IF_SCRIPT, RELEASE_LOCK_SCRIPT } from './redis-scripts.js';
 import type {
   BucketChange,
   BucketSnapshot,
   RateBucketStore,
   ServiceTokenSlot,
+  SharedCacheStore,
   SharedState,
   SharedToken,
   WriterLock,
@@ -104,6 +106,7 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
   });
 
   let apq: ReturnType<typeof createApqCache> | undefined;
+  const cacheStores: SharedCacheStore[] = [];
   const isAvailable = () => client.status === 'ready';
   const key = (...parts: string[]) => `${keyPrefix}${parts.join(':')}`;
 
@@ -163,6 +166,18 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       }
       return lock;
     },
+    userCacheStore(cacheOptions) {
+      const store = createRedisCacheStore({
+        ...cacheOptions,
+        client,
+        url: options.url,
+        key,
+        logger,
+        reconnectDelayMs,
+      });
+      cacheStores.push(store);
+      return store;
+    },
     apqCache() {
       apq ??= createApqCache(options.url, key('apq'));
       return apq.cache;
@@ -171,6 +186,7 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       clearInterval(heartbeatTimer);
       await Promise.all([...writerLocks.values()].map((lock) => lock.releaseAll()));
       await apq?.close();
+      await Promise.all(cacheStores.map((store) => store.close()));
       if (isAvailable()) {
         await client.zrem(replicasKey, replicaId).catch(() => undefined);
         // QUIT ends the connection at once; disconnect() would hold a 2 s timer for a stream to close.

@@ -88,6 +88,54 @@ export interface WriterLock {
   releaseAll(): Promise<void>;
 }
 
+/**
+ * The read cache's shared layer (DESIGN §11): values by key, sealed in Redis, and invalidations
+ * that every replica hears. Keys and values are the cache's business; the store only keeps them.
+ */
+export interface SharedCacheStore {
+  /** Values and invalidations are shared right now (Redis answers and the listener is subscribed). */
+  isAvailable(): boolean;
+  /**
+   * What Redis holds for each key: its `value` (absent when there is none, it is unreadable or
+   * Redis did not answer), or the `tombstone` a recent invalidation left.
+   */
+  getMany(keys: string[]): Promise<StoredCacheEntry[]>;
+  /**
+   * Stores `value` for `ttlMs` if the key still holds what the read saw (nothing, or `tombstone`):
+   * never over another replica's value or a newer invalidation, nor for a read (started at
+   * `readStartedAt`, ms since the epoch) that took too long. Never throws.
+   */
+  fill(
+    key: string,
+    value: unknown,
+    ttlMs: number,
+    seen: StoredCacheEntry,
+    readStartedAt: number,
+  ): Promise<void>;
+  /**
+   * Removes `keys` from Redis and tells every replica's listener, before it resolves. Resolves
+   * `false` when Redis did not take it (other replicas then keep their copies up to their TTL).
+   */
+  invalidate(keys: string[]): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** One key of the read cache's shared layer as a read found it. */
+export interface StoredCacheEntry {
+  value?: unknown;
+  tombstone?: string;
+}
+
+export interface SharedCacheOptions {
+  /** Names the cache (tenant and client); with `secret` it keys the sealing and the key names. */
+  name: string;
+  secret: string;
+  /** Another replica (or this one) invalidated these keys. */
+  onInvalidate(keys: string[]): void;
+  /** The listener was cut off and is back: invalidations may have been missed meanwhile. */
+  onResubscribed(): void;
+}
+
 export interface SharedState {
   readonly kind: 'memory' | 'redis';
   /** Redis reachable now; always true in memory. */
@@ -99,6 +147,8 @@ export interface SharedState {
   callerLimiter(options: { name: string; count: number; windowSeconds: number }): CallerLimiter;
   /** The writer locks called `name` (one set per tenant). */
   writerLock(name: string): WriterLock;
+  /** The read cache's shared layer; `undefined` in memory (each process keeps its own). */
+  userCacheStore(options: SharedCacheOptions): SharedCacheStore | undefined;
   /** Apollo's automatic persisted queries cache; `undefined`: Apollo's own in-memory one. */
   apqCache(): KeyValueCache<string> | undefined;
   close(): Promise<void>;

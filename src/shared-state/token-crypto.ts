@@ -60,3 +60,30 @@ export function openToken(keys: TokenKeys, stored: string, aad: string): SharedT
     return null;
   }
 }
+
+/**
+ * Any JSON value sealed as {@link sealToken} seals the token (AES-256-GCM, `aad` binding it to its
+ * key name), for the read cache's Redis layer: reading Redis hands out no profile.
+ */
+export function sealValue(keys: TokenKeys, value: unknown, aad: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', keys.encryption, iv);
+  cipher.setAAD(Buffer.from(aad));
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+}
+
+/** The value in `stored`, or `undefined` when it was sealed with other keys, for another name, or altered. */
+export function openValue(keys: TokenKeys, stored: string, aad: string): unknown {
+  const raw = Buffer.from(stored, 'base64url');
+  if (raw.length <= IV_BYTES + TAG_BYTES) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', keys.encryption, raw.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(aad));
+    decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    const text = Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+    return JSON.parse(text.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}

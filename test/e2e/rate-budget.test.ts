@@ -79,9 +79,11 @@ describe('the upstream budget against the emulator’s rate limiter (DESIGN §8)
       expect(results.map((r) => r.body.errors?.[0]?.extensions?.code ?? 'ok')).toEqual(
         results.map(() => 'ok'),
       );
-      // Some 429s while learning are expected, and each was retried, not surfaced.
+      // The cautious start and the first answers size the bucket: at most a few 429s while it
+      // learns, each retried, not surfaced.
       const statuses = h.emulator.journal.entries({ route: 'link' }).map((e) => e.status);
       expect(statuses.filter((s) => s === 201)).toHaveLength(15);
+      expect(statuses.filter((s) => s === 429).length).toBeLessThanOrEqual(3);
     } finally {
       await h.close();
     }

@@ -38,6 +38,9 @@ export async function startHarness(
     LOG_LEVEL: 'info',
     // Many tests link far more than 30 times with one admin token; the per-caller limit has its own tests.
     CALLER_RATE_LIMIT: '1000000/60',
+    // Suites reset or change the emulator between tests and pin the Auth0 calls each read makes:
+    // users cached before would answer instead. The read cache's own suites turn it on.
+    USER_CACHE_TTL_MS: '0',
     ...options.env,
   });
   const logLines: string[] = [];

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../../src/observability/logger.js';
+import { MemoryBucket } from '../../../src/shared-state/memory.js';
 import { createRedisSharedState } from '../../../src/shared-state/redis.js';
 import type { SharedState, SharedToken } from '../../../src/shared-state/shared-state.js';
 import { deriveTokenKeys, openToken } from '../../../src/shared-state/token-crypto.js';
@@ -56,6 +57,16 @@ describe('shared state in a real Redis (DESIGN §10)', () => {
     expect(takes.reduce((sum, t) => sum + t.taken, 0)).toBe(7);
     expect(takes.every((t) => t.state.ratePerSecond === 0.001 && t.state.capacity === 7)).toBe(true);
     expect(await inspector.exists(`${prefix}auth0-budget:tenant`)).toBe(1);
+  });
+
+  it('starts a fresh bucket from the count Auth0 gave with its first limit, as the memory bucket does', async () => {
+    const shared = (await open()).bucket('fresh');
+    const memory = new MemoryBucket();
+    const change = { limit: { ratePerSecond: 0.001, capacity: 9, initialTokens: 4 } };
+    const [redisState, memoryState] = [await shared.adjust(change), memory.adjust(change)];
+    expect(Math.floor(redisState.tokens)).toBe(4);
+    expect(Math.floor(memoryState.tokens)).toBe(4);
+    expect((await shared.take(9)).taken).toBe(4);
   });
 
   it('pauses the bucket for every replica after a 429, and keeps Auth0’s lower count', async () => {

@@ -29,17 +29,45 @@ describe('UpstreamBudget', () => {
     clock = new ManualClock();
   });
 
-  it('learned mode sends one probe until Auth0 first answers, then applies no limit but the concurrency cap', async () => {
+  it('learned mode paces at 2/s, burst 2, before any rate-limit header, without waiting for an answer', async () => {
     const budget = new UpstreamBudget({ clock, maxConcurrency: 100 });
-    const calls = Array.from({ length: 100 }, () => track(budget.acquire(1000)));
+    const calls = Array.from({ length: 10 }, () => track(budget.acquire(60_000)));
     await flush();
-    expect(calls.filter((c) => c.state === 'granted')).toHaveLength(1);
-    // An answer without rate-limit headers teaches nothing of the bucket, but it is an answer.
-    calls[0].release?.();
+    // Nothing has answered, nothing is released: the pace alone lets calls go.
+    expect(calls.filter((c) => c.state === 'granted')).toHaveLength(2);
+    await step(clock, 499);
+    expect(calls.filter((c) => c.state === 'granted')).toHaveLength(2);
+    await step(clock, 1);
+    expect(calls.filter((c) => c.state === 'granted')).toHaveLength(3);
+    // No call is refused for the cautious pace, however long the queue behind it.
+    const late = track(budget.acquire(100));
+    await flush();
+    expect(late.state).toBe('pending');
+    // The first headers end the cautious start: a full bucket teaches no rate, so no limit but the cap.
+    budget.observe({
+      'x-ratelimit-limit': '100',
+      'x-ratelimit-remaining': '100',
+      'x-ratelimit-reset': String(clock.now() / 1000),
+    });
+    await flush();
+    expect([...calls, late].every((c) => c.state === 'granted')).toBe(true);
+  });
+
+  it('stops pacing, with one warning naming AUTH0_RATE_LIMIT, after ten answers without rate-limit headers', async () => {
+    const warnings: string[] = [];
+    const budget = new UpstreamBudget({ clock, maxConcurrency: 100, warn: (m) => warnings.push(m) });
+    const calls = Array.from({ length: 20 }, () => track(budget.acquire(60_000)));
+    await flush();
+    for (let i = 0; i < 9; i++) budget.observe({});
+    await flush();
+    expect(calls.filter((c) => c.state === 'granted')).toHaveLength(2);
+    expect(warnings).toEqual([]);
     budget.observe({});
     await flush();
     expect(calls.every((c) => c.state === 'granted')).toBe(true);
-    expect(budget.stats()).toMatchObject({ inFlight: 99, tokens: null, ratePerSecond: null });
+    for (let i = 0; i < 15; i++) budget.observe({});
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('AUTH0_RATE_LIMIT');
   });
 
   it('a configured budget sends its burst at once, with no probe', async () => {
@@ -55,7 +83,8 @@ describe('UpstreamBudget', () => {
 
   it('caps calls in flight and lets the next one go on release', async () => {
     const budget = new UpstreamBudget({ clock, maxConcurrency: 2 });
-    budget.observe({}); // past the learned-mode probe
+    // Headers of a full bucket: past the cautious start, and no rate to pace at.
+    budget.observe({ 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '100', 'x-ratelimit-reset': '0' });
     const [a, b, c] = [track(budget.acquire(1000)), track(budget.acquire(1000)), track(budget.acquire(1000))];
     await flush();
     expect([a.state, b.state, c.state]).toEqual(['granted', 'granted', 'pending']);
@@ -123,8 +152,8 @@ describe('UpstreamBudget', () => {
     const budget = new UpstreamBudget({ clock });
     const reset = String(clock.now() / 1000 + 5);
     budget.observe({ 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset });
-    // More than 9 and at most 10 tokens refill in (4, 5] s: the rate lies in (1.8, 2.5); calls go a
-    // tenth of the way up.
+    // More than 9 and at most 10 tokens refill in (4, 5] s: the rate lies in (1.8, 2.5); calls go
+    // a tenth of the way up while the bounds are that wide.
     expect(budget.stats()).toMatchObject({ burst: 10, tokens: 0 });
     expect(budget.stats().ratePerSecond).toBeCloseTo(1.87);
     const call = track(budget.acquire(10_000));
@@ -151,28 +180,29 @@ describe('UpstreamBudget', () => {
     const second = budget.stats().ratePerSecond as number;
     // First: more than 1 token in at most 1 s, a lower bound only. Second: more than 9 and at most
     // 10 tokens in (1, 2] s.
-    expect(first).toBe(1);
+    expect(first).toBeCloseTo(1.03);
     expect(second).toBeGreaterThan(first);
+    // Bounds (4.5, 10]: a tenth of the way up while they are that wide.
     expect(second).toBeCloseTo(5.05);
   });
 
   it('learns from calls that find the bucket full: remaining = limit − 1 means exactly one token missing', () => {
     const budget = new UpstreamBudget({ clock });
     const now = clock.now() / 1000;
-    // The one token this call took is back within 0.25 s: at least 4 per second.
+    // The one token this call took is back within 0.25 s: at least 4 per second, paced 3 % above.
     budget.observe({
       'x-ratelimit-limit': '10',
       'x-ratelimit-remaining': '9',
       'x-ratelimit-reset': String(now + 0.25),
     });
-    expect(budget.stats().ratePerSecond).toBeCloseTo(4);
+    expect(budget.stats().ratePerSecond).toBeCloseTo(4.12);
     // A window ending nearer the refill tightens it.
     budget.observe({
       'x-ratelimit-limit': '10',
       'x-ratelimit-remaining': '9',
       'x-ratelimit-reset': String(now + 0.05),
     });
-    expect(budget.stats().ratePerSecond).toBeCloseTo(20);
+    expect(budget.stats().ratePerSecond).toBeCloseTo(20.6);
     // A 429 (remaining 0) is no such proof: with a bucket of one, what is missing may be any part
     // of a token, refilled in (1, 2] s: a lower bound of 0, paced a tenth of the way to 1 per second.
     const refused = new UpstreamBudget({ clock });
@@ -200,14 +230,40 @@ describe('UpstreamBudget', () => {
     // More than 9 and at most 10 tokens in (2, 3] s: A's upper bound falls to 5, and it lowers the
     // figure it wrote itself.
     a.observe(headers(0, 3));
-    expect(a.stats().ratePerSecond).toBeCloseTo(4.55);
-    // B saw more than 9 tokens refill within 1 s: the shared bucket goes up to 9.
+    expect(a.stats().ratePerSecond).toBeCloseTo(4.635);
+    // B saw more than 9 tokens refill within 1 s: the shared bucket goes up to 9.27 (3 % above).
     b.observe(headers(0, 1));
-    expect(b.stats().ratePerSecond).toBeCloseTo(9);
-    // A's own figure (still 4.55) does not take that back, though every response of A brings it.
+    expect(b.stats().ratePerSecond).toBeCloseTo(9.27);
+    // A's own figure (still 4.635) does not take that back, though every response of A brings it.
     a.observe(headers(0, 3));
-    expect(a.stats().ratePerSecond).toBeCloseTo(9);
-    expect(b.stats().ratePerSecond).toBeCloseTo(9);
+    expect(a.stats().ratePerSecond).toBeCloseTo(9.27);
+    expect(b.stats().ratePerSecond).toBeCloseTo(9.27);
+  });
+
+  it('learns the rate from Auth0’s count climbing while calls go slower than the tenant allows', () => {
+    const budget = new UpstreamBudget({ clock });
+    const start = clock.now();
+    // 10 calls a second against a tenant refilling 11: Auth0's count climbs by one a second. Each
+    // answer alone bounds the rate only loosely (its deficit refills by a whole second Auth0
+    // rounds up to).
+    for (let k = 0; k <= 40; k++) {
+      const now = clock.now();
+      const remaining = 3 + Math.floor((now - start) / 1000);
+      budget.observe(
+        {
+          'x-ratelimit-limit': '20',
+          'x-ratelimit-remaining': String(remaining),
+          'x-ratelimit-reset': String(Math.ceil(now / 1000 + (20 - remaining) / 11)),
+        },
+        now - 5,
+      );
+      clock.advance(100);
+    }
+    // Those bounds alone give 9.97 < rate ≤ 11.33 (paced at 10.27); the count climbing over 2.5 s
+    // raises the lower one to 10.78 (paced at 11.06), and never past the tenant's 11.
+    const rate = budget.stats().ratePerSecond as number;
+    expect(rate).toBeGreaterThan(10.9);
+    expect(rate).toBeLessThanOrEqual(11 * 1.03);
   });
 
   it('measures the window from the send, so a slow answer cannot raise the learned rate', () => {
@@ -216,12 +272,12 @@ describe('UpstreamBudget', () => {
     // Sent 0.5 s before the answer was read: Auth0 wrote the headers somewhere in that half second.
     const slow = new UpstreamBudget({ clock });
     slow.observe(headers, clock.now() - 500);
-    // More than 9 tokens refill within at most 1.5 s.
-    expect(slow.stats().ratePerSecond).toBeCloseTo(6);
+    // More than 9 tokens refill within at most 1.5 s: at least 6/s, paced 3 % above.
+    expect(slow.stats().ratePerSecond).toBeCloseTo(6.18);
     // Read as if just sent, the same headers would claim 9 tokens within 1 s.
     const prompt = new UpstreamBudget({ clock });
     prompt.observe(headers);
-    expect(prompt.stats().ratePerSecond).toBeCloseTo(9);
+    expect(prompt.stats().ratePerSecond).toBeCloseTo(9.27);
   });
 
   it('stays unlimited when headers give no rate (bucket full)', async () => {

@@ -1,0 +1,64 @@
+import { UserReadCache, type MissFetcher, type ReadOutcome } from '../../../src/accounts/user-cache.js';
+
+const user = (id: string, name = id) => ({ kind: 'user', user: { user_id: id, name } }) as const;
+
+/** A fetcher whose answers the test releases, counting what it was asked. */
+function controlledFetcher() {
+  const asked: string[][] = [];
+  const pending: (() => void)[] = [];
+  const names = new Map<string, string>();
+  const fetch: MissFetcher = (keys) => {
+    asked.push(keys);
+    return new Promise((resolve) => {
+      pending.push(() =>
+        resolve(new Map<string, ReadOutcome>(keys.map((k) => [k, user(k, names.get(k) ?? k)]))),
+      );
+    });
+  };
+  return { fetch, asked, names, release: () => pending.splice(0).forEach((go) => go()) };
+}
+
+describe('UserReadCache (one process, no Redis)', () => {
+  it('shares one read among concurrent requests for one key', async () => {
+    const cache = new UserReadCache({ ttlMs: 30_000, max: 100 });
+    const f = controlledFetcher();
+    const reads = [cache.getMany(['user:a'], f.fetch), cache.getMany(['user:a', 'user:b'], f.fetch)];
+    f.release();
+    await Promise.resolve();
+    f.release();
+    const [first, second] = await Promise.all(reads);
+    expect(f.asked).toEqual([['user:a'], ['user:b']]);
+    expect(first).toEqual([user('user:a')]);
+    expect(second).toEqual([user('user:a'), user('user:b')]);
+    // Then served from memory.
+    expect(await cache.getMany(['user:a', 'user:b'], f.fetch)).toHaveLength(2);
+    expect(f.asked).toHaveLength(2);
+  });
+
+  it('does not keep what a read brought when the key was invalidated while it was under way', async () => {
+    const cache = new UserReadCache({ ttlMs: 30_000, max: 100 });
+    const f = controlledFetcher();
+    const stale = cache.getMany(['user:a'], f.fetch);
+    await cache.invalidateUsers(['a']);
+    f.names.set('user:a', 'old');
+    f.release();
+    expect(await stale).toEqual([user('user:a', 'old')]);
+    f.names.set('user:a', 'new');
+    const fresh = cache.getMany(['user:a'], f.fetch);
+    f.release();
+    expect(await fresh).toEqual([user('user:a', 'new')]);
+    expect(f.asked).toHaveLength(2);
+  });
+
+  it('does not cache errors', async () => {
+    const cache = new UserReadCache({ ttlMs: 30_000, max: 100 });
+    let calls = 0;
+    const failing: MissFetcher = async (keys) => {
+      calls += 1;
+      return new Map(keys.map((k) => [k, new Error('down')]));
+    };
+    expect((await cache.getMany(['user:a'], failing))[0]).toBeInstanceOf(Error);
+    expect((await cache.getMany(['user:a'], failing))[0]).toBeInstanceOf(Error);
+    expect(calls).toBe(2);
+  });
+});
