@@ -198,8 +198,9 @@ export class Auth0ManagementApi {
    * user: callers keep only a user one of whose identities has both.
    */
   async findUsersByIdentity(provider: string, identityUserId: string): Promise<WireUser[]> {
-    assertPathSegment(provider, 'provider');
-    assertPathSegment(identityUserId, 'userId');
+    // The two halves of a user id that parseUserId accepted: they go into a quoted Lucene phrase,
+    // never a path, so the path-segment rules (no "." or "..") do not apply to them.
+    parseUserId(`${provider}|${identityUserId}`, 'id');
     return this.call({
       operation: 'read',
       endpoint: 'search-identity',
