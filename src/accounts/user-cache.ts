@@ -91,6 +91,8 @@ export class UserReadCache {
   /** Key → the sequence number of its last invalidation, so reads that started before it are not stored. */
   private readonly invalidated: LRUCache<string, number>;
   private sequence = 0;
+  /** Reads of Auth0 or Redis (`load`) not finished yet. */
+  private loadsUnderWay = 0;
   private readonly store?: SharedCacheStore;
   private readonly onLookup: NonNullable<UserReadCacheOptions['onLookup']>;
 
@@ -176,8 +178,11 @@ export class UserReadCache {
 
   private forget(keys: readonly string[]): void {
     const sequence = ++this.sequence;
+    // Only a read already under way can have started before this invalidation: with none, there is
+    // nothing to remember (a later read starts at this sequence or after it).
+    const reading = this.loadsUnderWay > 0;
     for (const key of keys) {
-      this.invalidated.set(key, sequence);
+      if (reading) this.invalidated.set(key, sequence);
       this.local.delete(key);
       this.inFlight.delete(key);
     }
@@ -186,49 +191,54 @@ export class UserReadCache {
   private load(keys: string[], fetch: MissFetcher): Promise<Map<string, ReadOutcome>> {
     const startedSequence = this.sequence;
     const startedAt = Date.now();
+    this.loadsUnderWay++;
     const flight = (async () => {
-      const outcomes = new Map<string, ReadOutcome>();
-      // What Redis held for each key when this read began; no Redis fill without it.
-      const seen = new Map<string, StoredCacheEntry>();
-      let remaining = keys;
-      const store = this.store?.isAvailable() ? this.store : undefined;
-      const shared = store !== undefined;
-      if (store) {
-        const stored = await store.getMany(keys);
-        const now = Date.now();
-        remaining = [];
-        keys.forEach((key, i) => {
-          const entry = fromStore(stored[i].value, now);
-          if (!entry) {
-            this.onLookup('redis', 'miss');
-            seen.set(key, stored[i].tombstone === undefined ? {} : { tombstone: stored[i].tombstone });
-            remaining.push(key);
-            return;
-          }
-          this.onLookup('redis', 'hit');
-          outcomes.set(key, entry.v);
-          this.keepLocally(key, entry.v, entry.exp - now, startedSequence);
-        });
-      }
-      if (remaining.length === 0) return outcomes;
-      let fetched: Map<string, ReadOutcome>;
       try {
-        fetched = await fetch(remaining);
-      } catch (error) {
-        for (const key of remaining) outcomes.set(key, error as Error);
+        const outcomes = new Map<string, ReadOutcome>();
+        // What Redis held for each key when this read began; no Redis fill without it.
+        const seen = new Map<string, StoredCacheEntry>();
+        let remaining = keys;
+        const store = this.store?.isAvailable() ? this.store : undefined;
+        const shared = store !== undefined;
+        if (store) {
+          const stored = await store.getMany(keys);
+          const now = Date.now();
+          remaining = [];
+          keys.forEach((key, i) => {
+            const entry = fromStore(stored[i].value, now);
+            if (!entry) {
+              this.onLookup('redis', 'miss');
+              seen.set(key, stored[i].tombstone === undefined ? {} : { tombstone: stored[i].tombstone });
+              remaining.push(key);
+              return;
+            }
+            this.onLookup('redis', 'hit');
+            outcomes.set(key, entry.v);
+            this.keepLocally(key, entry.v, entry.exp - now, startedSequence);
+          });
+        }
+        if (remaining.length === 0) return outcomes;
+        let fetched: Map<string, ReadOutcome>;
+        try {
+          fetched = await fetch(remaining);
+        } catch (error) {
+          for (const key of remaining) outcomes.set(key, error as Error);
+          return outcomes;
+        }
+        for (const [key, outcome] of fetched) {
+          if (outcome instanceof Error) continue;
+          // Keys the fetch answered besides those asked (an alias's primary) were not looked up:
+          // they go to Redis only where it holds nothing.
+          const found = seen.get(key) ?? (shared && !keys.includes(key) ? {} : undefined);
+          this.remember(key, outcome, startedSequence, startedAt, found);
+        }
+        for (const key of remaining) {
+          outcomes.set(key, fetched.get(key) ?? new Error(`read cache: no answer for ${key}`));
+        }
         return outcomes;
+      } finally {
+        this.loadsUnderWay--;
       }
-      for (const [key, outcome] of fetched) {
-        if (outcome instanceof Error) continue;
-        // Keys the fetch answered besides those asked (an alias's primary) were not looked up:
-        // they go to Redis only where it holds nothing.
-        const found = seen.get(key) ?? (shared && !keys.includes(key) ? {} : undefined);
-        this.remember(key, outcome, startedSequence, startedAt, found);
-      }
-      for (const key of remaining) {
-        outcomes.set(key, fetched.get(key) ?? new Error(`read cache: no answer for ${key}`));
-      }
-      return outcomes;
     })();
     for (const key of keys) {
       const outcome = flight.then((outcomes) => outcomes.get(key)!);

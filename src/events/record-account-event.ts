@@ -1,6 +1,7 @@
 import type { AuditDraft } from '../accounts/audit.js';
 import type { GatewayContext } from '../context.js';
 import { toAccountEvent, type AccountEventType } from './account-event.js';
+import { NO_ACCOUNT_EVENTS } from './account-events.js';
 
 /** What a link or unlink resolves to, as far as its event needs it. */
 interface AppliedResult {
@@ -21,6 +22,8 @@ export async function recordAccountEvent(
   draft: AuditDraft,
   result: AppliedResult,
 ): Promise<void> {
+  // Without WEBHOOK_URL nothing is kept: the event (a timestamp, copies of the key lists) is not built.
+  if (ctx.events === NO_ACCOUNT_EVENTS) return;
   await ctx.events.record(
     toAccountEvent(type, {
       primaryId: result.primaryId,

@@ -50,6 +50,48 @@ describe('UserReadCache (one process, no Redis)', () => {
     expect(f.asked).toHaveLength(2);
   });
 
+  it('does not keep a user a read brought besides those asked when it was invalidated meanwhile', async () => {
+    const cache = new UserReadCache({ ttlMs: 30_000, max: 100 });
+    let releaseAlias: () => void = () => undefined;
+    // Asked for a linked-away secondary, the read also answers its primary (an alias's target).
+    const aliasFetch: MissFetcher = (keys) =>
+      new Promise((resolve) => {
+        releaseAlias = () =>
+          resolve(
+            new Map<string, ReadOutcome>([
+              [keys[0], { kind: 'alias', primaryId: 'p' }],
+              ['user:p', user('user:p', 'old')],
+            ]),
+          );
+      });
+    const read = cache.getMany(['user:s'], aliasFetch);
+    await cache.invalidateUsers(['p']);
+    releaseAlias();
+    await read;
+    const f = controlledFetcher();
+    f.names.set('user:p', 'new');
+    const fresh = cache.getMany(['user:p'], f.fetch);
+    f.release();
+    expect(await fresh).toEqual([user('user:p', 'new')]);
+    expect(f.asked).toEqual([['user:p']]);
+  });
+
+  it('drops invalidated users when no read is under way, and reads them again', async () => {
+    const cache = new UserReadCache({ ttlMs: 30_000, max: 100 });
+    const f = controlledFetcher();
+    const first = cache.getMany(['user:a'], f.fetch);
+    f.release();
+    await first;
+    await cache.invalidateUsers(['a']);
+    f.names.set('user:a', 'new');
+    const again = cache.getMany(['user:a'], f.fetch);
+    f.release();
+    expect(await again).toEqual([user('user:a', 'new')]);
+    // Kept this time: the invalidation is not held against reads that start after it.
+    expect(await cache.getMany(['user:a'], f.fetch)).toEqual([user('user:a', 'new')]);
+    expect(f.asked).toHaveLength(2);
+  });
+
   it('does not cache errors', async () => {
     const cache = new UserReadCache({ ttlMs: 30_000, max: 100 });
     let calls = 0;
