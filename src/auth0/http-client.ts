@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import got, { type Got } from 'got';
 import type { HeaderBag } from './to-gateway-error.js';
+import { installFastNativeRequestOptions } from './got-native-options.js';
 
 export interface Auth0HttpClientOptions {
   /** `https://tenant.eu.auth0.com` or a loopback emulator origin; no trailing slash. */
@@ -48,6 +49,7 @@ export interface Auth0HttpClient {
  * nothing here logs, so no header or body can leak through this layer.
  */
 export function createAuth0HttpClient(options: Auth0HttpClientOptions): Auth0HttpClient {
+  installFastNativeRequestOptions();
   const maxSockets = options.maxSockets ?? 32;
   // Keep every socket the budget may use open between calls: reconnecting costs more than a call.
   const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
