@@ -11,7 +11,7 @@ const ROUNDS = 3;
 const SINGLE = 500;
 const CONCURRENT = 4000;
 const CONCURRENCY = 16;
-/** Issue 12: at least the hand-written throughput, and a one-connection p50 within 0.05 ms of it. */
+/** At least the hand-written throughput in the same run, and a one-connection p50 within 0.05 ms of it. */
 const MIN_RATIO = 1.0;
 const MAX_P50_DIFFERENCE_MS = 0.05;
 const BODY = JSON.stringify({ query: '{ __typename }' });
