@@ -1,8 +1,8 @@
 import { DeliveryScheduler } from './delivery-scheduler.js';
-import { eventTypeOf } from './webhook-delivery.js';
 import {
   countedAttempt,
   logDeadLetter,
+  toDeadLetter,
   type DeadLetter,
   type Outbox,
   type OutboxDependencies,
@@ -40,14 +40,7 @@ export function createMemoryOutbox(
       );
     },
     dead: async (message, error) => {
-      const letter: DeadLetter = {
-        webhookId: message.webhookId,
-        type: eventTypeOf(message),
-        primaryId: message.primaryId,
-        attempts: message.attempts,
-        lastError: error,
-        deadAt: new Date().toISOString(),
-      };
+      const letter = toDeadLetter(message, error);
       dead.push(letter);
       if (dead.length > MAX_DEAD_LETTERS) dead.shift();
       logDeadLetter(deps.logger, letter);

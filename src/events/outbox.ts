@@ -56,3 +56,15 @@ export function logDeadLetter(logger: Logger, dead: DeadLetter): void {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The dead letter of `message`, whose last of `attempts` attempts failed with `lastError`. */
+export function toDeadLetter(message: OutboxMessage & { attempts: number }, lastError: string): DeadLetter {
+  return {
+    webhookId: message.webhookId,
+    type: eventTypeOf(message),
+    primaryId: message.primaryId,
+    attempts: message.attempts,
+    lastError,
+    deadAt: new Date().toISOString(),
+  };
+}

@@ -7,13 +7,13 @@ import type { MemoryOutbox } from './memory-outbox.js';
 import {
   countedAttempt,
   logDeadLetter,
+  toDeadLetter,
   messageOf,
   type DeadLetter,
   type Outbox,
   type OutboxDependencies,
 } from './outbox.js';
 import { fieldsOf, WEBHOOK_GROUP, type WebhookKeys } from './redis-keys.js';
-import { eventTypeOf } from './webhook-delivery.js';
 
 export interface RedisOutboxOptions extends OutboxDependencies {
   url: string;
@@ -106,14 +106,7 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
           .catch(() => undefined);
       },
       dead: async (message, error) => {
-        const letter: DeadLetter = {
-          webhookId: message.webhookId,
-          type: eventTypeOf(message),
-          primaryId: message.primaryId,
-          attempts: message.attempts,
-          lastError: error,
-          deadAt: new Date().toISOString(),
-        };
+        const letter = toDeadLetter(message, error);
         await settle(message, letter);
         logDeadLetter(logger, letter);
       },
