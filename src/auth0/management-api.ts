@@ -151,17 +151,7 @@ export class Auth0ManagementApi {
    * `Alice@Example.com`). Eventually consistent; at most 100 users.
    */
   async searchUsersByEmail(email: string): Promise<WireUser[]> {
-    return this.call({
-      operation: 'read',
-      endpoint: 'search-users',
-      method: 'GET',
-      route: '/api/v2/users',
-      path: 'api/v2/users',
-      searchParams: { q: `email:${quoteLucene(email)}`, search_engine: 'v3', per_page: '100' },
-      auth: { kind: 'service' },
-      expectedStatus: 200,
-      parse: parseUsers,
-    });
+    return this.searchUsers('search-users', `email:${quoteLucene(email)}`, 100);
   }
 
   /**
@@ -175,21 +165,11 @@ export class Auth0ManagementApi {
     const unique = [...new Set(userIds)];
     for (const id of unique) parseUserId(id, 'userIds');
     if (unique.length === 0) return [];
-    return this.call({
-      operation: 'read',
-      endpoint: 'search-users',
-      method: 'GET',
-      route: '/api/v2/users',
-      path: 'api/v2/users',
-      searchParams: {
-        q: `user_id:(${unique.map(quoteLucene).join(' OR ')})`,
-        search_engine: 'v3',
-        per_page: String(unique.length),
-      },
-      auth: { kind: 'service' },
-      expectedStatus: 200,
-      parse: parseUsers,
-    });
+    return this.searchUsers(
+      'search-users',
+      `user_id:(${unique.map(quoteLucene).join(' OR ')})`,
+      unique.length,
+    );
   }
 
   /**
@@ -201,17 +181,19 @@ export class Auth0ManagementApi {
     // The two halves of a user id that parseUserId accepted: they go into a quoted Lucene phrase,
     // never a path, so the path-segment rules (no "." or "..") do not apply to them.
     parseUserId(`${provider}|${identityUserId}`, 'id');
+    const q = `identities.provider:${quoteLucene(provider)} AND identities.user_id:${quoteLucene(identityUserId)}`;
+    return this.searchUsers('search-identity', q, 10);
+  }
+
+  /** `GET /api/v2/users?q=…` with the service token (search engine v3): one page of `perPage`. */
+  private searchUsers(endpoint: string, q: string, perPage: number): Promise<WireUser[]> {
     return this.call({
       operation: 'read',
-      endpoint: 'search-identity',
+      endpoint,
       method: 'GET',
       route: '/api/v2/users',
       path: 'api/v2/users',
-      searchParams: {
-        q: `identities.provider:${quoteLucene(provider)} AND identities.user_id:${quoteLucene(identityUserId)}`,
-        search_engine: 'v3',
-        per_page: '10',
-      },
+      searchParams: { q, search_engine: 'v3', per_page: String(perPage) },
       auth: { kind: 'service' },
       expectedStatus: 200,
       parse: parseUsers,
