@@ -225,13 +225,18 @@ export class UserReadCache {
           for (const key of remaining) outcomes.set(key, error as Error);
           return outcomes;
         }
+        const fills: Promise<void>[] = [];
         for (const [key, outcome] of fetched) {
           if (outcome instanceof Error) continue;
           // Keys the fetch answered besides those asked (an alias's primary) were not looked up:
           // they go to Redis only where it holds nothing.
           const found = seen.get(key) ?? (shared && !keys.includes(key) ? {} : undefined);
-          this.remember(key, outcome, startedSequence, startedAt, found);
+          const fill = this.remember(key, outcome, startedSequence, startedAt, found);
+          if (fill) fills.push(fill);
         }
+        // The answer waits for its Redis fills (which never reject): a read through another replica
+        // right after this one is then served from Redis, not from Auth0 again.
+        await Promise.all(fills);
         for (const key of remaining) {
           outcomes.set(key, fetched.get(key) ?? new Error(`read cache: no answer for ${key}`));
         }
@@ -256,7 +261,7 @@ export class UserReadCache {
 
   /**
    * Keeps what Auth0 answered, here and in Redis (when the read looked there first: `seen`), unless
-   * the key was invalidated since the read began.
+   * the key was invalidated since the read began. Resolves once the Redis fill is done, if any.
    */
   private remember(
     key: string,
@@ -264,11 +269,11 @@ export class UserReadCache {
     startedSequence: number,
     startedAt: number,
     seen: StoredCacheEntry | undefined,
-  ): void {
+  ): Promise<void> | undefined {
     const ttlMs = this.ttlOf(value);
-    if (!this.keepLocally(key, value, ttlMs, startedSequence) || !seen) return;
+    if (!this.keepLocally(key, value, ttlMs, startedSequence) || !seen) return undefined;
     const stored: StoredEntry = { v: value, exp: Date.now() + ttlMs };
-    void this.store?.fill(key, stored, ttlMs, seen, startedAt);
+    return this.store?.fill(key, stored, ttlMs, seen, startedAt);
   }
 
   private keepLocally(key: string, value: CachedRead, ttlMs: number, startedSequence: number): boolean {
