@@ -11,8 +11,14 @@ import { ServiceTokenProvider } from './token-provider.js';
 export interface Auth0RetryOptions {
   /** Attempts for a GET or a metadata PATCH (429, 5xx, network errors); default 3. */
   readAttempts: number;
-  /** Attempts for a POST/DELETE, retried only on 429 and ECONNREFUSED; default 3. */
+  /** Attempts for a POST/DELETE, retried only on ECONNREFUSED (and 429, below); default 3. */
   writeAttempts: number;
+  /**
+   * Attempts for any call Auth0 keeps answering 429, each at the budget's pace and within
+   * AUTH0_MAX_WAIT_MS; default 8. A 429 proves Auth0 did nothing, and replicas that share one
+   * tenant under load can meet several in a row: the wait, not a count of three, is the bound.
+   */
+  rateLimitedAttempts: number;
   /** First backoff delay; doubles per attempt up to `backoffMaxMs`, jittered. Default 100. */
   backoffBaseMs: number;
   /** Default 1000. */
@@ -55,6 +61,7 @@ export interface Auth0ServicesOptions {
 const DEFAULT_RETRY: Auth0RetryOptions = {
   readAttempts: 3,
   writeAttempts: 3,
+  rateLimitedAttempts: 8,
   backoffBaseMs: 100,
   backoffMaxMs: 1000,
 };

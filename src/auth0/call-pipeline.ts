@@ -105,14 +105,21 @@ export class Auth0CallPipeline {
     const maxAttempts = repeatable ? retry.readAttempts : retry.writeAttempts;
     let waitLeftMs = services.config.maxWaitMs;
     let refreshed = false;
+    let rateLimited = 0;
+    // Every send, for telemetry; `attempt` counts only those the fault retries are bounded by.
+    let sent = 0;
     const { deadline } = spec;
     const timeLeft = () => (deadline === undefined ? Infinity : deadline - clock.now());
 
     for (let attempt = 1; ; attempt++) {
+      sent += 1;
       const token = spec.auth.kind === 'service' ? await tokens.getToken() : spec.auth.token;
 
       const waitStart = clock.now();
-      const release = await budget.acquire(Math.max(0, Math.min(waitLeftMs, timeLeft())));
+      // A call Auth0 answered 429 waits at the head of the queue: it was in line before the others.
+      const release = await budget.acquire(Math.max(0, Math.min(waitLeftMs, timeLeft())), {
+        retry: rateLimited > 0,
+      });
       const waitedMs = clock.now() - waitStart;
       waitLeftMs -= waitedMs;
       services.metrics?.auth0BudgetWait.observe(waitedMs / 1000);
@@ -126,7 +133,7 @@ export class Auth0CallPipeline {
         attributes: {
           'http.request.method': spec.method,
           'url.template': spec.route,
-          'auth0.attempt': attempt,
+          'auth0.attempt': sent,
         },
       });
       let response: Auth0HttpResponse;
@@ -145,7 +152,7 @@ export class Auth0CallPipeline {
         span?.setAttribute('error.type', error.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network');
         span?.setStatus({ code: SpanStatusCode.ERROR });
         span?.end();
-        this.record(spec, error.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network', started, attempt);
+        this.record(spec, error.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network', started, sent);
         // A write is retried only when the connection was refused: then Auth0 cannot have acted.
         const retryable = repeatable || isConnectionRefused(failure);
         if (retryable && attempt < maxAttempts && this.canWait(attempt, timeLeft())) {
@@ -157,7 +164,7 @@ export class Auth0CallPipeline {
       release();
       endHttpSpan(span, response.statusCode, 400);
       budget.observe(response.headers, sentAt);
-      this.record(spec, String(response.statusCode), started, attempt);
+      this.record(spec, String(response.statusCode), started, sent);
 
       const { statusCode } = response;
       if (statusCode === spec.expectedStatus) {
@@ -172,7 +179,12 @@ export class Auth0CallPipeline {
       if (statusCode === 429) {
         // Retried at the budget's pace; the next acquire refuses at once if that is too far off.
         budget.onRateLimited(parseRetryAfter(response.headers, clock.now()));
-        if (attempt < maxAttempts) continue;
+        rateLimited += 1;
+        if (rateLimited < retry.rateLimitedAttempts) {
+          // Not counted against the attempts for other faults: Auth0 did nothing.
+          attempt--;
+          continue;
+        }
       } else if (statusCode === 401 && spec.auth.kind === 'service' && !refreshed) {
         // The cached service token may have been revoked or rotated: one fresh token, one retry.
         await tokens.invalidate(token);

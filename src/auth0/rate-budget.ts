@@ -60,6 +60,8 @@ interface Waiter {
   cancelDeadline(): void;
   /** Its deadline passed while a take was in flight: refused unless that take grants it. */
   expired: boolean;
+  /** Auth0 answered this call 429: it waits ahead of calls that have not been sent yet. */
+  retry: boolean;
 }
 
 // Where between the learned bounds calls are paced (learnedEstimate). Each bound is off by up to
@@ -244,21 +246,25 @@ export class UpstreamBudget {
   /**
    * Waits (FIFO) until the bucket and the concurrency cap allow one call, then resolves with its
    * release. Rejects with RateLimitedError at once when the expected wait exceeds `maxWaitMs` or the
-   * queue is full, and when the wait turns out longer than `maxWaitMs` after all.
+   * queue is full, and when the wait turns out longer than `maxWaitMs` after all. A `retry` (a call
+   * Auth0 answered 429) queues behind earlier retries only, ahead of calls not yet sent: it was in
+   * line before them, and at the back it could meet 429 after 429 while newer calls pass.
    */
-  acquire(maxWaitMs: number): Promise<ReleaseBudget> {
-    const expectedMs = this.expectedWaitMs(this.queue.length, this.clock.now());
+  acquire(maxWaitMs: number, options: { retry?: boolean } = {}): Promise<ReleaseBudget> {
+    const retry = options.retry === true;
+    const position = retry ? this.queue.filter((w) => w.retry).length : this.queue.length;
+    const expectedMs = this.expectedWaitMs(position, this.clock.now());
     if (expectedMs > maxWaitMs || this.queue.length >= this.maxQueueLength) {
       return Promise.reject(this.refusal(expectedMs));
     }
     return new Promise<ReleaseBudget>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, cancelDeadline: () => undefined, expired: false };
+      const waiter: Waiter = { resolve, reject, cancelDeadline: () => undefined, expired: false, retry };
       waiter.cancelDeadline = this.clock.setTimer(() => {
         waiter.expired = true;
         // A take in flight may still grant it; the answer settles expired waiters.
         if (!this.taking) this.refuseExpired();
       }, maxWaitMs);
-      this.queue.push(waiter);
+      this.queue.splice(position, 0, waiter);
       this.pump();
       this.reportQueue();
     });

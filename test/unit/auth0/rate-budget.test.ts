@@ -123,6 +123,34 @@ describe('UpstreamBudget', () => {
     expect(order).toEqual(['b', 'c', 'd']);
   });
 
+  it('queues a call Auth0 answered 429 ahead of calls not yet sent, behind earlier such calls', async () => {
+    const budget = new UpstreamBudget({ clock, rateLimit: { perSecond: 1, burst: 1 } });
+    const order: string[] = [];
+    track(budget.acquire(10_000));
+    for (const name of ['b', 'c']) void budget.acquire(10_000).then(() => order.push(name));
+    void budget.acquire(10_000, { retry: true }).then(() => order.push('retry 1'));
+    void budget.acquire(10_000, { retry: true }).then(() => order.push('retry 2'));
+    await flush();
+    for (let i = 0; i < 4; i++) await step(clock, 1000);
+    expect(order).toEqual(['retry 1', 'retry 2', 'b', 'c']);
+  });
+
+  it('expects a retried call to wait only for the retries ahead of it', async () => {
+    const budget = new UpstreamBudget({ clock, rateLimit: { perSecond: 1, burst: 1 } });
+    track(budget.acquire(60_000));
+    const waiting = Array.from({ length: 5 }, () => track(budget.acquire(60_000)));
+    await flush();
+    // Behind five waiting calls a new one could not go within 2 s; a retry goes first and can.
+    const fresh = track(budget.acquire(2000));
+    const retried = track(budget.acquire(2000, { retry: true }));
+    await flush();
+    expect(fresh.state).toBe('refused');
+    expect(retried.state).toBe('pending');
+    await step(clock, 1000);
+    expect(retried.state).toBe('granted');
+    expect(waiting.every((c) => c.state === 'pending')).toBe(true);
+  });
+
   it('refuses at once, with retryAfter, a call whose expected wait exceeds maxWaitMs', async () => {
     const budget = new UpstreamBudget({ clock, rateLimit: { perSecond: 1, burst: 1 } });
     const ok = [track(budget.acquire(2000)), track(budget.acquire(2000)), track(budget.acquire(2000))];
