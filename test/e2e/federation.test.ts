@@ -59,7 +59,7 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
 
   const ROUTERS: RouterCase[] = [
     {
-      name: '@apollo/gateway (with the README’s OneOf workaround)',
+      name: '@apollo/gateway (with the OneOf workaround of docs/federation.md)',
       router: () => apolloRouter,
       bothModesInVariables: { status: 400, code: 'BAD_USER_INPUT' },
       invalidLiteralStatus: 400,
@@ -352,7 +352,7 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
     it('cannot introspect isOneOf through @apollo/gateway (known limitation)', async () => {
       const routed = await introspectIsOneOf(apolloRouter.url);
 
-      // Pinned so the README's supergraph section is revisited when the gateway learns `isOneOf`.
+      // Pinned so docs/federation.md ("OneOf input … behind an Apollo router") is revisited when the gateway learns `isOneOf`.
       expect(routed.status).toBe(500);
       expect(routed.body.errors?.[0].message).toMatch(/Cannot query field "isOneOf" on type "__Type"/);
     });

@@ -23,12 +23,12 @@ import {
   print,
 } from 'graphql';
 
-/** Headers the router forwards (README, "Running it in a supergraph"): `x-request-id` to every subgraph, `authorization` to some. */
+/** Headers the router forwards (docs/federation.md, "Headers the router must forward"): `x-request-id` to every subgraph, `authorization` to some. */
 export const FORWARDED_HEADERS = ['authorization', 'x-request-id'] as const;
 
 /**
  * In JWT mode the caller's bearer is a Management API token for the user's own identities, so
- * the router hands it only to the subgraphs that need it (README, "Running it in a supergraph").
+ * the router hands it only to the subgraphs that need it (docs/federation.md, "Headers the router must forward").
  */
 export const AUTHORIZATION_SUBGRAPHS = ['accounts'];
 
@@ -114,7 +114,7 @@ export interface Router {
   close(): Promise<void>;
 }
 
-/** The client headers a router forwards to `subgraph` (README, "Headers the router must forward"). */
+/** The client headers a router forwards to `subgraph` (docs/federation.md, "Headers the router must forward"). */
 function headersFor(
   subgraph: string,
   header: (name: string) => string | null | undefined,
