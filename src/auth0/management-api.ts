@@ -129,22 +129,6 @@ export class Auth0ManagementApi {
     });
   }
 
-  /** `GET /api/v2/users-by-email?email=` (exact match; Auth0 stores database emails lowercased). */
-  async findUsersByEmail(email: string): Promise<WireUser[]> {
-    assertPathSegment(email, 'email');
-    return this.call({
-      operation: 'read',
-      endpoint: 'users-by-email',
-      method: 'GET',
-      route: '/api/v2/users-by-email',
-      path: 'api/v2/users-by-email',
-      searchParams: { email },
-      auth: { kind: 'service' },
-      expectedStatus: 200,
-      parse: parseUsers,
-    });
-  }
-
   /**
    * `GET /api/v2/users?q=email:"…"`: users whose email equals `email` regardless of case, as
    * Auth0's user search matches emails (users-by-email does not: a social account may keep
