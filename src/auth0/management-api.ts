@@ -2,7 +2,7 @@ import type { Auth0Services } from './auth0-services.js';
 import { Auth0CallPipeline, type CallRequest, type CallSpec, type UpstreamAuth } from './call-pipeline.js';
 import { quoteLucene } from './lucene.js';
 import { parseIdentities, parseUser, parseUsers } from './parse-wire.js';
-import { assertPathSegment, encodePathSegment, parseUserId } from './user-id.js';
+import { encodePathSegment, parseUserId } from './user-id.js';
 import type { WireIdentity, WireLinkBody, WireUser, WireUserUpdate } from './wire.js';
 
 export type { UpstreamAuth } from './call-pipeline.js';
