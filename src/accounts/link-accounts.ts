@@ -53,6 +53,18 @@ function parseIdentityArguments(args: { provider: string; userId: string }, argu
   return { provider, userId };
 }
 
+/**
+ * `provider` must be one of the published contract's `UserIdentityProviderEnum` (admin link,
+ * unlink): Auth0 refuses any other, after spending a call of the budget.
+ */
+function assertIdentityProvider(provider: string, argumentName: string): void {
+  if (!auth0IdentityProviders().has(provider)) {
+    throw new BadUserInputError(
+      `\`${argumentName}\` is not an Auth0 identity provider (one of the Management API provider names, such as auth0, google-oauth2, github or samlp).`,
+    );
+  }
+}
+
 function emailOf(user: WireUser): string | null {
   return typeof user.email === 'string' && user.email !== '' ? user.email.toLowerCase() : null;
 }
@@ -222,11 +234,7 @@ async function runLink(ctx: GatewayContext, draft: AuditDraft, op: LinkPlan): Pr
  */
 function parseAdminInput(admin: AdminLinkInput) {
   const { provider, userId } = parseIdentityArguments(admin, 'input.admin.');
-  if (!auth0IdentityProviders().has(provider)) {
-    throw new BadUserInputError(
-      '`input.admin.provider` is not an Auth0 identity provider (one of the Management API provider names, such as auth0, google-oauth2, github or samlp).',
-    );
-  }
+  assertIdentityProvider(provider, 'input.admin.provider');
   const connectionId = admin.connectionId ?? undefined;
   if (connectionId !== undefined && !auth0ConnectionIdPattern().test(connectionId)) {
     throw new BadUserInputError(
@@ -332,6 +340,7 @@ export function unlinkAccount(
     if (draft.callerSubject !== null) await ctx.limitCaller(draft.callerSubject);
     parseUserId(primaryId, 'primaryId');
     const { provider, userId } = parseIdentityArguments({ provider: providerArg, userId: userIdArg });
+    assertIdentityProvider(provider, 'provider');
     const secondaryId = `${provider}|${userId}`;
     draft.secondary = secondaryId;
     const { caller, mode } = authorizeUnlink(ctx.auth, primaryId, {

@@ -69,6 +69,15 @@ describe('unlinkAccount, the admin link policy and audit events (gateway + emula
       expect(h.emulator.journal.count('unlink')).toBe(0);
     });
 
+    it('refuses a provider outside Auth0’s published provider names as BAD_USER_INPUT without calling Auth0', async () => {
+      await adminLink(alice, aliceGithub);
+      h.emulator.journal.clear();
+      const result = await unlink(tokens.alice, '4031337', alice, 'git-hub');
+      expect(result.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(result.body.errors?.[0]?.message).toContain('`provider` is not an Auth0 identity provider');
+      expect(h.emulator.journal.count()).toBe(0);
+    });
+
     it("refuses another user's token as FORBIDDEN without calling Auth0", async () => {
       const result = await unlink(tokens.bob);
       expect(result.body.errors?.[0]?.extensions).toMatchObject({
