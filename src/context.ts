@@ -7,6 +7,7 @@ import { Auth0ManagementApi } from './auth0/management-api.js';
 import type { WireUser } from './auth0/wire.js';
 import type { Config } from './config.js';
 import { RateLimitedError } from './errors.js';
+import type { GatewayMetrics } from './observability/metrics.js';
 import type { TraceParent } from './observability/tracing.js';
 import type { CallerLimiter, WriterLock } from './shared-state/shared-state.js';
 import { createAuditLog, skipAudit, type AuditEvent } from './accounts/audit.js';
@@ -50,6 +51,8 @@ export interface GatewayContext {
   readonly events: AccountEvents;
   /** One writer per primary (DESIGN §8): link, unlink and merge take the primary's lock. */
   readonly primaryLocks: WriterLock;
+  /** The process's metrics; absent where a test builds a context without them. */
+  readonly metrics?: GatewayMetrics;
 }
 
 /** The per-process parts a request context is built from. */
@@ -140,5 +143,6 @@ export async function createContext(
     limitCaller: (subject) => limitCaller(deps, auth.caller, subject),
     events: deps.events,
     primaryLocks: deps.primaryLocks,
+    metrics: deps.services.metrics,
   };
 }

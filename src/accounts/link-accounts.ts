@@ -17,7 +17,7 @@ import {
   type MetadataMergePlan,
 } from './merge-metadata.js';
 import { withPrimaryLock } from './primary-lock.js';
-import { asDefinite, hasIdentity, mayBeRepeatedLink, readPrimaryBack, withOutcome } from './read-back.js';
+import { asDefinite, hasIdentity, mayBeRepeatedLink, readBack, withOutcome } from './read-back.js';
 
 /** What linkAccounts and unlinkAccount resolve to before the payload's `user` is read. */
 export interface AccountChange {
@@ -215,8 +215,8 @@ async function runLink(ctx: GatewayContext, draft: AuditDraft, op: LinkPlan): Pr
       if (plan && merging) draft.metadataRestore = await restoreMetadata(ctx, primaryId, plan);
       throw error;
     }
-    const primary = await readPrimaryBack(ctx, primaryId);
-    if (primary && hasIdentity(primary, secondaryId)) {
+    const { primary, applied } = await readBack(ctx, 'link', primaryId, secondaryId);
+    if (primary && applied) {
       return { primaryId, identities: primary.identities ?? [], mergedMetadata, reconciled: true };
     }
     if (unclear && !primary) throw withOutcome(error, 'OUTCOME_UNKNOWN');
@@ -362,11 +362,9 @@ export function unlinkAccount(
         return { primaryId, identities, reconciled: false };
       } catch (error) {
         if (!isUnclearWrite(error)) throw error;
-        const primary = await readPrimaryBack(ctx, primaryId);
+        const { primary, applied } = await readBack(ctx, 'unlink', primaryId, secondaryId);
         if (!primary) throw withOutcome(error, 'OUTCOME_UNKNOWN');
-        if (!hasIdentity(primary, secondaryId)) {
-          return { primaryId, identities: primary.identities ?? [], reconciled: true };
-        }
+        if (applied) return { primaryId, identities: primary.identities ?? [], reconciled: true };
         draft.reconciled = true;
         throw withOutcome(error, 'NOT_APPLIED');
       }

@@ -22,13 +22,37 @@ export function hasIdentity(user: WireUser, identityId: string): boolean {
  * The primary as Auth0 has it now: a fresh GET with the service token (never a cache), within the
  * budget and AUTH0_TIMEOUT_MS, retries included. `null` when that read fails too.
  */
-export async function readPrimaryBack(ctx: GatewayContext, primaryId: string): Promise<WireUser | null> {
+async function readPrimaryBack(ctx: GatewayContext, primaryId: string): Promise<WireUser | null> {
   try {
     return await ctx.auth0.getUser(primaryId, { kind: 'service' }, { withinMs: ctx.config.auth0.timeoutMs });
   } catch (error) {
     ctx.logger().warn({ err: error, primaryId }, 'could not read the primary back after an unclear answer');
     return null;
   }
+}
+
+/** What the read-back saw: the primary as read (`null`: the read failed) and whether the operation shows. */
+export interface ReadBack {
+  primary: WireUser | null;
+  applied: boolean;
+}
+
+/**
+ * Reads the primary back and tells whether `operation` on the identity `secondaryId` shows in it:
+ * a link when the primary carries the identity, an unlink when it no longer does. Counted in
+ * `account_read_backs_total`, so operators see how often Auth0's answers leave an outcome open.
+ */
+export async function readBack(
+  ctx: GatewayContext,
+  operation: 'link' | 'unlink',
+  primaryId: string,
+  secondaryId: string,
+): Promise<ReadBack> {
+  const primary = await readPrimaryBack(ctx, primaryId);
+  const applied = primary !== null && hasIdentity(primary, secondaryId) === (operation === 'link');
+  const outcome = primary === null ? 'unknown' : applied ? 'applied' : 'not_applied';
+  ctx.metrics?.readBacks.inc({ operation, outcome });
+  return { primary, applied };
 }
 
 /**

@@ -17,6 +17,7 @@ export interface GatewayMetrics {
   readonly webhookPending: Gauge;
   readonly webhookDead: Gauge;
   readonly userCacheLookups: Counter<'layer' | 'result'>;
+  readonly readBacks: Counter<'operation' | 'outcome'>;
 }
 
 export interface MetricsOptions {
@@ -104,6 +105,12 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     webhookDead: new Gauge({
       name: 'webhook_events_dead',
       help: 'Dead-lettered events kept for `npm run webhooks -- replay` (all replicas with Redis).',
+      registers,
+    }),
+    readBacks: new Counter({
+      name: 'account_read_backs_total',
+      help: 'Primaries read back after a link or unlink whose answer did not prove its outcome (or a link Auth0 refused as already made), by operation (link, unlink) and outcome (applied, not_applied, unknown: the read failed too).',
+      labelNames: ['operation', 'outcome'] as const,
       registers,
     }),
     userCacheLookups: new Counter({

@@ -122,6 +122,15 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
     return { user: user.user_metadata, app: user.app_metadata };
   };
 
+  /** `account_read_backs_total` for one operation and outcome, as the process's /metrics says. */
+  async function readBacks(operation: 'link' | 'unlink', outcome: string): Promise<number> {
+    const text = await (await fetch(`${gateway.origin}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith(`account_read_backs_total{operation="${operation}",outcome="${outcome}"}`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
+
   async function run(operation: Operation): Promise<Answer> {
     if (operation === 'unlink') return adminUnlink(gateway.url, admin, PRIMARY, SECONDARY);
     if (operation === 'link with merge') return adminLink(gateway.url, admin, PRIMARY, SECONDARY, true);
@@ -141,8 +150,14 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
         ...(applied === 'applied' ? FAULTS[fault].applied : FAULTS[fault].notApplied),
       });
 
+      const metric = operation === 'unlink' ? 'unlink' : 'link';
+      const outcome = applied === 'applied' ? 'applied' : 'not_applied';
+      const readBacksBefore = await readBacks(metric, outcome);
+
       const answer = await run(operation);
 
+      // Counted where operators see it: one read-back, with what it found.
+      expect(await readBacks(metric, outcome)).toBe(readBacksBefore + 1);
       const linkedNow = identitiesInTenant(emulator, PRIMARY)!.includes(SECONDARY);
       if (applied === 'applied') {
         expect(answer).toMatchObject({ ok: true });
@@ -181,9 +196,12 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
     emulator.faults.add({ route: 'get-user', latencyMs: 1, times: 2 });
     emulator.faults.add({ route: 'get-user', status: 503, times: 20 });
 
+    const unknownBefore = await readBacks('link', 'unknown');
+
     const answer = await adminLink(gateway.url, admin, PRIMARY, SECONDARY, true);
 
     expect(answer).toEqual({ ok: false, code: 'UPSTREAM_ERROR', reason: 'OUTCOME_UNKNOWN' });
+    expect(await readBacks('link', 'unknown')).toBe(unknownBefore + 1);
     expect(identitiesInTenant(emulator, PRIMARY)).toContain(SECONDARY);
     // Whether the link happened was unknown: nothing was restored, so nothing is lost.
     expect(metadata()).toEqual({ user: MERGED_USER_METADATA, app: MERGED_APP_METADATA });
