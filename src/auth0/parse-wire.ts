@@ -3,7 +3,7 @@ import type { WireIdentity, WireUser } from './wire.js';
 /** The wire body broke an assumption the gateway relies on. */
 export class ShapeError extends Error {}
 
-const PROVIDER_TOKEN_KEYS = new Set(['access_token', 'access_token_secret', 'refresh_token']);
+const PROVIDER_TOKEN_KEYS: readonly string[] = ['access_token', 'access_token_secret', 'refresh_token'];
 
 export function parseIdentities(value: unknown): WireIdentity[] {
   if (!Array.isArray(value)) throw new ShapeError('identities is not an array');
@@ -18,11 +18,18 @@ export function parseIdentities(value: unknown): WireIdentity[] {
     ) {
       throw new ShapeError('identity lacks provider, connection or user_id');
     }
-    // Provider tokens leave here, before anything can cache, log or expose them.
-    return Object.fromEntries(
-      Object.entries(identity).filter(([key]) => !PROVIDER_TOKEN_KEYS.has(key)),
-    ) as WireIdentity;
+    return withoutProviderTokens(identity) as WireIdentity;
   });
+}
+
+/**
+ * Provider tokens leave here, before anything can cache, log or expose them. `value` is fresh
+ * from JSON.parse, so one without tokens (a database or enterprise identity, what a link
+ * answers with most) is kept as it is rather than copied key by key.
+ */
+function withoutProviderTokens(value: Record<string, unknown>): Record<string, unknown> {
+  if (!PROVIDER_TOKEN_KEYS.some((key) => Object.hasOwn(value, key))) return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !PROVIDER_TOKEN_KEYS.includes(key)));
 }
 
 export function parseUser(value: unknown): WireUser {

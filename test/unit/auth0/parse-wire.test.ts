@@ -29,6 +29,21 @@ describe('parse-wire: what Auth0 schema allows passes, what breaks an invariant 
     ]);
   });
 
+  it('drops a provider token that comes alone, and keeps an identity without tokens as it came', () => {
+    const plain = { provider: 'auth0', user_id: 'a', connection: 'db', profileData: { email: 'a@b.c' } };
+    const [twitter, database] = parseIdentities([
+      { provider: 'twitter', user_id: '2', connection: 'twitter', access_token_secret: 'secret' },
+      plain,
+    ]);
+    expect(twitter).toStrictEqual({ provider: 'twitter', user_id: '2', connection: 'twitter' });
+    expect(database).toStrictEqual({
+      provider: 'auth0',
+      user_id: 'a',
+      connection: 'db',
+      profileData: { email: 'a@b.c' },
+    });
+  });
+
   it('accepts a user with unknown keys and identities of the minimal shape', () => {
     const user = parseUser({
       user_id: 'auth0|a',
