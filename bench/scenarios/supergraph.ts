@@ -25,7 +25,7 @@ const USER = 'query U($id: ID!) { user(id: $id) { id email identities { id } } }
 interface SupergraphRow {
   label: string;
   result: LoadResult;
-  /** Auth0 reads (GET user, user search, users-by-email) during the load. */
+  /** Auth0 reads (GET user, user search) during the load. */
   auth0Reads: number;
 }
 
@@ -76,8 +76,7 @@ async function measure(
       classify: classifyGraphQL,
     });
     const routes = await emulator.routeCounts();
-    const auth0Reads =
-      (routes['get-user'] ?? 0) + (routes['search-users'] ?? 0) + (routes['users-by-email'] ?? 0);
+    const auth0Reads = (routes['get-user'] ?? 0) + (routes['search-users'] ?? 0);
     ctx.log(`supergraph, ${label}: ${fixed(result.perSecond, 0)} req/s, ${auth0Reads} Auth0 reads`);
     return { label, result, auth0Reads };
   } finally {
