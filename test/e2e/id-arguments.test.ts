@@ -69,6 +69,8 @@ const ID_ARGUMENTS: IdArgument[] = [
         { ...ADMIN_GITHUB, primaryId: alice, provider: value },
         { token },
       ),
+    // As for the admin link: only the names of Auth0's published provider enum are accepted.
+    values: fc.oneof(idArgument, fc.constantFrom(...auth0IdentityProviders())),
   },
   {
     name: 'userId',
