@@ -34,6 +34,11 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
   const keys = deriveTokenKeys(options.secret, `user-cache|${options.name}`);
   const redisKey = (key: string) => options.key('user-cache', keys.slotId, fingerprintToken(keys, key));
   const channel = options.key('user-cache', keys.slotId, 'invalidate');
+  // This store's own invalidations come back on the channel too. The cache dropped those keys
+  // before publishing them; taken again, the echo would make a read begun since then (after the
+  // change, so fresh) look stale, and that read would neither keep nor share what it fetched:
+  // another replica would then ask Auth0 again.
+  const origin = randomUUID();
 
   const listener = new Redis(options.url, {
     retryStrategy: options.reconnectDelayMs,
@@ -59,8 +64,8 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
   );
   listener.on('message', (from: string, message: string) => {
     if (from !== channel) return;
-    const opened = openValue(keys, message, channel) as { keys?: unknown } | undefined;
-    if (!opened || !Array.isArray(opened.keys)) return;
+    const opened = openValue(keys, message, channel) as { keys?: unknown; origin?: unknown } | undefined;
+    if (!opened || !Array.isArray(opened.keys) || opened.origin === origin) return;
     options.onInvalidate(opened.keys.filter((k): k is string => typeof k === 'string'));
   });
 
@@ -101,7 +106,7 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
       for (const key of cacheKeys) {
         pipeline.set(redisKey(key), `${TOMBSTONE_MARK}${randomUUID()}`, 'PX', TOMBSTONE_MS);
       }
-      pipeline.publish(channel, sealValue(keys, { keys: cacheKeys }, channel));
+      pipeline.publish(channel, sealValue(keys, { keys: cacheKeys, origin }, channel));
       try {
         const replies = await pipeline.exec();
         return replies !== null && replies.every(([error]) => error === null);

@@ -130,7 +130,10 @@ export interface SharedCacheOptions {
   /** Names the cache (tenant and client); with `secret` it keys the sealing and the key names. */
   name: string;
   secret: string;
-  /** Another replica (or this one) invalidated these keys. */
+  /**
+   * Another replica invalidated these keys. Not called for this store's own invalidations: the
+   * cache dropped those keys itself before it published them.
+   */
   onInvalidate(keys: string[]): void;
   /** The listener was cut off and is back: invalidations may have been missed meanwhile. */
   onResubscribed(): void;

@@ -195,6 +195,31 @@ describe('shared state in a real Redis (DESIGN §10)', () => {
     }
   });
 
+  it("tells a replica's read cache of another replica's invalidations, not of its own", async () => {
+    const heard: Record<'a' | 'b', string[][]> = { a: [], b: [] };
+    const [a, b] = await Promise.all([open(), open()]);
+    const store = (state: SharedState, name: 'a' | 'b') =>
+      state.userCacheStore({
+        name: 'tenant',
+        secret: 'cache-secret',
+        onInvalidate: (keys) => heard[name].push(keys),
+        onResubscribed: () => undefined,
+      })!;
+    const storeA = store(a, 'a');
+    const storeB = store(b, 'b');
+    await waitFor(async () => storeA.isAvailable() && storeB.isAvailable(), 5000, 'listeners subscribed');
+
+    await storeA.invalidate(['user:auth0|one']);
+    await storeB.invalidate(['user:auth0|two']);
+    await waitFor(async () => heard.a.length + heard.b.length >= 2, 5000, 'invalidations heard');
+    // Messages arrive in order on each connection: a third one proves the echoes were not just late.
+    await storeB.invalidate(['user:auth0|three']);
+    await waitFor(async () => heard.a.length >= 2, 5000, 'third invalidation heard');
+
+    expect(heard.a).toEqual([['user:auth0|two'], ['user:auth0|three']]);
+    expect(heard.b).toEqual([['user:auth0|one']]);
+  });
+
   it('goes on in memory when Redis cannot be reached, with one warning', async () => {
     const port = await freePort();
     const { lines, logger } = logSink();
