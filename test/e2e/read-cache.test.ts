@@ -339,8 +339,9 @@ describe('the read cache alone (in-process gateways)', () => {
         10_000,
         'the change shows',
       );
-      // Every read that began within the TTL answered from the cache.
-      expect(seen.filter((s) => s.afterMs < ttlMs - 100).every((s) => s.name === 'ttl')).toBe(true);
+      // Every read that began well within the TTL answered from the cache (the margin: the entry
+      // was stored before `filledAt`, and a loaded machine can hold a request a few hundred ms).
+      expect(seen.filter((s) => s.afterMs < ttlMs - 500).every((s) => s.name === 'ttl')).toBe(true);
       expect(seen[0].name).toBe('ttl');
     } finally {
       await gateway.close();
