@@ -24,16 +24,21 @@ const MERGED_APP_METADATA = { plan: 'pro', legacyId: 'L-1' };
 const primaryIdentity = { provider: 'auth0', user_id: PRIMARY.split('|')[1], connection: 'Username-Password-Authentication' }; // prettier-ignore
 const secondaryIdentity = { provider: 'github', user_id: '7001001', connection: 'github' };
 
-/** The primary and the secondary as two users (before a link). */
-function seedStandalone(emulator: Auth0Emulator) {
+/** The primary as a user of the tenant, with `identities`. */
+function addPrimary(emulator: Auth0Emulator, identities: (typeof primaryIdentity)[]) {
   emulator.tenant.addUser({
     user_id: PRIMARY,
     email: EMAIL,
     email_verified: true,
     user_metadata: PRIMARY_USER_METADATA,
     app_metadata: PRIMARY_APP_METADATA,
-    identities: [primaryIdentity],
+    identities,
   });
+}
+
+/** The primary and the secondary as two users (before a link). */
+function seedStandalone(emulator: Auth0Emulator) {
+  addPrimary(emulator, [primaryIdentity]);
   emulator.tenant.addUser({
     user_id: SECONDARY,
     email: EMAIL,
@@ -46,14 +51,7 @@ function seedStandalone(emulator: Auth0Emulator) {
 
 /** The primary with the secondary already linked (before an unlink). */
 function seedLinked(emulator: Auth0Emulator) {
-  emulator.tenant.addUser({
-    user_id: PRIMARY,
-    email: EMAIL,
-    email_verified: true,
-    user_metadata: PRIMARY_USER_METADATA,
-    app_metadata: PRIMARY_APP_METADATA,
-    identities: [primaryIdentity, secondaryIdentity],
-  });
+  addPrimary(emulator, [primaryIdentity, secondaryIdentity]);
 }
 
 // A held answer outlasts AUTH0_TIMEOUT_MS (1 s) by far, so the gateway times out.
