@@ -9,18 +9,18 @@ import { ConflictError } from '../errors.js';
 export async function withPrimaryLock<T>(
   ctx: GatewayContext,
   primaryId: string,
-  operation: () => Promise<T>,
+  operation: (lock: { readonly signal: AbortSignal }) => Promise<T>,
 ): Promise<T> {
-  const release = await ctx.primaryLocks.acquire(primaryId, ctx.config.auth0.maxWaitMs);
-  if (!release) {
+  const lock = await ctx.primaryLocks.acquire(primaryId, ctx.config.auth0.maxWaitMs);
+  if (!lock) {
     throw new ConflictError(
       'Another link, unlink or metadata merge of this primary is in progress; retry in a moment.',
       { reason: 'PRIMARY_BUSY' },
     );
   }
   try {
-    return await operation();
+    return await operation(lock);
   } finally {
-    await release();
+    await lock();
   }
 }

@@ -78,12 +78,19 @@ export interface CallerLimiter {
 export type ReleaseWriterLock = () => Promise<void>;
 
 /**
+ * A writer lock this caller holds: calling it gives the lock back. `signal` is aborted once the
+ * lock may have been lost (its Redis lease lapsed: renewals failed or found another owner): the
+ * holder must then make no further write as the key's only writer (review M1).
+ */
+export type HeldWriterLock = ReleaseWriterLock & { readonly signal: AbortSignal };
+
+/**
  * One writer at a time per key (a primary user id), across replicas when they share Redis
  * (DESIGN §8). Never throws: when Redis does not answer, the lock holds within this process only.
  */
 export interface WriterLock {
   /** The key's lock once it is this caller's; `null` when others held it for all of `waitMs`. */
-  acquire(key: string, waitMs: number): Promise<ReleaseWriterLock | null>;
+  acquire(key: string, waitMs: number): Promise<HeldWriterLock | null>;
   /** Releases every lock this process still holds (drain: the requests holding them were cut). */
   releaseAll(): Promise<void>;
 }

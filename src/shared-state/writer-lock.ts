@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { RELEASE_LOCK_SCRIPT, RENEW_LOCK_SCRIPT } from './redis-scripts.js';
-import type { ReleaseWriterLock, WriterLock } from './shared-state.js';
+import { RedisLease } from './redis-lease.js';
+import type { HeldWriterLock, WriterLock } from './shared-state.js';
 
 // One writer per primary (DESIGN §8): a lock per key, in this process and, with Redis, across
-// replicas. One Redis is not a quorum, so the lock orders writers; the read-back after an unclear
-// answer is what guarantees the answer.
+// replicas. One Redis is not a quorum: a failover can lose a lease. The holder therefore checks
+// its lock's `signal` before each write, and the merge re-reads the primary just before its PATCH.
 
 /**
  * Keyed locks in this process: the first caller of a key holds it, later ones queue in order and
@@ -47,13 +47,27 @@ export class InProcessWriterLock {
   }
 }
 
+/** A signal that is never aborted: a lock held within this process alone cannot be lost. */
+const NEVER_LOST = new AbortController().signal;
+
+/** `signal` is read through on every access, so a lease's age is checked when the holder asks. */
+function heldLock(release: () => Promise<void>, signal: () => AbortSignal): HeldWriterLock {
+  return Object.defineProperty(release, 'signal', { get: signal, enumerable: true }) as HeldWriterLock;
+}
+
 /** Writer locks of one process without Redis. */
 export function createMemoryWriterLock(): WriterLock {
   const local = new InProcessWriterLock();
   return {
     async acquire(key, waitMs) {
       const release = await local.acquire(key, waitMs);
-      return release && (async () => release());
+      return (
+        release &&
+        heldLock(
+          async () => release(),
+          () => NEVER_LOST,
+        )
+      );
     },
     releaseAll: async () => undefined,
   };
@@ -64,8 +78,9 @@ export interface RedisWriterLockOptions {
   redisKey: (key: string) => string;
   isAvailable: () => boolean;
   /**
-   * Expiry of a held lock; renewed every third of it while the holder lives, so it outlasts any
-   * operation, yet a replica that dies frees its primaries after at most this long.
+   * Expiry of a held lock, renewed every third of it while the holder lives (RedisLease): a
+   * replica that dies frees its primaries after at most this long, and a holder whose renewals
+   * stop being confirmed sees its lock's `signal` aborted before the key can expire.
    */
   ttlMs: number;
 }
@@ -77,25 +92,27 @@ const MAX_POLL_MS = 50;
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Writer locks shared by replicas: `SET key owner NX PX ttl`, renewed and released only by their
- * owner (compare-and-pexpire, compare-and-delete). The in-process lock is taken first, so callers
- * of one replica queue in memory and only one of them polls Redis. While Redis does not answer,
- * the in-process lock alone orders this replica's writers (DESIGN §10: no request fails for Redis).
+ * Writer locks shared by replicas: one RedisLease per held key. The in-process lock is taken
+ * first, so callers of one replica queue in memory and only one of them polls Redis. While Redis
+ * does not answer, the in-process lock alone orders this replica's writers (DESIGN §10: no request
+ * fails for Redis).
  */
 export function createRedisWriterLock(client: Redis, options: RedisWriterLockOptions): WriterLock {
   const local = new InProcessWriterLock();
-  const held = new Map<string, { owner: string; release: ReleaseWriterLock }>();
+  const held = new Set<HeldWriterLock>();
 
-  async function takeShared(redisKey: string, owner: string, deadline: number): Promise<boolean | null> {
+  /** The lease; `null` when Redis does not answer; `false` when others held it until `deadline`. */
+  async function takeShared(redisKey: string, deadline: number): Promise<RedisLease | false | null> {
     let pollMs = FIRST_POLL_MS;
     for (;;) {
       if (!options.isAvailable()) return null;
       try {
-        if ((await client.set(redisKey, owner, 'PX', options.ttlMs, 'NX')) === 'OK') return true;
+        const lease = await RedisLease.tryAcquire(client, redisKey, { ttlMs: options.ttlMs });
+        if (lease) return lease;
       } catch {
         return null;
       }
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       if (left <= 0) return false;
       await pause(Math.min(pollMs, left));
       pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
@@ -104,43 +121,32 @@ export function createRedisWriterLock(client: Redis, options: RedisWriterLockOpt
 
   return {
     async acquire(key, waitMs) {
-      const deadline = Date.now() + waitMs;
+      const deadline = performance.now() + waitMs;
       const releaseLocal = await local.acquire(key, waitMs);
       if (!releaseLocal) return null;
-      const redisKey = options.redisKey(key);
-      const owner = randomUUID();
-      const shared = await takeShared(redisKey, owner, deadline);
-      if (shared === false) {
+      const lease = await takeShared(options.redisKey(key), deadline);
+      if (lease === false) {
         releaseLocal();
         return null;
       }
-      let renewal: NodeJS.Timeout | undefined;
-      if (shared) {
-        renewal = setInterval(() => {
-          if (options.isAvailable()) {
-            RENEW_LOCK_SCRIPT.run(client, [redisKey], [owner, options.ttlMs]).catch(() => undefined);
-          }
-        }, options.ttlMs / 3);
-        renewal.unref();
-      }
       let done: Promise<void> | undefined;
-      const release: ReleaseWriterLock = () =>
-        (done ??= (async () => {
-          clearInterval(renewal);
-          if (held.get(redisKey)?.owner === owner) held.delete(redisKey);
-          try {
-            if (shared && options.isAvailable()) {
-              await RELEASE_LOCK_SCRIPT.run(client, [redisKey], [owner]).catch(() => undefined);
+      const lock: HeldWriterLock = heldLock(
+        () =>
+          (done ??= (async () => {
+            held.delete(lock);
+            try {
+              await lease?.release();
+            } finally {
+              releaseLocal();
             }
-          } finally {
-            releaseLocal();
-          }
-        })());
-      if (shared) held.set(redisKey, { owner, release });
-      return release;
+          })()),
+        () => (lease ? lease.signal : NEVER_LOST),
+      );
+      if (lease) held.add(lock);
+      return lock;
     },
     async releaseAll() {
-      await Promise.all([...held.values()].map(({ release }) => release()));
+      await Promise.all([...held].map((release) => release()));
     },
   };
 }

@@ -64,13 +64,13 @@ describe('writer locks (one writer per primary)', () => {
       await Promise.all(opened.splice(0).map((s) => s.close()));
     });
 
-    async function open(): Promise<SharedState> {
+    async function open(writerLockTtlMs = 3000): Promise<SharedState> {
       const state = await createRedisSharedState({
         url: redis.url,
         keyPrefix: prefix,
         logger: quietLogger,
         tokenLockMs: 5000,
-        writerLockTtlMs: 3000,
+        writerLockTtlMs,
       });
       opened.push(state);
       return state;
@@ -111,6 +111,50 @@ describe('writer locks (one writer per primary)', () => {
       expect(await inspector.exists(`${prefix}writer-lock:primary:auth0|z`)).toBe(1);
       await a.close();
       expect(await inspector.keys(`${prefix}*writer-lock*`)).toEqual([]);
+    });
+
+    const aborted = (signal: AbortSignal) =>
+      new Promise<unknown>((resolve) => signal.addEventListener('abort', () => resolve(signal.reason)));
+
+    it('renews a held lock past its expiry, and its signal stays quiet', async () => {
+      const a = await open(300);
+      const key = `${prefix}writer-lock:primary:auth0|r`;
+      const lock = await a.writerLock('primary').acquire('auth0|r', 1000);
+      // Watch the expiry being pushed back three times by the renewal timer.
+      let renewals = 0;
+      let last = await inspector.pttl(key);
+      while (renewals < 3) {
+        const ttl = await inspector.pttl(key);
+        expect(ttl).toBeGreaterThan(0);
+        if (ttl > last) renewals++;
+        last = ttl;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(lock!.signal.aborted).toBe(false);
+      await lock!();
+      expect(await inspector.exists(key)).toBe(0);
+    });
+
+    it("aborts the holder's signal when another owner has taken the key (review M1)", async () => {
+      const a = await open(300);
+      const lock = await a.writerLock('primary').acquire('auth0|t', 1000);
+      expect(lock!.signal.aborted).toBe(false);
+      await inspector.set(`${prefix}writer-lock:primary:auth0|t`, 'someone-else', 'PX', 5000);
+      await aborted(lock!.signal);
+      await lock!();
+      expect(await inspector.get(`${prefix}writer-lock:primary:auth0|t`)).toBe('someone-else');
+    });
+
+    it("aborts the holder's signal when renewals stop being confirmed (Redis gone)", async () => {
+      const a = await open(300);
+      const lock = await a.writerLock('primary').acquire('auth0|u', 1000);
+      await redis.stop();
+      try {
+        await aborted(lock!.signal);
+        await lock!();
+      } finally {
+        await redis.start();
+      }
     });
 
     it('goes on with the in-process lock while Redis is unreachable', async () => {
