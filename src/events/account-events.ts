@@ -13,10 +13,11 @@ import { createWebhookSender, WEBHOOK_TIMEOUT_MS } from './webhook-delivery.js';
 /** Where link and unlink events go (DESIGN §12). */
 export interface AccountEvents {
   /**
-   * Writes `event` to the outbox; resolves once it is kept (delivery follows). Never rejects: an
-   * event that cannot be kept is logged, and the mutation still answers.
+   * Writes `event` to the outbox under `webhookId` (the caller chooses it, so that one applied
+   * operation keeps one id: DESIGN §12); resolves once it is kept (delivery follows). Never
+   * rejects: an event that cannot be kept is logged, and the mutation still answers.
    */
-  record(event: AccountEvent): Promise<void>;
+  record(event: AccountEvent, webhookId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,10 +65,10 @@ export async function startAccountEvents(
           fallback: memory,
         });
   return {
-    async record(event) {
+    async record(event, webhookId) {
       try {
         await outbox.append({
-          webhookId: newWebhookId(),
+          webhookId,
           primaryId: event.data.primaryId,
           body: JSON.stringify(event),
         });

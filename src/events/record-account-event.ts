@@ -1,7 +1,7 @@
 import type { AuditDraft } from '../accounts/audit.js';
 import type { GatewayContext } from '../context.js';
 import { toAccountEvent, type AccountEventType } from './account-event.js';
-import { NO_ACCOUNT_EVENTS } from './account-events.js';
+import { newWebhookId, NO_ACCOUNT_EVENTS } from './account-events.js';
 
 /** What a link or unlink resolves to, as far as its event needs it. */
 interface AppliedResult {
@@ -33,5 +33,6 @@ export async function recordAccountEvent(
       mergedMetadata: result.mergedMetadata ?? draft.mergedMetadata ?? null,
       reconciled: result.reconciled,
     }),
+    newWebhookId(),
   );
 }
