@@ -15,7 +15,8 @@ export interface AccountEvents {
   /**
    * Writes `event` to the outbox under `webhookId` (the caller chooses it, so that one applied
    * operation keeps one id: DESIGN §12); resolves once it is kept (delivery follows). Never
-   * rejects: an event that cannot be kept is logged, and the mutation still answers.
+   * rejects: an event that cannot be kept (recorded after `close()`) is logged at error level with
+   * its webhook-id, and the mutation still answers.
    */
   record(event: AccountEvent, webhookId: string): Promise<void>;
   close(): Promise<void>;
@@ -54,18 +55,21 @@ export async function startAccountEvents(
     logger,
     metrics: deps.metrics,
   };
-  const memory = createMemoryOutbox(outboxDeps, { reportGauges: config.shared.redisUrl === null });
   const outbox: Outbox =
     config.shared.redisUrl === null
-      ? memory
-      : await createRedisOutbox({
-          ...outboxDeps,
-          url: config.shared.redisUrl,
-          keys: webhookKeys(config),
-          fallback: memory,
-        });
+      ? createMemoryOutbox(outboxDeps)
+      : await createRedisOutbox({ ...outboxDeps, url: config.shared.redisUrl, keys: webhookKeys(config) });
+  let closed = false;
   return {
     async record(event, webhookId) {
+      if (closed) {
+        // An operation cut by the drain that finished after the outbox closed (SHUTDOWN_TIMEOUT_MS).
+        logger.error(
+          { webhookId, type: event.type },
+          'webhook event of an applied operation is lost: it was recorded after the outbox closed',
+        );
+        return;
+      }
       try {
         await outbox.append({
           webhookId,
@@ -73,12 +77,15 @@ export async function startAccountEvents(
           body: JSON.stringify(event),
         });
       } catch (error) {
-        logger.error({ error: messageOf(error), type: event.type }, 'webhook event could not be kept');
+        logger.error(
+          { error: messageOf(error), webhookId, type: event.type },
+          'webhook event could not be kept',
+        );
       }
     },
     async close() {
-      if (outbox !== memory) await outbox.close();
-      await memory.close();
+      closed = true;
+      await outbox.close();
     },
   };
 }

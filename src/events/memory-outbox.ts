@@ -22,10 +22,7 @@ export interface MemoryOutbox extends Outbox {
  * The outbox without Redis: a queue in this process's memory. What is still queued when the
  * process exits is lost, and dead letters live only as long as the process (and in its log).
  */
-export function createMemoryOutbox(
-  deps: OutboxDependencies,
-  options: { reportGauges?: boolean } = {},
-): MemoryOutbox {
+export function createMemoryOutbox(deps: OutboxDependencies): MemoryOutbox {
   const dead: DeadLetter[] = [];
   let sequence = 0;
   const attempt = countedAttempt(deps);
@@ -47,25 +44,28 @@ export function createMemoryOutbox(
     },
   });
   const refresh = () => {
-    // As a Redis outbox's fallback, the Redis outbox reports both (this queue included).
-    if (options.reportGauges === false) return;
     deps.metrics.webhookPending.set(scheduler.size);
     deps.metrics.webhookDead.set(dead.length);
   };
   return {
     append(message) {
-      scheduler.add({ ...message, key: String(++sequence), attempts: 0, nextAttemptAt: 0 });
+      if (!scheduler.add({ ...message, key: String(++sequence), attempts: 0, nextAttemptAt: 0 })) {
+        deps.logger.error(
+          { webhookId: message.webhookId },
+          'webhook event is lost: it came after the in-memory outbox closed',
+        );
+      }
       refresh();
       return Promise.resolve();
     },
     pending: () => scheduler.size,
     deadLetters: () => dead,
     async close() {
-      const lost = scheduler.size;
+      const lost = scheduler.heldWebhookIds();
       await scheduler.stop();
-      if (lost > 0) {
-        deps.logger.warn(
-          { lost },
+      if (lost.length > 0) {
+        deps.logger.error(
+          { lost: lost.length, webhookIds: lost },
           'webhook events not yet delivered are lost: without REDIS_URL the outbox is in memory',
         );
       }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
+import { RedisLease } from '../shared-state/redis-lease.js';
+import { AppendSpool } from './append-spool.js';
 import { deadLetterFields } from './dead-letters.js';
 import { DeliveryScheduler, type ScheduledMessage } from './delivery-scheduler.js';
-import type { MemoryOutbox } from './memory-outbox.js';
+import { forgetIdleConsumers } from './outbox-consumers.js';
 import {
   countedAttempt,
   logDeadLetter,
@@ -14,37 +16,48 @@ import {
   type OutboxDependencies,
 } from './outbox.js';
 import { fieldsOf, WEBHOOK_GROUP, type WebhookKeys } from './redis-keys.js';
+import type { OutboxMessage } from './webhook-delivery.js';
 
 export interface RedisOutboxOptions extends OutboxDependencies {
   url: string;
   keys: WebhookKeys;
-  /** Takes the events Redis cannot keep right now (this replica delivers them itself). */
-  fallback: MemoryOutbox;
 }
 
-// One replica delivers at a time, so the events of one primary leave in order. It holds a lease
-// that it renews every second; when it dies the lease expires and another replica takes over the
-// dead one's unacknowledged entries (XAUTOCLAIM) where their retry schedule stood.
+// One replica delivers at a time: the holder of a lease (RedisLease, 3 s, renewed every second on
+// its own timer). The holder stops reading, claiming and attempting as soon as its lease may be
+// lost (a renewal refused, or none confirmed for 2 s: Redis slow or away, the process stalled), so
+// two replicas deliver side by side only for an attempt already in flight when the lease went.
+// A new holder first takes over every entry another consumer read and did not settle
+// (XAUTOCLAIM), where its retry schedule stood, and only then reads new entries.
 const LEASE_TTL_MS = 3000;
 const TICK_MS = 1000;
-const READ_BLOCK_MS = 1000;
+// A blocked read ends within this: an old holder's last read is answered before its lease's key
+// can expire (2 s of held time + 0.5 s < 3 s).
+const READ_BLOCK_MS = 500;
 const READ_COUNT = 100;
-
-// Renews the lease only if this replica still holds it.
-const RENEW_LEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0`;
-const RELEASE_LEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
+/** Messages held in memory before the holder stops reading and claiming until some settle. */
+export const MAX_BACKLOG = 1000;
 
 type StreamEntry = [id: string, fields: string[]];
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
+/** One lease held: its scheduler lives and dies with it. */
+interface Term {
+  lease: RedisLease;
+  scheduler: DeliveryScheduler;
+  /** The takeover claim is done: new entries are being read. */
+  reading: boolean;
+}
+
 /**
  * The outbox with Redis (DESIGN §12): a stream per tenant that every replica appends to and
  * reads through one consumer group. An entry leaves the stream when it is delivered (XACK, XDEL)
- * or dead-lettered (moved to the dead-letter stream, kept until replayed).
+ * or dead-lettered (moved to the dead-letter stream, kept until replayed). Appends Redis does not
+ * take are spooled in this process and written once it answers (AppendSpool).
  */
 export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Outbox> {
-  const { keys, logger, metrics, fallback } = options;
+  const { keys, logger, metrics } = options;
   const consumer = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const client = new Redis(options.url, {
     // Nothing a caller sent waits on Redis: commands fail at once while it is away.
@@ -56,20 +69,49 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
     lazyConnect: true,
   });
   // Blocking reads get a connection of their own, so they never hold the appends up.
-  const reader = client.duplicate({ commandTimeout: READ_BLOCK_MS + 2000 });
+  const reader = client.duplicate({ commandTimeout: READ_BLOCK_MS + 1000 });
   client.on('error', () => undefined);
   reader.on('error', () => undefined);
-  await Promise.all([client.connect().catch(() => undefined), reader.connect().catch(() => undefined)]);
 
   let closed = false;
-  let scheduler: DeliveryScheduler | undefined;
-  const attempt = countedAttempt(options);
+  let term: Term | undefined;
+  const appending = new Set<Promise<void>>();
+  const countingAttempt = countedAttempt(options);
+
+  const spool = new AppendSpool(async (message: OutboxMessage) => {
+    await client.xadd(
+      keys.outbox,
+      '*',
+      'webhookId',
+      message.webhookId,
+      'primaryId',
+      message.primaryId,
+      'body',
+      message.body,
+    );
+    metrics.webhookPending.inc();
+  }, logger);
+  client.on('ready', () => void spool.flush());
+  await Promise.all([client.connect().catch(() => undefined), reader.connect().catch(() => undefined)]);
+
+  /** Whether `current` may still act as the delivering replica (reading `lost` checks the lease's age). */
+  const active = (current: Term) => term === current && !closed && !current.lease.lost;
 
   const ensureGroup = async () => {
     try {
       await client.xgroup('CREATE', keys.outbox, WEBHOOK_GROUP, '0', 'MKSTREAM');
     } catch (error) {
       if (!String(error).includes('BUSYGROUP')) throw error;
+    }
+  };
+
+  const refreshGauges = async () => {
+    try {
+      const replies = await client.multi().xlen(keys.outbox).xlen(keys.dead).exec();
+      metrics.webhookPending.set(Number(replies?.[0]?.[1] ?? 0) + spool.size);
+      metrics.webhookDead.set(Number(replies?.[1]?.[1] ?? 0));
+    } catch {
+      // Redis away: the gauges keep their last values.
     }
   };
 
@@ -92,9 +134,23 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
     await refreshGauges();
   };
 
-  const newScheduler = () =>
-    new DeliveryScheduler(options.retryDelaysMs, {
-      attempt,
+  const endTerm = async (current: Term | undefined, why: 'lost' | 'stopped') => {
+    if (!current || term !== current) return;
+    term = undefined;
+    if (why === 'lost') logger.warn('webhook delivery lease lost: this replica stopped delivering');
+    await current.scheduler.stop();
+    await current.lease.release();
+  };
+
+  const newTerm = (lease: RedisLease): Term => {
+    const current: Term = { lease, scheduler: undefined!, reading: false };
+    current.scheduler = new DeliveryScheduler(options.retryDelaysMs, {
+      // Checked before every attempt, so a holder that stalled past its lease (a paused process,
+      // a slow Redis) sends nothing once it runs again: its successor delivers these entries.
+      attempt: (message, attemptNumber, signal) =>
+        current.lease.lost
+          ? Promise.resolve({ ok: false, error: 'lease lost' })
+          : countingAttempt(message, attemptNumber, signal),
       delivered: (message) => settle(message),
       retrying: async (message, error) => {
         logger.warn(
@@ -111,18 +167,23 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
         logDeadLetter(logger, letter);
       },
     });
+    // The lease's signal aborts once it may be lost: stop everything this term does.
+    lease.signal.addEventListener('abort', () => void endTerm(current, 'lost'), { once: true });
+    return current;
+  };
 
   /** Queues stream entries, resuming each one's retry schedule where Redis says it stood. */
-  const schedule = async (target: DeliveryScheduler, entries: StreamEntry[], resume: boolean) => {
+  const schedule = async (current: Term, entries: StreamEntry[], resume: boolean) => {
     const live = entries.filter(
       (entry): entry is StreamEntry => Array.isArray(entry) && Array.isArray(entry[1]),
     );
     if (live.length === 0) return;
     const states = resume ? await client.hmget(keys.attempts, ...live.map(([id]) => id)) : [];
+    if (!active(current)) return;
     live.forEach(([id, flat], i) => {
       const f = fieldsOf(flat);
       const [attempts, nextAttemptAt] = (states[i] ?? '0:0').split(':').map(Number);
-      target.add({
+      current.scheduler.add({
         key: id,
         webhookId: f.webhookId,
         primaryId: f.primaryId,
@@ -133,10 +194,16 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
     });
   };
 
-  /** Takes over entries read by a replica that no longer delivers (all of them when `minIdleMs` is 0). */
-  const claim = async (target: DeliveryScheduler, minIdleMs: number) => {
+  /**
+   * Takes over entries another consumer read and did not settle: all of them when `minIdleMs` is 0
+   * (a new holder), else those idle that long (read by an old holder after this one took over).
+   * Pauses while MAX_BACKLOG messages are held.
+   */
+  const claim = async (current: Term, minIdleMs: number) => {
     let cursor = '0-0';
     do {
+      await current.scheduler.whenBelow(MAX_BACKLOG);
+      if (!active(current)) return;
       const [next, entries] = (await client.xautoclaim(
         keys.outbox,
         WEBHOOK_GROUP,
@@ -146,30 +213,34 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
         'COUNT',
         READ_COUNT,
       )) as [string, StreamEntry[]];
-      await schedule(target, entries, true);
+      await schedule(current, entries, true);
       cursor = next;
-    } while (cursor !== '0-0' && scheduler === target);
+    } while (cursor !== '0-0');
   };
 
-  const readNew = async (target: DeliveryScheduler) => {
-    while (!closed && scheduler === target) {
+  const readNew = async (current: Term) => {
+    while (active(current)) {
+      await current.scheduler.whenBelow(MAX_BACKLOG);
+      if (!active(current)) return;
       try {
         const reply = (await reader.xreadgroup(
           'GROUP',
           WEBHOOK_GROUP,
           consumer,
           'COUNT',
-          READ_COUNT,
+          Math.min(READ_COUNT, MAX_BACKLOG - current.scheduler.size),
           'BLOCK',
           READ_BLOCK_MS,
           'STREAMS',
           keys.outbox,
           '>',
         )) as [string, StreamEntry[]][] | null;
-        if (scheduler !== target) return; // lost the lease while blocked: the next holder claims these
-        for (const [, entries] of reply ?? []) await schedule(target, entries, false);
+        // Lost the lease while blocked: these stay in this consumer's PEL and the next holder
+        // claims them once they are idle.
+        if (!active(current)) return;
+        for (const [, entries] of reply ?? []) await schedule(current, entries, false);
       } catch (error) {
-        if (closed) return;
+        if (!active(current)) return;
         if (String(error).includes('NOGROUP')) await ensureGroup().catch(() => undefined);
         else await pause(READ_BLOCK_MS);
       }
@@ -187,31 +258,35 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
     return (summary[3] ?? []).some(([name]) => name !== consumer);
   };
 
-  // Every replica that once delivered is a consumer of the group; those left with nothing pending
-  // are removed, so the group does not grow with every restart.
-  const forgetIdleConsumers = async () => {
-    const consumers = (await client.xinfo('CONSUMERS', keys.outbox, WEBHOOK_GROUP)) as unknown[][];
-    for (const flat of consumers) {
-      const info = fieldsOf(flat.map(String));
-      if (info.name !== consumer && info.pending === '0') {
-        await client.xgroup('DELCONSUMER', keys.outbox, WEBHOOK_GROUP, info.name);
+  const forgetConsumers = async () => {
+    const forgotten = await forgetIdleConsumers(client, keys.outbox, WEBHOOK_GROUP, { self: consumer });
+    for (const { name, droppedEntries } of forgotten) {
+      if (droppedEntries > 0) {
+        // Cannot happen (only consumers holding nothing are deleted, in one script); if it did,
+        // those entries would sit in the stream with no consumer to deliver them.
+        logger.error(
+          { consumer: name, droppedEntries },
+          'webhook outbox: a consumer deleted from the group still held entries',
+        );
       }
     }
   };
 
-  const stopDelivering = async () => {
-    const current = scheduler;
-    scheduler = undefined;
-    await current?.stop();
-  };
-
-  const refreshGauges = async () => {
+  /** A new holder: takes over, cleans up, then reads until the term ends. */
+  const deliver = async (current: Term) => {
     try {
-      const replies = await client.multi().xlen(keys.outbox).xlen(keys.dead).exec();
-      metrics.webhookPending.set(Number(replies?.[0]?.[1] ?? 0) + fallback.pending());
-      metrics.webhookDead.set(Number(replies?.[1]?.[1] ?? 0) + fallback.deadLetters().length);
-    } catch {
-      metrics.webhookPending.set(fallback.pending());
+      await ensureGroup();
+      // Claimed before new entries are read, so each primary keeps its order.
+      await claim(current, 0);
+      if (!active(current)) return;
+      current.reading = true;
+      await forgetConsumers().catch((error: unknown) =>
+        logger.warn({ error: messageOf(error) }, 'webhook outbox: could not clean up the consumer group'),
+      );
+      await readNew(current);
+    } catch (error) {
+      logger.warn({ error: messageOf(error) }, 'webhook outbox: Redis command failed; retrying');
+      await endTerm(current, 'stopped');
     }
   };
 
@@ -220,34 +295,22 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
     if (ticking || closed) return;
     ticking = true;
     try {
-      if (client.status !== 'ready') {
-        await stopDelivering();
-        return;
-      }
-      if (scheduler) {
-        const renewed = await client.eval(RENEW_LEASE, 1, keys.lease, consumer, LEASE_TTL_MS);
-        if (renewed !== 1) {
-          logger.warn('webhook delivery lease lost: another replica delivers now');
-          await stopDelivering();
-        } else if (await othersHoldEntries()) {
+      const current = term;
+      if (current) {
+        if (current.lease.lost) {
+          await endTerm(current, 'lost');
+        } else if (current.reading && (await othersHoldEntries())) {
           // Entries a previous holder read after this one took over (it had not noticed yet).
-          await claim(scheduler, LEASE_TTL_MS);
+          await claim(current, LEASE_TTL_MS);
         }
-      } else if ((await client.set(keys.lease, consumer, 'PX', LEASE_TTL_MS, 'NX')) === 'OK') {
-        const target = newScheduler();
-        scheduler = target;
-        try {
-          await ensureGroup();
-          // Everything another replica read and did not settle: it has lost the lease, so it no
-          // longer delivers. Claimed before new entries are read, so each primary keeps its order.
-          await claim(target, 0);
-          await forgetIdleConsumers();
-        } catch (error) {
-          await stopDelivering();
-          await client.eval(RELEASE_LEASE, 1, keys.lease, consumer).catch(() => undefined);
-          throw error;
+      } else if (client.status === 'ready') {
+        const lease = await RedisLease.tryAcquire(client, keys.lease, { ttlMs: LEASE_TTL_MS });
+        if (lease && closed) await lease.release();
+        else if (lease) {
+          const fresh = newTerm(lease);
+          term = fresh;
+          void deliver(fresh);
         }
-        void readNew(target);
       }
     } catch (error) {
       logger.warn({ error: messageOf(error) }, 'webhook outbox: Redis command failed; retrying');
@@ -261,35 +324,26 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
   void tick();
 
   return {
-    async append(message) {
-      try {
-        await client.xadd(
-          keys.outbox,
-          '*',
-          'webhookId',
-          message.webhookId,
-          'primaryId',
-          message.primaryId,
-          'body',
-          message.body,
-        );
-        metrics.webhookPending.inc();
-      } catch (error) {
-        // No request fails for Redis alone: this replica keeps and delivers the event itself.
-        logger.warn(
-          { error: messageOf(error), webhookId: message.webhookId },
-          'webhook outbox: Redis unreachable; the event is kept in this process until delivered',
-        );
-        await fallback.append(message);
-      }
+    append(message) {
+      const appended = spool.append(message);
+      appending.add(appended);
+      void appended.finally(() => appending.delete(appended));
+      return appended;
     },
     async close() {
       closed = true;
       clearInterval(timer);
-      const held = scheduler !== undefined;
-      await stopDelivering();
-      // Handing the lease back lets another replica take over at once instead of after its expiry.
-      if (held) await client.eval(RELEASE_LEASE, 1, keys.lease, consumer).catch(() => undefined);
+      // Handing the lease back first lets another replica take over at once, not after its expiry.
+      await endTerm(term, 'stopped');
+      await Promise.all([...appending]);
+      await spool.flush();
+      const lost = spool.close();
+      if (lost.length > 0) {
+        logger.error(
+          { lost: lost.length, webhookIds: lost },
+          'webhook events that Redis never took are lost: this process exits with them still spooled',
+        );
+      }
       reader.disconnect();
       await client.quit().catch(() => client.disconnect());
     },

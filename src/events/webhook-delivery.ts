@@ -50,9 +50,18 @@ export function createWebhookSender(target: WebhookTarget) {
       kind: SpanKind.CLIENT,
       attributes: { 'webhook.id': message.webhookId, 'webhook.type': type, 'webhook.attempt': attemptNumber },
     });
+    // One controller per attempt: aborted by its own timeout, or by `signal` (the scheduler
+    // stopping), whose listener is removed when the attempt ends, so nothing outlives it.
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('no answer within the timeout', 'TimeoutError')),
+      target.timeoutMs,
+    );
+    const stop = () => controller.abort(new DOMException('delivery stopped', 'AbortError'));
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
     let outcome: AttemptOutcome;
     try {
-      const timeout = AbortSignal.timeout(target.timeoutMs);
       const response = await fetch(target.url, {
         method: 'POST',
         headers: {
@@ -65,7 +74,7 @@ export function createWebhookSender(target: WebhookTarget) {
         body: message.body,
         // A redirect is not a delivery: the receiver answers at the configured URL or not at all.
         redirect: 'manual',
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: controller.signal,
       });
       // The answer's body means nothing here; reading it would let a receiver hold the socket.
       await response.body?.cancel().catch(() => undefined);
@@ -76,6 +85,9 @@ export function createWebhookSender(target: WebhookTarget) {
       span?.setAttribute('http.response.status_code', response.status);
     } catch (error) {
       outcome = { ok: false, error: describeFailure(error) };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
     }
     if (!outcome.ok) span?.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error });
     span?.end();

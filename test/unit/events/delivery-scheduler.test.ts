@@ -69,11 +69,72 @@ describe('DeliveryScheduler', () => {
 
   it('ignores a key it already holds (an entry claimed twice is delivered once)', async () => {
     const { scheduler, log, allSettled } = harness({});
+    const done = allSettled(2);
+    expect(scheduler.add(message('1', 'p'))).toBe(true);
+    expect(scheduler.add(message('1', 'p'))).toBe(false);
+    // Another key behind it on the same primary: it settles only after everything queued before it.
+    expect(scheduler.add(message('2', 'p'))).toBe(true);
+    await done;
+    expect(log).toEqual(['attempt msg_1 1', 'delivered msg_1', 'attempt msg_2 1', 'delivered msg_2']);
+  });
+
+  it('lets a primary go on while another primary waits for its retry', async () => {
+    // msg_1's retry waits an hour: msg_2 of another primary is delivered meanwhile.
+    const { scheduler, log, allSettled } = harness({ msg_1: [false] }, [3_600_000]);
     const done = allSettled(1);
     scheduler.add(message('1', 'p'));
-    scheduler.add(message('1', 'p'));
+    scheduler.add(message('2', 'q'));
     await done;
+    expect(log).toEqual(['attempt msg_1 1', 'attempt msg_2 1', 'retrying msg_1 1', 'delivered msg_2']);
     await scheduler.stop();
-    expect(log).toEqual(['attempt msg_1 1', 'delivered msg_1']);
+  });
+
+  it('keeps at most maxConcurrentAttempts attempts in flight; the others wait for a slot', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const held: (() => void)[] = [];
+    let settled = 0;
+    const scheduler = new DeliveryScheduler(
+      [],
+      {
+        attempt: async (): Promise<AttemptOutcome> => {
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          await new Promise<void>((release) => held.push(release));
+          inFlight -= 1;
+          return { ok: true, status: 204 };
+        },
+        delivered: async () => undefined,
+        retrying: async () => undefined,
+        dead: async () => undefined,
+        settled: () => void (settled += 1),
+      },
+      { maxConcurrentAttempts: 3 },
+    );
+    for (let i = 0; i < 7; i += 1) scheduler.add(message(String(i), `p${i}`));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(held).toHaveLength(3);
+    while (settled < 7) {
+      held.shift()?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(most).toBe(3);
+    expect(scheduler.size).toBe(0);
+  });
+
+  it('resolves whenBelow once enough messages settled, and at stop', async () => {
+    const { scheduler, allSettled } = harness({ msg_3: [false] }, [3_600_000]);
+    const done = allSettled(2);
+    scheduler.add(message('1', 'p'));
+    scheduler.add(message('2', 'q'));
+    scheduler.add(message('3', 'r'));
+    const belowTwo = scheduler.whenBelow(2);
+    await done;
+    await belowTwo;
+    expect(scheduler.size).toBe(1);
+    const belowOne = scheduler.whenBelow(1);
+    await scheduler.stop();
+    await belowOne;
+    expect(scheduler.heldWebhookIds()).toEqual([]);
   });
 });
