@@ -89,7 +89,6 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
       'body',
       message.body,
     );
-    metrics.webhookPending.inc();
   }, logger);
   client.on('ready', () => void spool.flush());
   await Promise.all([client.connect().catch(() => undefined), reader.connect().catch(() => undefined)]);
@@ -105,14 +104,17 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
     }
   };
 
+  // The stream's length as last read: while Redis is away, pending is that plus the spool.
+  let streamLength = 0;
   const refreshGauges = async () => {
     try {
       const replies = await client.multi().xlen(keys.outbox).xlen(keys.dead).exec();
-      metrics.webhookPending.set(Number(replies?.[0]?.[1] ?? 0) + spool.size);
+      streamLength = Number(replies?.[0]?.[1] ?? 0);
       metrics.webhookDead.set(Number(replies?.[1]?.[1] ?? 0));
     } catch {
-      // Redis away: the gauges keep their last values.
+      // Redis away: the dead letters keep their last count.
     }
+    metrics.webhookPending.set(streamLength + spool.size);
   };
 
   // Removes an entry that left the outbox; left pending if Redis fails here, it is delivered again.
@@ -157,6 +159,8 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
           { webhookId: message.webhookId, attempts: message.attempts, lastError: error },
           'webhook delivery failed; retrying',
         );
+        // A holder that lost its lease mid-attempt leaves the schedule to its successor.
+        if (current.lease.lost) return;
         await client
           .hset(keys.attempts, message.key, `${message.attempts}:${message.nextAttemptAt}`)
           .catch(() => undefined);
@@ -327,7 +331,11 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
     append(message) {
       const appended = spool.append(message);
       appending.add(appended);
-      void appended.finally(() => appending.delete(appended));
+      void appended.finally(() => {
+        appending.delete(appended);
+        // Not awaited: the mutation answers as soon as its event is kept.
+        void refreshGauges();
+      });
       return appended;
     },
     async close() {

@@ -97,7 +97,8 @@ export function createWebhookSender(target: WebhookTarget) {
 
 /** `timeout`, `aborted` or `network (ECONNREFUSED)`: never a URL or a body. */
 function describeFailure(error: unknown): string {
-  const name = error instanceof Error ? error.name : '';
+  // Read off any object: a DOMException need not be an `Error` of this realm.
+  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : '';
   if (name === 'TimeoutError') return 'timeout';
   if (name === 'AbortError') return 'aborted';
   const code = (error as { cause?: { code?: unknown } }).cause?.code;

@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { DEMO } from '../../src/auth0-emulator/index.js';
 import { loadConfig } from '../../src/config.js';
-import { webhookKeys } from '../../src/events/redis-keys.js';
+import { MAX_CONCURRENT_ATTEMPTS } from '../../src/events/delivery-scheduler.js';
+import { fieldsOf, webhookKeys } from '../../src/events/redis-keys.js';
 import { LinkAccountsDocument, UnlinkAccountDocument } from '../generated/graphql.js';
 import { waitFor } from '../support/gateway-process.js';
 import { execute } from '../support/graphql-client.js';
@@ -40,6 +41,7 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
   let receiver: TestReceiver;
   let h: Harness;
   let tokens: Awaited<ReturnType<typeof demoTokens>>;
+  let client: Redis;
   const env = () => ({
     REDIS_URL: redis.url,
     REDIS_KEY_PREFIX: prefix,
@@ -55,8 +57,11 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
     redis = await startRedisServer();
     receiver = await startTestReceiver(secret);
     h = await startHarness({ env: env() });
+    client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    client.on('error', () => undefined);
   });
   afterAll(async () => {
+    client?.disconnect();
     await h?.close();
     await receiver?.stop();
     await redis?.stop();
@@ -106,6 +111,19 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
       { token },
     );
   };
+  const keys = () =>
+    webhookKeys(
+      loadConfig({
+        AUTH0_DOMAIN: h.emulator.origin,
+        AUTH0_CLIENT_ID: DEMO.serviceClientId,
+        AUTH0_CLIENT_SECRET: DEMO.serviceClientSecret,
+        ...env(),
+      }),
+    );
+  const metric = async (name: string) => sampleOf(await metricsOf(h.gateway.origin), name);
+  /** Parsed log lines written since line `from`. */
+  const logsSince = (from: number) =>
+    h.logLines.slice(from).map((line) => JSON.parse(line) as Record<string, unknown>);
   /** Waits until `count` events verified and the outbox holds nothing more to deliver. */
   const settled = async (count: number) => {
     await receiver.waitForEvents(count);
@@ -131,6 +149,24 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
       (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
     );
   };
+
+  it('has the event in the Redis outbox when the mutation answers', async () => {
+    // The receiver hangs, so the entry stays in the stream until the test lets it go.
+    receiver.hold();
+    const result = await adminLink(alice, aliceGithub);
+    const entries = await client.xrange(keys().outbox, '-', '+');
+    receiver.release();
+    expect(result.body.errors).toBeUndefined();
+
+    expect(entries.map(([, flat]) => JSON.parse(fieldsOf(flat).body) as unknown)).toEqual([
+      expect.objectContaining({
+        type: 'account.linked',
+        data: expect.objectContaining({ primaryId: alice, formerUserId: aliceGithub }),
+      }),
+    ]);
+    await settled(1);
+    expect(receiver.events.map((e) => e.webhookId)).toEqual([fieldsOf(entries[0][1]).webhookId]);
+  });
 
   it('delivers one verified account.linked event for an admin link', async () => {
     const result = await adminLink(alice, aliceGithub);
@@ -274,6 +310,12 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
     expect(sampleOf(metrics, 'webhook_failed_attempts_total')).toBeGreaterThanOrEqual(3);
     expect(receiver.requests.map((r) => r.status)).toEqual([503, 503, 503]);
     const webhookId = receiver.requests[0].webhookId;
+    // Logged at error level with its webhook-id, never its body.
+    const deadLines = logsSince(0).filter((line) => line.webhookId === webhookId && line.level === 50);
+    expect(deadLines).toEqual([
+      expect.objectContaining({ type: 'account.linked', attempts: 3, lastError: 'HTTP 503' }),
+    ]);
+    expect(JSON.stringify(deadLines)).not.toContain(aliceGithub);
 
     const listed = await cli('dead');
     expect(listed.code).toBe(0);
@@ -308,34 +350,67 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
     );
   });
 
-  it('keeps an event in the process while Redis is unreachable, delivers it, then goes back to Redis', async () => {
-    const keys = webhookKeys(
-      loadConfig({
-        AUTH0_DOMAIN: h.emulator.origin,
-        AUTH0_CLIENT_ID: DEMO.serviceClientId,
-        AUTH0_CLIENT_SECRET: DEMO.serviceClientSecret,
-        ...env(),
-      }),
-    );
+  it('spools events Redis did not take and writes them to the stream in order once it answers, before later events', async () => {
+    const failedBefore = await metric('webhook_failed_attempts_total');
     await redis.stop();
+    await receiver.stop();
+    const from = h.logLines.length;
     expect((await adminLink(alice, aliceGithub)).body.errors).toBeUndefined();
-    await receiver.waitForEvents(1);
+    expect((await adminLink(alice, aliceGoogle)).body.errors).toBeUndefined();
+    const spooled = logsSince(from).filter((line) => String(line.msg).includes('spooled in this process'));
+    expect(spooled.map((line) => [line.level, line.webhookId])).toEqual([
+      [40, expect.stringMatching(/^msg_/)],
+      [40, expect.stringMatching(/^msg_/)],
+    ]);
+    expect(await metric('webhook_events_pending')).toBe(2);
 
     await redis.start();
-    const client = new Redis(redis.url);
-    try {
-      // The server came back empty: the outbox takes the lease again and recreates its group.
-      await waitFor(
-        async () => (await client.exists(keys.lease)) === 1,
-        10_000,
-        'delivery lease taken again',
-      );
-      expect((await adminLink(alice, aliceGoogle)).body.errors).toBeUndefined();
-      await settled(2);
-    } finally {
-      client.disconnect();
+    await receiver.start();
+    // The server came back empty: the outbox takes the lease again and recreates its group.
+    await waitFor(async () => (await client.exists(keys().lease)) === 1, 10_000, 'delivery lease taken again');
+    expect((await unlink(tokens.admin, alice, aliceGithub)).body.errors).toBeUndefined();
+
+    await settled(3);
+    expect(
+      receiver.events.map(({ event, webhookId }) => [
+        webhookId,
+        event.type,
+        event.data.formerUserId ?? event.data.detachedUserId,
+      ]),
+    ).toEqual([
+      [spooled[0].webhookId, 'account.linked', aliceGithub],
+      [spooled[1].webhookId, 'account.linked', aliceGoogle],
+      [expect.stringMatching(/^msg_/), 'account.unlinked', aliceGithub],
+    ]);
+    // Nothing was attempted from memory while Redis was away, and nothing dead-lettered.
+    expect(await metric('webhook_failed_attempts_total')).toBe(failedBefore);
+    expect(await metric('webhook_events_dead')).toBe(0);
+  });
+
+  it(`keeps at most ${MAX_CONCURRENT_ATTEMPTS} attempts in flight while the receiver hangs, with events pending meanwhile`, async () => {
+    const count = MAX_CONCURRENT_ATTEMPTS + 8;
+    const pairs = Array.from({ length: count }, (_, i) => {
+      const suffix = i.toString(16).padStart(2, '0');
+      return { primary: `auth0|6650a1b2c3d4e5f6000001${suffix}`, secondary: `github|88${1000 + i}` };
+    });
+    for (const { primary, secondary } of pairs) {
+      h.emulator.tenant.addUser({ user_id: primary, email: `${primary.slice(-2)}@cap.example`, email_verified: true });
+      h.emulator.tenant.addUser({ user_id: secondary, email: `${primary.slice(-2)}@cap.example`, email_verified: true });
     }
-    expect(receiver.events.map(({ event }) => event.data.formerUserId)).toEqual([aliceGithub, aliceGoogle]);
+    receiver.hold();
+    for (let i = 0; i < count; i += 10) {
+      const answers = await Promise.all(pairs.slice(i, i + 10).map((p) => adminLink(p.primary, p.secondary)));
+      expect(answers.map((answer) => answer.body.errors)).toEqual(answers.map(() => undefined));
+    }
+    await waitFor(async () => (await metric('webhook_events_pending')) === count, 10_000, 'every event pending');
+    await waitFor(async () => receiver.held === MAX_CONCURRENT_ATTEMPTS, 10_000, 'the cap of attempts held');
+    receiver.release();
+
+    await settled(count);
+    expect(receiver.mostHeld).toBe(MAX_CONCURRENT_ATTEMPTS);
+    expect(new Set(receiver.events.map((e) => e.event.data.primaryId))).toEqual(
+      new Set(pairs.map((p) => p.primary)),
+    );
   });
 
   it('puts no token, secret or metadata value in any body or log line', async () => {

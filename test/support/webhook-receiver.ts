@@ -21,6 +21,20 @@ export interface TestReceiver {
   readonly events: { webhookId: string; event: AccountEvent }[];
   /** Answers these statuses (unverified) to the next requests, one each. */
   failNext(...statuses: number[]): void;
+  /** Answers `status` (unverified) to every request until `recover()` (a receiver that is down). */
+  failAll(status: number): void;
+  recover(): void;
+  /**
+   * Holds every request unanswered until `release()` (a receiver that hangs), counting the
+   * requests held at once.
+   */
+  hold(): void;
+  /** Answers the held requests (verified, as usual) and stops holding. */
+  release(): void;
+  /** Requests held right now. */
+  readonly held: number;
+  /** The most requests held at once since `hold()`. */
+  readonly mostHeld: number;
   /** Resolves once `count` events verified. */
   waitForEvents(count: number, timeoutMs?: number): Promise<void>;
   clear(): void;
@@ -41,6 +55,10 @@ export async function startTestReceiver(
   const requests: ReceivedRequest[] = [];
   const events: TestReceiver['events'] = [];
   const failures: number[] = [];
+  let failing: number | undefined;
+  let holding = false;
+  let mostHeld = 0;
+  const heldRequests: (() => void)[] = [];
   const verify = webhookReceiver(secret, (event, webhookId) => events.push({ webhookId, event }));
   let server: Server | undefined;
   let port = 0;
@@ -57,10 +75,26 @@ export async function startTestReceiver(
           body: Buffer.concat(chunks).toString('utf8'),
         }),
       );
-      const failure = failures.shift();
+      const failure = failures.shift() ?? failing;
       if (failure !== undefined) {
         request.resume();
         request.on('end', () => response.writeHead(failure).end());
+        return;
+      }
+      if (holding) {
+        // Verified once released: the body is read then (a paused request keeps its chunks).
+        request.pause();
+        const answer = () => {
+          request.resume();
+          verify(request, response);
+        };
+        heldRequests.push(answer);
+        mostHeld = Math.max(mostHeld, heldRequests.length);
+        // A request the sender gave up on (its timeout) is held no more.
+        response.on('close', () => {
+          const index = heldRequests.indexOf(answer);
+          if (index >= 0) heldRequests.splice(index, 1);
+        });
         return;
       }
       verify(request, response);
@@ -75,12 +109,29 @@ export async function startTestReceiver(
     requests,
     events,
     failNext: (...statuses) => failures.push(...statuses),
+    failAll: (status) => (failing = status),
+    recover: () => (failing = undefined),
+    hold() {
+      holding = true;
+      mostHeld = 0;
+    },
+    release() {
+      holding = false;
+      for (const answer of heldRequests.splice(0)) answer();
+    },
+    get held() {
+      return heldRequests.length;
+    },
+    get mostHeld() {
+      return mostHeld;
+    },
     waitForEvents: (count, timeoutMs = 10_000) =>
       waitFor(async () => events.length >= count, timeoutMs, `${count} verified webhook event(s)`),
     clear() {
       requests.length = 0;
       events.length = 0;
       failures.length = 0;
+      failing = undefined;
     },
     async stop() {
       const running = server;
@@ -97,10 +148,17 @@ export async function startTestReceiver(
   return receiver;
 }
 
-/** One sample of a Prometheus text exposition (`name` with the labels given, summed), 0 when absent. */
+/**
+ * One metric of a Prometheus text exposition, its samples summed over their labels. Throws when
+ * the exposition does not declare it, so a metric that went missing fails the test instead of
+ * reading 0. A declared counter with no sample yet (no label set seen) reads 0.
+ */
 export function sampleOf(metricsText: string, name: string): number {
-  return metricsText
-    .split('\n')
+  const lines = metricsText.split('\n');
+  if (!lines.some((line) => line.startsWith(`# TYPE ${name} `))) {
+    throw new Error(`metric ${name} is not in /metrics`);
+  }
+  return lines
     .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
