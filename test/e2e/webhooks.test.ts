@@ -367,7 +367,11 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
     await redis.start();
     await receiver.start();
     // The server came back empty: the outbox takes the lease again and recreates its group.
-    await waitFor(async () => (await client.exists(keys().lease)) === 1, 10_000, 'delivery lease taken again');
+    await waitFor(
+      async () => (await client.exists(keys().lease)) === 1,
+      10_000,
+      'delivery lease taken again',
+    );
     expect((await unlink(tokens.admin, alice, aliceGithub)).body.errors).toBeUndefined();
 
     await settled(3);
@@ -394,15 +398,27 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
       return { primary: `auth0|6650a1b2c3d4e5f6000001${suffix}`, secondary: `github|88${1000 + i}` };
     });
     for (const { primary, secondary } of pairs) {
-      h.emulator.tenant.addUser({ user_id: primary, email: `${primary.slice(-2)}@cap.example`, email_verified: true });
-      h.emulator.tenant.addUser({ user_id: secondary, email: `${primary.slice(-2)}@cap.example`, email_verified: true });
+      h.emulator.tenant.addUser({
+        user_id: primary,
+        email: `${primary.slice(-2)}@cap.example`,
+        email_verified: true,
+      });
+      h.emulator.tenant.addUser({
+        user_id: secondary,
+        email: `${primary.slice(-2)}@cap.example`,
+        email_verified: true,
+      });
     }
     receiver.hold();
     for (let i = 0; i < count; i += 10) {
       const answers = await Promise.all(pairs.slice(i, i + 10).map((p) => adminLink(p.primary, p.secondary)));
       expect(answers.map((answer) => answer.body.errors)).toEqual(answers.map(() => undefined));
     }
-    await waitFor(async () => (await metric('webhook_events_pending')) === count, 10_000, 'every event pending');
+    await waitFor(
+      async () => (await metric('webhook_events_pending')) === count,
+      10_000,
+      'every event pending',
+    );
     await waitFor(async () => receiver.held === MAX_CONCURRENT_ATTEMPTS, 10_000, 'the cap of attempts held');
     receiver.release();
 

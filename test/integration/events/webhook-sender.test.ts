@@ -84,7 +84,10 @@ describe('a webhook delivery attempt (receivers on 127.0.0.1)', () => {
     jest.setSystemTime(second);
     expect(await attempt(message, 2)).toEqual({ ok: true, status: 204 });
 
-    expect(ok.seen.map((headers) => Number(headers['webhook-timestamp']))).toEqual([first / 1000, second / 1000]);
+    expect(ok.seen.map((headers) => Number(headers['webhook-timestamp']))).toEqual([
+      first / 1000,
+      second / 1000,
+    ]);
     ok.seen.forEach((headers, i) => {
       const verifier = new Webhook(secret);
       const signedAt = new Date([first, second][i]);
