@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { Tracer } from '@opentelemetry/api';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import {
@@ -16,7 +16,8 @@ import type { GatewayContext } from './context.js';
 import { GatewayError } from './errors.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { createBoundedLabel } from './observability/bounded-label.js';
-import { documentLimits } from './documents/document-limits.js';
+import { documentLimits, PARSE_LIMITS } from './documents/document-limits.js';
+import { APQ_LIMITS, boundedApqCache } from './documents/persisted-queries.js';
 import {
   PERSISTED_QUERY_NOT_IN_LIST,
   QUERY_NOT_IN_PERSISTED_QUERY_LIST,
@@ -24,9 +25,12 @@ import {
   type TrustedDocuments,
 } from './documents/trusted-documents.js';
 
-// Codes Apollo Server and graphql-js give to malformed requests: their messages describe the
-// request, never server internals, so they pass through (without stack traces).
-const REQUEST_ERROR_CODES = new Set([
+/**
+ * Codes Apollo Server and graphql-js give to malformed requests: their messages describe the
+ * request, never server internals, so they pass through (without stack traces). The README's
+ * request-level codes table lists these (but BAD_USER_INPUT, a DESIGN §4 code of the first table).
+ */
+export const REQUEST_ERROR_CODES: ReadonlySet<string> = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_USER_INPUT',
@@ -158,7 +162,10 @@ export interface ApolloServerOptions {
   introspection: boolean;
   logger: Logger;
   metrics: GatewayMetrics;
-  /** Where automatic persisted queries are kept; default: Apollo's in-memory cache. */
+  /**
+   * Where automatic persisted queries are kept (bounded by APQ_LIMITS); default: an in-memory LRU
+   * cache of Apollo's.
+   */
   cache?: KeyValueCache<string>;
   tracer?: Tracer;
   /** TRUSTED_DOCUMENTS: only these run, and automatic persisted queries are off. */
@@ -166,18 +173,25 @@ export interface ApolloServerOptions {
 }
 
 /**
- * Apollo Server with CSRF prevention on, no CDN landing page, masked errors, document limits and,
- * with a list, trusted documents only.
+ * Apollo Server with CSRF prevention on, no CDN landing page, masked errors, bounded parsing,
+ * document limits, automatic persisted queries that expire and stay small and, with a list,
+ * trusted documents only.
  */
 export function createApolloServer(options: ApolloServerOptions): ApolloServer<GatewayContext> {
   const limits = documentLimits({ introspection: options.introspection });
   return new ApolloServer<GatewayContext>({
     schema: options.schema,
     introspection: options.introspection,
-    ...(options.cache ? { cache: options.cache } : {}),
     // With a list the list is the only store of documents: an APQ registration would let a client
-    // name an unlisted document by hash.
-    ...(options.trustedDocuments ? { persistedQueries: false as const } : {}),
+    // name an unlisted document by hash. Without one, anyone may register (no token needed), so
+    // what a registration leaves in the store is bounded in time and size (review H2).
+    persistedQueries: options.trustedDocuments
+      ? false
+      : {
+          cache: boundedApqCache(options.cache ?? new InMemoryLRUCache<string>()),
+          ttl: APQ_LIMITS.ttlSeconds,
+        },
+    parseOptions: PARSE_LIMITS,
     validationRules: limits.validationRules,
     csrfPrevention: true,
     // main.ts owns shutdown (stop accepting, drain, then stop Apollo); Apollo's own signal

@@ -84,6 +84,24 @@ const ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
 
 class BodyTooLargeError extends Error {}
 
+// Media ranges that let Apollo Server answer JSON (it offers these two types).
+const JSON_RANGES = new Set([
+  'application/json',
+  'application/graphql-response+json',
+  'application/*',
+  '*/*',
+]);
+
+/** The `accept` header lets the response be JSON (no header, or an empty one, does). */
+function acceptsJson(accept: string | undefined): boolean {
+  if (!accept?.trim()) return true;
+  return accept.split(',').some((range) => {
+    const [type, ...params] = range.split(';').map((part) => part.trim().toLowerCase());
+    const quality = params.find((param) => param.startsWith('q='));
+    return JSON_RANGES.has(type) && (quality === undefined || Number(quality.slice(2)) > 0);
+  });
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
@@ -157,6 +175,19 @@ export function createHttpServer(options: HttpServerOptions): Server {
     requestId: string,
     trace: TraceParent,
   ) {
+    // Apollo Server looks at `accept` only once the operation has run: its 406 would follow a
+    // mutation that already reached Auth0. Refused here, nothing runs.
+    if (!acceptsJson(req.headers.accept)) {
+      sendJson(
+        res,
+        406,
+        requestError(
+          'The accept header allows neither application/json nor application/graphql-response+json.',
+          'BAD_REQUEST',
+        ),
+      );
+      return;
+    }
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);

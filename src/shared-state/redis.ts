@@ -6,30 +6,31 @@ import { Redis } from 'ioredis';
 import Keyv from 'keyv';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Logger } from '../observability/logger.js';
-import { consumeWith, createMemoryCallerLimiter, MemoryBucket } from './memory.js';
+import { consumeWith, createMemoryCallerLimiter } from './memory.js';
+import { RedisBucket } from './redis-bucket.js';
 import { createRedisCacheStore } from './redis-cache-store.js';
-import { BUCKET_SCRIPT, DELETE_TOKEN_IF_SCRIPT, RELEASE_LOCK_SCRIPT } from './redis-scripts.js';
-import type {
-  BucketChange,
-  BucketSnapshot,
-  RateBucketStore,
-  ServiceTokenSlot,
-  SharedCacheStore,
-  SharedState,
-  SharedToken,
-  WriterLock,
-} from './shared-state.js';
-import { deriveTokenKeys, fingerprintToken, openToken, sealToken } from './token-crypto.js';
+import { createRedisTokenSlot } from './redis-token-slot.js';
+import type { SharedCacheStore, SharedState, WriterLock } from './shared-state.js';
 import { createRedisWriterLock } from './writer-lock.js';
 
 export interface RedisSharedStateOptions {
   /** `redis://` or `rediss://` URL (checked by config). */
   url: string;
+  /** `REDIS_KEY_PREFIX` and the tag of the tenant and client: the prefix of every key but the budget's. */
   keyPrefix: string;
+  /**
+   * `REDIS_KEY_PREFIX` and the tag of the Auth0 tenant alone: the prefix of the rate budget and of
+   * the replica count that divides it while Redis is away. Auth0 limits the tenant, so every
+   * gateway of one tenant spends one bucket, whichever its client id. Default `keyPrefix`.
+   */
+  budgetKeyPrefix?: string;
   logger: Logger;
   /** Told whenever Redis becomes reachable or unreachable (for a gauge). */
   onAvailabilityChange?: (up: boolean) => void;
-  /** Longest a replica holds the token lock: a token request's whole timeout and some. */
+  /**
+   * Expiry of the token-fetch lease, and the longest a replica waits for another's fetch: a token
+   * request's whole timeout and some.
+   */
   tokenLockMs: number;
   /** Expiry of a held writer lock (renewed while held); default 15 000. */
   writerLockTtlMs?: number;
@@ -39,10 +40,6 @@ export interface RedisSharedStateOptions {
   connectTimeoutMs?: number;
 }
 
-// A bucket no replica touched for a day is forgotten (learned limits go stale).
-const BUCKET_TTL_MS = 24 * 60 * 60 * 1000;
-// How often a replica waiting for another's token request looks for the result.
-const TOKEN_POLL_MS = 20;
 // How often a replica says it is alive, and how long it counts as a replica after that.
 const HEARTBEAT_MS = 1000;
 const REPLICA_TTL_MS = 5 * HEARTBEAT_MS;
@@ -51,8 +48,6 @@ const REPLICA_TTL_MS = 5 * HEARTBEAT_MS;
 function reconnectDelayMs(attempt: number): number {
   return Math.min(100 * 2 ** Math.min(attempt, 5), 2000);
 }
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * State shared by replicas through one Redis (DESIGN §10). Nothing a caller sent waits on Redis
@@ -109,10 +104,12 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
   const cacheStores: SharedCacheStore[] = [];
   const isAvailable = () => client.status === 'ready';
   const key = (...parts: string[]) => `${keyPrefix}${parts.join(':')}`;
+  const budgetKey = (...parts: string[]) => `${options.budgetKeyPrefix ?? keyPrefix}${parts.join(':')}`;
 
-  // Replicas sharing this Redis, counted while it answers: when it goes away, each replica spends
-  // only its share of the tenant's budget, so together they still stay under Auth0's limit.
-  const replicasKey = key('replicas');
+  // Replicas of the tenant sharing this Redis, counted while it answers: when it goes away, each
+  // replica spends only its share of the tenant's budget, so together they still stay under
+  // Auth0's limit.
+  const replicasKey = budgetKey('replicas');
   const replicaId = randomUUID();
   let replicas = 1;
   const heartbeat = async () => {
@@ -139,7 +136,7 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
   return {
     kind: 'redis',
     isAvailable,
-    bucket: (name) => new RedisBucket(client, key('auth0-budget', name), isAvailable, () => replicas),
+    bucket: (name) => new RedisBucket(client, budgetKey('auth0-budget', name), isAvailable, () => replicas),
     serviceTokenSlot: ({ name, secret }) =>
       createRedisTokenSlot(client, { name, secret, key, isAvailable, lockMs: options.tokenLockMs }),
     callerLimiter(limit) {
@@ -199,201 +196,6 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
           return;
       }
       client.disconnect();
-    },
-  };
-}
-
-const optional = (value: number | undefined) => (value === undefined ? '' : value);
-
-/**
- * One tenant bucket in Redis, with a memory bucket that takes over while Redis does not answer.
- * The memory bucket holds this replica's share of the limit (1/replicas of the rate and burst).
- */
-class RedisBucket implements RateBucketStore {
-  private readonly local = new MemoryBucket();
-  private limit?: NonNullable<BucketChange['limit']>;
-  private localShare = 1;
-  /** The last take went to Redis. */
-  private shared = false;
-
-  constructor(
-    private readonly client: Redis,
-    private readonly key: string,
-    private readonly isAvailable: () => boolean,
-    private readonly replicas: () => number,
-  ) {}
-
-  take(
-    count: number,
-  ): { taken: number; state: BucketSnapshot } | Promise<{ taken: number; state: BucketSnapshot }> {
-    const alone = () => {
-      this.shareLocally();
-      if (this.shared) {
-        // The shared bucket was being spent down to its last token: start alone from empty, at
-        // this replica's pace, rather than with a burst that meets an empty tenant bucket.
-        this.shared = false;
-        this.local.adjust({ pauseMs: 0 });
-      }
-      return this.local.take(count);
-    };
-    if (!this.isAvailable()) return alone();
-    return this.run(['take', count]).then((reply) => {
-      this.shared = true;
-      return { taken: Number(reply[0]), state: toSnapshot(reply) };
-    }, alone);
-  }
-
-  adjust(change: BucketChange): BucketSnapshot | Promise<BucketSnapshot> {
-    if (change.limit) this.limit = { ...change.limit };
-    this.shareLocally();
-    // The memory bucket learns too, so it is ready when Redis goes away.
-    const local = this.local.adjust({ ...change, limit: this.localLimit(change.limit) });
-    if (!this.isAvailable()) return local;
-    const { limit, pauseMs, remaining } = change;
-    return this.run([
-      'adjust',
-      0,
-      optional(limit?.ratePerSecond),
-      optional(limit?.capacity),
-      optional(limit?.initialTokens),
-      optional(pauseMs),
-      optional(remaining),
-    ]).then(toSnapshot, () => local);
-  }
-
-  private localLimit(limit = this.limit): BucketChange['limit'] {
-    if (!limit) return undefined;
-    const share = this.localShare;
-    const capacity = Math.max(1, Math.floor(limit.capacity / share));
-    return {
-      ratePerSecond: limit.ratePerSecond / share,
-      capacity,
-      initialTokens: limit.initialTokens === undefined ? undefined : Math.min(limit.initialTokens, capacity),
-    };
-  }
-
-  /** Gives the memory bucket this replica's share when the number of replicas changed. */
-  private shareLocally(): void {
-    const replicas = this.replicas();
-    if (replicas === this.localShare) return;
-    this.localShare = replicas;
-    const limit = this.localLimit();
-    if (limit) this.local.adjust({ limit });
-  }
-
-  private async run(args: (string | number)[]): Promise<string[]> {
-    const [op, count, ...rest] = args;
-    const seed = this.limit;
-    const reply = await BUCKET_SCRIPT.run(
-      this.client,
-      [this.key],
-      [op, count, optional(seed?.ratePerSecond), optional(seed?.capacity), BUCKET_TTL_MS, ...padAdjust(rest)],
-    );
-    return (reply as (string | number)[]).map(String);
-  }
-}
-
-/** The adjust arguments, or five empty ones for a take. */
-function padAdjust(rest: (string | number)[]): (string | number)[] {
-  return rest.length > 0 ? rest : ['', '', '', '', ''];
-}
-
-function toSnapshot(reply: string[]): BucketSnapshot {
-  const rate = reply[2] === '' ? null : Number(reply[2]);
-  return {
-    tokens: Number(reply[1]),
-    ratePerSecond: rate,
-    capacity: rate === null ? null : Number(reply[3]),
-    pausedForMs: Number(reply[4]),
-  };
-}
-
-interface TokenSlotOptions {
-  name: string;
-  secret: string;
-  key: (...parts: string[]) => string;
-  isAvailable: () => boolean;
-  lockMs: number;
-}
-
-/**
- * The service token in Redis, sealed with AES-256-GCM under a key derived from the client secret
- * (HKDF). The slot's name is derived from the secret too: a replica with another secret (a
- * rotation in progress) neither reads nor overwrites this token; it shares its own with the
- * replicas that have its secret.
- */
-function createRedisTokenSlot(client: Redis, options: TokenSlotOptions): ServiceTokenSlot {
-  const keys = deriveTokenKeys(options.secret, options.name);
-  const tokenKey = options.key('service-token', keys.slotId);
-  const lockKey = options.key('service-token-lock', keys.slotId);
-
-  async function read(): Promise<SharedToken | null> {
-    if (!options.isAvailable()) return null;
-    try {
-      const stored = await client.get(tokenKey);
-      const token = stored === null ? null : openToken(keys, stored, tokenKey);
-      return token && Date.now() < token.refreshAt ? token : null;
-    } catch {
-      return null;
-    }
-  }
-
-  async function store(token: SharedToken): Promise<void> {
-    const ttlMs = Math.floor(token.refreshAt - Date.now());
-    if (ttlMs <= 0) return;
-    await client.set(tokenKey, sealToken(keys, token, tokenKey), 'PX', ttlMs).catch(() => undefined);
-  }
-
-  /** Waits for the lock holder's token: the token once stored, `null` once the lock is gone without one. */
-  async function awaitHolder(deadline: number): Promise<SharedToken | null | 'timeout'> {
-    while (Date.now() < deadline) {
-      await delay(TOKEN_POLL_MS);
-      if (!options.isAvailable()) return 'timeout';
-      const token = await read();
-      if (token) return token;
-      const locked = await client.exists(lockKey).catch(() => 0);
-      if (!locked) return null;
-    }
-    return 'timeout';
-  }
-
-  return {
-    read,
-    async fetchOnce(fetch) {
-      const deadline = Date.now() + options.lockMs;
-      const owner = randomUUID();
-      while (options.isAvailable() && Date.now() < deadline) {
-        let locked: boolean;
-        try {
-          locked = (await client.set(lockKey, owner, 'PX', options.lockMs, 'NX')) === 'OK';
-        } catch {
-          break;
-        }
-        if (locked) {
-          try {
-            // Another replica may have stored one between our read and our lock.
-            const stored = await read();
-            if (stored) return stored;
-            const fresh = await fetch();
-            await store(fresh);
-            return fresh;
-          } finally {
-            await RELEASE_LOCK_SCRIPT.run(client, [lockKey], [owner]).catch(() => undefined);
-          }
-        }
-        const outcome = await awaitHolder(deadline);
-        if (outcome === 'timeout') break;
-        if (outcome) return outcome;
-        // The holder gave up without a token (Auth0 refused it): try the lock again.
-      }
-      // Redis is gone or the holder never finished: this replica fetches its own.
-      return fetch();
-    },
-    async invalidate(token) {
-      if (!options.isAvailable()) return;
-      await DELETE_TOKEN_IF_SCRIPT.run(client, [tokenKey], [fingerprintToken(keys, token)]).catch(
-        () => undefined,
-      );
     },
   };
 }

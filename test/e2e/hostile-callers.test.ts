@@ -1,5 +1,6 @@
 // Hostile and careless callers (DESIGN §13): document limits, bounded telemetry, a cached /readyz,
 // least exposure of link candidates and one trimmed linkWith, over real HTTP against the emulator.
+import { getIntrospectionQuery } from 'graphql';
 import { DEMO } from '../../src/auth0-emulator/index.js';
 import { postGraphQL } from '../support/graphql-client.js';
 import { demoTokens, startHarness, type Harness } from '../support/harness.js';
@@ -23,40 +24,76 @@ describe('hostile and careless callers (gateway + emulator over HTTP)', () => {
   });
 
   describe('document limits', () => {
-    const deep = `{ __type(name: "User") { fields { type ${'{ ofType '.repeat(8)}{ name }${' }'.repeat(8)} } } }`;
-    const overLimit: [string, string, RegExp][] = [
-      ['depth 11', deep, /depth limit of 10/i],
-      [
-        '16 aliases',
-        `{ ${Array.from({ length: 16 }, (_, i) => `u${i}: me { id }`).join(' ')} }`,
-        /aliases limit of 15/i,
-      ],
-      [
-        '51 directives',
-        `{ me { id } ${'__typename @include(if: true) '.repeat(51)}}`,
-        /directives limit of 50/i,
-      ],
-      ['2001 tokens', `{ me { id } ${'__typename '.repeat(1997)}}`, /token limit of 2000/i],
+    // Documents of exactly n units of each limit. graphql-armor counts depth by fields, leaves
+    // included: __type 1, fields 2, type 3, each ofType one more, name the last.
+    const ofDepth = (n: number) =>
+      `{ __type(name: "User") { fields { type ${'{ ofType '.repeat(n - 4)}{ name }${' }'.repeat(n - 4)} } } }`;
+    // graphql-armor does not count aliases of __typename.
+    const withAliases = (n: number) =>
+      `{ ${Array.from({ length: n }, (_, i) => `a${i}: __type(name: "User") { name }`).join(' ')} }`;
+    const withDirectives = (n: number) => `{ ${'__typename @include(if: true) '.repeat(n)}}`;
+    // Fragment spreads: two tokens each, and cheap to validate (graphql-js gives up on a few
+    // thousand fields of one name, and armor limits aliases). The fragment itself is 7 tokens.
+    const ofTokens = (n: number) =>
+      `{ ${'__typename '.repeat((n - 9) % 2)}${'...F '.repeat(Math.floor((n - 9) / 2))}} fragment F on Query { __typename }`;
+    // `{`, `__typename`, n - 3 comments, `}`: comments count as tokens.
+    const ofTokensWithComments = (n: number) => `{ __typename\n${'# c\n'.repeat(n - 3)}}`;
+
+    const limits: [string, (n: number) => string, number, RegExp][] = [
+      ['depth', ofDepth, 10, /^Syntax Error: Query depth limit of 10 exceeded, found 11\.$/],
+      ['aliases', withAliases, 15, /^Syntax Error: Aliases limit of 15 exceeded, found 16\.$/],
+      ['directives', withDirectives, 50, /^Syntax Error: Directives limit of 50 exceeded, found 51\.$/],
+      ['tokens', ofTokens, 2000, /^Token limit of 2000 exceeded\.$/],
+      ['tokens, comments included', ofTokensWithComments, 2000, /^Token limit of 2000 exceeded\.$/],
     ];
 
-    it.each(overLimit)(
-      'refuses a document over the limits (%s) with GRAPHQL_VALIDATION_FAILED and no Auth0 call',
-      async (_title, query) => {
-        const result = await postGraphQL(h.url, { query }, { token: tokens.alice });
+    it.each(limits)(
+      'refuses one past the %s limit with GRAPHQL_VALIDATION_FAILED naming that limit, and no Auth0 call',
+      async (_limit, document, limit, message) => {
+        const result = await postGraphQL(h.url, { query: document(limit + 1) }, { token: tokens.alice });
         expect(result.body.data).toBeUndefined();
-        expect(result.body.errors?.map((e) => e.extensions?.code)).toContain('GRAPHQL_VALIDATION_FAILED');
-        expect(new Set(result.body.errors?.map((e) => e.extensions?.code))).toEqual(
-          new Set(['GRAPHQL_VALIDATION_FAILED']),
-        );
+        expect(result.body.errors?.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+        expect(result.body.errors?.[0]?.message).toMatch(message);
         expect(h.emulator.journal.count()).toBe(0);
       },
     );
 
-    it('runs documents at the limits', async () => {
-      const fifteenAliases = `{ ${Array.from({ length: 15 }, (_, i) => `u${i}: me { id }`).join(' ')} }`;
-      const result = await postGraphQL(h.url, { query: fifteenAliases }, { token: tokens.alice });
+    it.each(limits)('runs a document exactly at the %s limit', async (_limit, document, limit) => {
+      const result = await postGraphQL(h.url, { query: document(limit) }, { token: tokens.alice });
       expect(result.body.errors).toBeUndefined();
-      expect(Object.keys(result.body.data ?? {})).toHaveLength(15);
+      expect(result.body.data).toBeDefined();
+    });
+
+    // Parsing itself is bounded (Apollo's parseOptions): a document far beyond the limits is refused
+    // while graphql-js reads it, before it is built, validated or run.
+    it.each([
+      ['80 000 comments (240 KB of body)', `{ me { id } }${'#\n'.repeat(80_000)}`, /more than 65536 UTF-16/],
+      ['9 000 comments in 18 KB', `{ me { id } }${'#\n'.repeat(9000)}`, /more than 8000 comments/],
+      ['8 005 tokens in 16 KB', `{ me { id } ${'a '.repeat(7999)}}`, /more th[ae][nt] 8000 tokens/],
+      ['a 100 KB string argument', `{ user(id: "${'x'.repeat(100_000)}") { id } }`, /more than 65536 UTF-16/],
+    ])('refuses %s with GRAPHQL_PARSE_FAILED before running it', async (_title, query, message) => {
+      const result = await postGraphQL(h.url, { query }, { token: tokens.alice });
+      expect(result.status).toBe(400);
+      expect(result.body.errors?.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_PARSE_FAILED']);
+      expect(result.body.errors?.[0]?.message).toMatch(message);
+      expect(h.emulator.journal.count()).toBe(0);
+    });
+
+    it('refuses the classic introspection blow-up (fields { type { fields … } }) before running it', async () => {
+      // Depth skips __schema (below): graphql-js's MaxIntrospectionDepthRule, in Apollo's rules, refuses this.
+      const query = '{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }';
+      const result = await postGraphQL(h.url, { query }, { token: tokens.alice });
+      expect(result.body.data).toBeUndefined();
+      expect(result.body.errors?.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+      expect(result.body.errors?.[0]?.message).toMatch(/^Maximum introspection depth exceeded/);
+    });
+
+    it('runs the standard introspection query (GraphiQL, schema tools), deeper than 10 inside __schema', async () => {
+      const result = await postGraphQL<{ __schema: { types: { name: string }[] } }>(h.url, {
+        query: getIntrospectionQuery(),
+      });
+      expect(result.body.errors).toBeUndefined();
+      expect(result.body.data?.__schema.types.map((t) => t.name)).toContain('User');
     });
 
     it("passes a router's _entities query with 300 representations (they are variables)", async () => {

@@ -1,4 +1,7 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
+import { MAX_BODY_BYTES } from '../../src/http-server.js';
+import { DEMO } from '../../src/auth0-emulator/index.js';
 import { MeDocument } from '../generated/graphql.js';
 import { codesOf, execute, postGraphQL } from '../support/graphql-client.js';
 import { waitFor } from '../support/gateway-process.js';
@@ -110,16 +113,143 @@ describe('HTTP surface (DESIGN §6)', () => {
   });
 
   describe('request hygiene', () => {
-    it('refuses a body over the size limit with 413', async () => {
+    /** A JSON request body of exactly `bytes` bytes: `{ __typename }` with padding in a variable. */
+    const bodyOf = (bytes: number) => {
+      const empty = JSON.stringify({ query: '{ __typename }', variables: { pad: '' } });
+      return JSON.stringify({
+        query: '{ __typename }',
+        variables: { pad: 'x'.repeat(bytes - empty.length) },
+      });
+    };
+
+    it(`runs a body of exactly ${MAX_BODY_BYTES} bytes (256 KiB)`, async () => {
+      const body = bodyOf(MAX_BODY_BYTES);
+      expect(Buffer.byteLength(body)).toBe(MAX_BODY_BYTES);
       const result = await fetch(h.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: `{ __typename }`, variables: { pad: 'x'.repeat(300 * 1024) } }),
+        body,
+      });
+      expect(result.status).toBe(200);
+      expect(await result.json()).toEqual({ data: { __typename: 'Query' } });
+    });
+
+    it('refuses a body one byte over the size limit with 413 BAD_REQUEST', async () => {
+      const result = await fetch(h.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: bodyOf(MAX_BODY_BYTES + 1),
       });
       expect(result.status).toBe(413);
       expect(
         ((await result.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code,
       ).toBe('BAD_REQUEST');
+    });
+
+    it('closes the connection after a 413, before reading a body it will not take', async () => {
+      // A raw socket that announces a body over the limit and sends none of it: the server answers
+      // and hangs up (a keep-alive connection would otherwise wait for the body).
+      const socket = connect(Number(new URL(h.url).port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.write(
+        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${MAX_BODY_BYTES + 1}\r\n\r\n`,
+      );
+      await closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+    });
+
+    // An unlink Auth0 would carry out: the refusals below come before it runs.
+    const UNLINK = `mutation { unlinkAccount(primaryId: "${DEMO.users.alice}", provider: "github", userId: "4031337") { identities { id } } }`;
+
+    it('refuses a mutation over GET with 405 (allow: POST), before running it', async () => {
+      const { admin } = await demoTokens(h.emulator);
+      const result = await fetch(`${h.url}?query=${encodeURIComponent(UNLINK)}`, {
+        headers: { 'apollo-require-preflight': 'true', authorization: `Bearer ${admin}` },
+      });
+      expect(result.status).toBe(405);
+      expect(result.headers.get('allow')).toBe('POST');
+      expect(
+        ((await result.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code,
+      ).toBe('BAD_REQUEST');
+      expect(h.emulator.journal.count('unlink')).toBe(0);
+    });
+
+    it.each(['PUT', 'DELETE', 'PATCH'])(
+      'refuses %s on /graphql with 405 (allow: GET, POST)',
+      async (method) => {
+        const result = await fetch(h.url, {
+          method,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ __typename }' }),
+        });
+        expect(result.status).toBe(405);
+        expect(result.headers.get('allow')).toBe('GET, POST');
+        expect(
+          ((await result.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code,
+        ).toBe('BAD_REQUEST');
+      },
+    );
+
+    it('refuses an accept header without JSON with 406, before running the operation', async () => {
+      const { admin } = await demoTokens(h.emulator);
+      const result = await fetch(h.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/plain',
+          authorization: `Bearer ${admin}`,
+        },
+        body: JSON.stringify({ query: UNLINK }),
+      });
+      expect(result.status).toBe(406);
+      expect(
+        ((await result.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code,
+      ).toBe('BAD_REQUEST');
+      expect(h.emulator.journal.count('unlink')).toBe(0);
+    });
+
+    it.each([
+      'application/json',
+      'application/graphql-response+json',
+      '*/*',
+      'text/html, application/*;q=0.5',
+      '',
+    ])('answers with accept: %s', async (accept) => {
+      const result = await postGraphQL(h.url, { query: '{ __typename }' }, { headers: { accept } });
+      expect(result.status).toBe(200);
+      expect(result.body).toEqual({ data: { __typename: 'Query' } });
+    });
+
+    it('refuses a GET with a non-JSON content-type with 415', async () => {
+      const result = await fetch(`${h.url}?query=${encodeURIComponent('{ __typename }')}`, {
+        headers: { 'apollo-require-preflight': 'true', 'content-type': 'text/plain' },
+      });
+      expect(result.status).toBe(415);
+      expect(
+        ((await result.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code,
+      ).toBe('BAD_REQUEST');
+    });
+
+    it.each([
+      ['a document that does not parse', 'GRAPHQL_PARSE_FAILED', { query: '{ me { id }' }],
+      [
+        'two operations and no operationName',
+        'OPERATION_RESOLUTION_FAILURE',
+        { query: 'query A { __typename } query B { __typename }' },
+      ],
+      [
+        'an operationName the document does not have',
+        'OPERATION_RESOLUTION_FAILURE',
+        { query: 'query A { __typename }', operationName: 'B' },
+      ],
+    ])('refuses %s with %s (HTTP 400)', async (_title, code, body) => {
+      const result = await postGraphQL(h.url, body);
+      expect(result.status).toBe(400);
+      expect(codesOf(result)).toEqual([code]);
     });
 
     it('refuses invalid JSON with 400', async () => {

@@ -1,14 +1,18 @@
-// Apollo's automatic persisted queries shared through Redis (DESIGN §10).
+// Apollo's automatic persisted queries shared through Redis (DESIGN §10), bounded in time and size:
+// anyone may register one, without a token (review H2).
 import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { APQ_LIMITS } from '../../src/documents/persisted-queries.js';
 import { postGraphQL } from '../support/graphql-client.js';
 import { waitFor } from '../support/gateway-process.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 const QUERY = 'query Typename { __typename }';
-const persisted = {
-  persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(QUERY).digest('hex') },
-};
+const persistedQueryOf = (query: string) => ({
+  persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') },
+});
+const persisted = persistedQueryOf(QUERY);
 
 describe('persisted queries across replicas', () => {
   let redis: RedisServer;
@@ -72,5 +76,64 @@ describe('persisted queries across replicas', () => {
     expect(byHash.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
     const full = await postGraphQL(h.url, { query: QUERY, extensions: persisted });
     expect(full.body).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  describe('bounds on what a registration leaves in Redis', () => {
+    let inspector: Redis;
+    beforeAll(() => {
+      inspector = new Redis(redis.url);
+    });
+    afterAll(() => inspector.disconnect());
+
+    const apqKeys = () => inspector.keys('apq-test:*apq*');
+    /** Registers `query` (anonymously) and answers the response. */
+    const register = (h: Harness, query: string) =>
+      postGraphQL(h.url, { query, extensions: persistedQueryOf(query) });
+    /** Registers a small document and waits for its key: earlier writes (one connection) have landed too. */
+    async function registerMarker(h: Harness): Promise<string> {
+      const marker = `query Marker${Date.now()} { __typename }`;
+      const before = new Set(await apqKeys());
+      expect((await register(h, marker)).body.errors).toBeUndefined();
+      let added: string[] = [];
+      await waitFor(
+        async () => (added = (await apqKeys()).filter((key) => !before.has(key))).length > 0,
+        5000,
+        'the marker registered',
+      );
+      return added[0];
+    }
+
+    it(`stores a registration with an expiry of ${APQ_LIMITS.ttlSeconds} s`, async () => {
+      const h = await replica(redis.url);
+      const key = await registerMarker(h);
+      const ttlMs = await inspector.pttl(key);
+      expect(ttlMs).toBeGreaterThan((APQ_LIMITS.ttlSeconds - 60) * 1000);
+      expect(ttlMs).toBeLessThanOrEqual(APQ_LIMITS.ttlSeconds * 1000);
+    });
+
+    it(`runs a registration over ${APQ_LIMITS.maxStoredBytes} bytes (a 10 KB comment) but does not store it`, async () => {
+      const h = await replica(redis.url);
+      const large = `query Large { __typename } # ${'x'.repeat(10_000)}`;
+      const before = await apqKeys();
+      expect((await register(h, large)).body).toEqual({ data: { __typename: 'Query' } });
+
+      await registerMarker(h);
+      expect(await apqKeys()).toHaveLength(before.length + 1);
+      const byHash = await postGraphQL(h.url, { extensions: persistedQueryOf(large) });
+      expect(byHash.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    });
+
+    it('refuses a registration with a 200 KB comment as GRAPHQL_PARSE_FAILED and stores nothing', async () => {
+      const h = await replica(redis.url);
+      const huge = `query Huge { __typename } # ${'x'.repeat(200_000)}`;
+      const before = await apqKeys();
+      const refused = await register(h, huge);
+      expect(refused.body.errors?.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_PARSE_FAILED']);
+
+      await registerMarker(h);
+      expect(await apqKeys()).toHaveLength(before.length + 1);
+      const byHash = await postGraphQL(h.url, { extensions: persistedQueryOf(huge) });
+      expect(byHash.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    });
   });
 });

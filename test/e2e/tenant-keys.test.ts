@@ -1,16 +1,27 @@
-// A tenant tag in every Redis key (DESIGN §13): gateways of two tenants on one Redis and one
-// REDIS_KEY_PREFIX count neither each other's callers nor each other's replicas.
+// Tenant tags in every Redis key (DESIGN §13): gateways of two tenants on one Redis and one
+// REDIS_KEY_PREFIX count neither each other's callers nor each other's replicas, and read neither
+// each other's token nor APQ cache. The rate budget is the tenant's (Auth0 limits the tenant):
+// gateways of one tenant with different client ids spend one bucket (review L14).
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { DEMO } from '../../src/auth0-emulator/index.js';
-import { tenantDiscriminator } from '../../src/shared-state/tenant-key.js';
+import { originDiscriminator, tenantDiscriminator } from '../../src/shared-state/tenant-key.js';
 import { postGraphQL } from '../support/graphql-client.js';
+import { waitFor } from '../support/gateway-process.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 const UNLINK =
   'mutation U($p: ID!, $provider: String!, $u: ID!) { unlinkAccount(primaryId: $p, provider: $provider, userId: $u) { identities { id } } }';
+const READ = 'query R($id: ID!) { user(id: $id) { id } }';
 const PREFIX = 'shared-prefix:';
 const { alice } = DEMO.users;
+
+/** An admin read of Alice: one service token, one Auth0 call taken from the rate budget. */
+async function adminRead(h: Harness, origin = h.emulator) {
+  const token = await origin.tokens.adminToken({ scope: 'update:users read:users' });
+  return postGraphQL<{ user: { id: string } }>(h.url, { query: READ, variables: { id: alice } }, { token });
+}
 
 describe('two tenants on one Redis', () => {
   let redis: RedisServer;
@@ -21,7 +32,12 @@ describe('two tenants on one Redis', () => {
     redis = await startRedisServer();
     inspector = new Redis(redis.url);
     // Two emulators are two tenants (their origins differ); the same user id exists in both.
-    const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: PREFIX, CALLER_RATE_LIMIT: '2/60' };
+    const env = {
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: PREFIX,
+      CALLER_RATE_LIMIT: '2/60',
+      AUTH0_RATE_LIMIT: '50/50',
+    };
     tenants = [await startHarness({ env }), await startHarness({ env })];
   });
   afterAll(async () => {
@@ -51,17 +67,108 @@ describe('two tenants on one Redis', () => {
     expect(await attempt(b)).toBe('CALLER_LIMIT');
   });
 
-  it('write every key under the prefix and their own tenant tag, replicas and caller keys included', async () => {
-    const tags = tenants.map((h) =>
+  it("write the service token, rate budget, APQ, caller and replica keys under the prefix and their tenant's tags", async () => {
+    const query = 'query Registered { __typename }';
+    const sha256Hash = createHash('sha256').update(query).digest('hex');
+    for (const h of tenants) {
+      expect((await adminRead(h)).body.errors).toBeUndefined();
+      await attempt(h);
+      const registered = await postGraphQL(h.url, {
+        query,
+        extensions: { persistedQuery: { version: 1, sha256Hash } },
+      });
+      expect(registered.body.errors).toBeUndefined();
+    }
+    const clientTags = tenants.map((h) =>
       tenantDiscriminator({ origin: h.emulator.origin, clientId: DEMO.serviceClientId }),
     );
-    expect(tags[0]).not.toBe(tags[1]);
+    const originTags = tenants.map((h) => originDiscriminator(h.emulator.origin));
+    expect(new Set([...clientTags, ...originTags]).size).toBe(4);
+    // Apollo stores a registration after it answers: wait for both.
+    await waitFor(
+      async () =>
+        (await Promise.all(clientTags.map((tag) => inspector.keys(`${PREFIX}${tag}:apq*`)))).every(
+          (found) => found.length > 0,
+        ),
+      5000,
+      'both registrations stored',
+    );
+
     const keys = await inspector.keys('*');
-    for (const key of keys) expect(key).toMatch(new RegExp(`^${PREFIX}(${tags.join('|')}):`));
-    for (const tag of tags) {
-      expect(keys).toContain(`${PREFIX}${tag}:replicas`);
-      expect(keys.some((key) => key.startsWith(`${PREFIX}${tag}:caller:`))).toBe(true);
-      expect(await inspector.zcard(`${PREFIX}${tag}:replicas`)).toBe(1);
+    const tagged = new RegExp(`^${PREFIX}(${[...clientTags, ...originTags].join('|')}):`);
+    for (const key of keys) expect(key).toMatch(tagged);
+    for (const [i, tag] of clientTags.entries()) {
+      const under = (prefix: string) => keys.filter((key) => key.startsWith(`${PREFIX}${prefix}`));
+      expect(under(`${tag}:service-token:`)).toHaveLength(1);
+      expect(under(`${tag}:caller:`).length).toBeGreaterThan(0);
+      expect(under(`${tag}:apq`)).toHaveLength(1);
+      expect(under(`${originTags[i]}:auth0-budget:`)).toHaveLength(1);
+      expect(await inspector.zcard(`${PREFIX}${originTags[i]}:replicas`)).toBe(1);
     }
+  });
+});
+
+describe('two clients of one tenant on one Redis', () => {
+  let redis: RedisServer;
+  let inspector: Redis;
+  let gateways: Harness[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    inspector = new Redis(redis.url);
+    // A burst of a few calls that comes back at one call per 100 s: once spent, a call is refused at once.
+    const env = {
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: PREFIX,
+      AUTH0_RATE_LIMIT: '0.01/4',
+      AUTH0_MAX_WAIT_MS: '200',
+    };
+    const a = await startHarness({ env });
+    // The same tenant (A's emulator) through another machine-to-machine client.
+    const b = await startHarness({
+      env: {
+        ...env,
+        AUTH0_DOMAIN: a.emulator.origin,
+        AUTH0_CLIENT_ID: DEMO.adminClientId,
+        AUTH0_CLIENT_SECRET: DEMO.adminClientSecret,
+      },
+    });
+    gateways = [a, b];
+  });
+  afterAll(async () => {
+    await Promise.all(gateways.map((h) => h.close()));
+    inspector.disconnect();
+    await redis.stop();
+  });
+
+  it('spend one rate budget (Auth0 limits the tenant), each with its own service token', async () => {
+    const [a, b] = gateways;
+    const tenant = a.emulator;
+    const refusedForBudget = (result: Awaited<ReturnType<typeof adminRead>>) =>
+      result.body.errors?.[0]?.extensions?.reason === 'TENANT_LIMIT';
+    // B spends one call (and fetches its token), then A spends the rest of the tenant's budget.
+    expect((await adminRead(b, tenant)).body.errors).toBeUndefined();
+    let readsOfA = 0;
+    while (!refusedForBudget(await adminRead(a))) expect(++readsOfA).toBeLessThan(5);
+    expect(readsOfA).toBeGreaterThan(0);
+    const calls = tenant.journal.count('get-user');
+    expect(calls).toBe(1 + readsOfA);
+
+    const refused = await adminRead(b, tenant);
+    expect(refused.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'RATE_LIMITED',
+      reason: 'TENANT_LIMIT',
+    });
+    expect(tenant.journal.count('get-user')).toBe(calls);
+
+    const budgetKeys = await inspector.keys('*auth0-budget*');
+    expect(budgetKeys).toHaveLength(1);
+    expect(budgetKeys[0].startsWith(`${PREFIX}${originDiscriminator(tenant.origin)}:`)).toBe(true);
+    const tokenKeys = await inspector.keys('*service-token:*');
+    expect(tokenKeys.map((key) => key.slice(PREFIX.length, PREFIX.length + 12)).sort()).toEqual(
+      [DEMO.serviceClientId, DEMO.adminClientId]
+        .map((clientId) => tenantDiscriminator({ origin: tenant.origin, clientId }))
+        .sort(),
+    );
   });
 });

@@ -94,6 +94,29 @@ describe('trusted documents (TRUSTED_DOCUMENTS = the manifest codegen writes)', 
     expect(h.emulator.journal.count()).toBe(0);
   });
 
+  it("refuses a router's generated _entities query with QUERY_NOT_IN_PERSISTED_QUERY_LIST, before any Auth0 call", async () => {
+    // What a federation router sends this subgraph to resolve User entities (docs/security.md).
+    const result = await postGraphQL(
+      h.url,
+      {
+        query:
+          'query($representations:[_Any!]!){_entities(representations:$representations){...on User{id}}}',
+        variables: { representations: [{ __typename: 'User', id: alice }] },
+      },
+      { token: tokens.admin },
+    );
+    expect(result.body.data).toBeUndefined();
+    expect(result.body.errors?.map((e) => e.extensions?.code)).toEqual(['QUERY_NOT_IN_PERSISTED_QUERY_LIST']);
+    expect(h.emulator.journal.count()).toBe(0);
+  });
+
+  it('answers a persistedQuery extension without a hash with PERSISTED_QUERY_NOT_SUPPORTED (APQ is off)', async () => {
+    const result = await me({ query: UNLISTED, extensions: { persistedQuery: { version: 1 } } });
+    expect(result.body.data).toBeUndefined();
+    expect(result.body.errors?.map((e) => e.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_SUPPORTED']);
+    expect(h.emulator.journal.count()).toBe(0);
+  });
+
   it('runs a listed document sent in full, laid out differently: the typed example (examples/link-accounts.ts)', async () => {
     const linkWith = await h.emulator.tokens.idToken({ sub: aliceGoogle });
     const identities = await linkAccounts(h.url, tokens.alice, {

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { REQUEST_ERROR_CODES } from '../../src/apollo-server.js';
 import { CONFIG_VARIABLES } from '../../src/config.js';
 import { ERROR_CODES, ERROR_REASONS } from '../../src/errors.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 
-// The README is what operators and client developers read: its configuration table and its
-// reasons table must name exactly what the code reads and can send, in both directions.
+// The README is what operators and client developers read: its configuration, codes, reasons and
+// metrics tables must name exactly what the code reads, can send or registers, in both directions.
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 /** The text under `## <title>` up to the next `## ` heading. */
@@ -16,22 +18,25 @@ function section(title: string): string {
 }
 
 /**
- * The backticked names in the first column of the Markdown table whose header's first cell is
- * `header` (a row may name several, as in `HOST`, `PORT`).
+ * The backticked names in the first column of the `nth` Markdown table (0: the first) whose
+ * header's first cell is `header` (a row may name several, as in `HOST`, `PORT`).
  */
-function firstColumnNames(text: string, header: string): string[] {
+function firstColumnNames(text: string, header: string, nth = 0, name = /`([A-Z][A-Z0-9_]*)`/g): string[] {
   const lines = text.split('\n');
   const cells = (line: string) =>
     line
       .split('|')
       .slice(1, -1)
       .map((cell) => cell.trim());
-  const top = lines.findIndex((line) => line.trim().startsWith('|') && cells(line)[0] === header);
-  if (top === -1) throw new Error(`no table with a "${header}" column`);
+  const tops = lines.flatMap((line, i) =>
+    line.trim().startsWith('|') && cells(line)[0] === header ? [i] : [],
+  );
+  const top = tops[nth];
+  if (top === undefined) throw new Error(`no table number ${nth + 1} with a "${header}" column`);
   const names: string[] = [];
   for (const line of lines.slice(top + 2)) {
     if (!line.trim().startsWith('|')) break;
-    for (const match of cells(line)[0].matchAll(/`([A-Z][A-Z0-9_]*)`/g)) names.push(match[1]);
+    for (const match of cells(line)[0].matchAll(name)) names.push(match[1]);
   }
   return names;
 }
@@ -80,6 +85,35 @@ describe('README.md agrees with the code', () => {
       disagreements(documented, ERROR_REASONS, {
         missing: 'in ERROR_REASONS (src/errors.ts) but not in the README reasons table',
         extra: 'in the README reasons table but not in ERROR_REASONS (src/errors.ts)',
+      }),
+    ).toEqual([]);
+  });
+
+  it('the request-level codes table lists every code formatError passes through, and no other', () => {
+    // The second table headed "code": Apollo Server's and graphql-js's codes, with BAD_USER_INPUT in
+    // the first table (it is also a DESIGN §4 code), and INTERNAL_SERVER_ERROR for anything else.
+    const documented = firstColumnNames(section('Errors'), 'code', 1);
+    const passedThrough = [...REQUEST_ERROR_CODES].filter(
+      (code) => !(ERROR_CODES as readonly string[]).includes(code),
+    );
+    expect(
+      disagreements(documented, [...passedThrough, 'INTERNAL_SERVER_ERROR'], {
+        missing: 'sent by src/apollo-server.ts but not in the README request-level codes table',
+        extra: 'in the README request-level codes table but never sent',
+      }),
+    ).toEqual([]);
+  });
+
+  it('the metrics table lists every metric src/observability/metrics.ts registers, and no other', async () => {
+    const documented = firstColumnNames(section('Operating it'), 'metric', 0, /`([a-z][a-z0-9_]*)`/g);
+    const registered = (
+      await createMetrics({ defaultMetrics: false, redis: true }).registry.getMetricsAsJSON()
+    ).map((metric) => metric.name);
+    expect(registered.length).toBeGreaterThan(0);
+    expect(
+      disagreements(documented, registered, {
+        missing: 'registered by src/observability/metrics.ts but not in the README metrics table',
+        extra: 'in the README metrics table but not registered by src/observability/metrics.ts',
       }),
     ).toEqual([]);
   });

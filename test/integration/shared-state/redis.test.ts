@@ -106,6 +106,23 @@ describe('shared state in a real Redis (DESIGN §10)', () => {
     expect((await slots[2].read())?.token).toBe('management-api-token-value');
   });
 
+  it('fetches under a lease that expires by itself and is gone once the token is stored', async () => {
+    const slot = (await open()).serviceTokenSlot({ name: 'client|aud', secret: 'the-secret' });
+    let finish!: (token: SharedToken) => void;
+    const fetching = slot.fetchOnce(() => new Promise<SharedToken>((resolve) => (finish = resolve)));
+    await waitFor(async () => finish !== undefined, 5000, 'the fetch started');
+
+    const [lockKey] = await inspector.keys(`${prefix}service-token-lock:*`);
+    expect(lockKey).toBeDefined();
+    const ttlMs = await inspector.pttl(lockKey);
+    expect(ttlMs).toBeGreaterThan(0);
+    expect(ttlMs).toBeLessThanOrEqual(5000);
+
+    finish({ token: 'fetched-token', refreshAt: Date.now() + 60_000 });
+    expect((await fetching).token).toBe('fetched-token');
+    expect(await inspector.exists(lockKey)).toBe(0);
+  });
+
   it('stores the token sealed: the value does not contain it and another secret cannot open it', async () => {
     const state = await open();
     const slot = state.serviceTokenSlot({ name: 'client|aud', secret: 'secret-one' });
