@@ -361,8 +361,8 @@ export class UserReadCache {
       this.keepLocally(key, value, ttlMs, startedSequence);
       return undefined;
     }
-    // An email's list comes from a search: Redis refuses it while one of its users was invalidated
-    // lately (the index may not show that change yet). It is kept here only if Redis kept it.
+    // An email's list comes from a search: Redis refuses it while one of its users changed lately
+    // (the index may not show that change yet). It is kept here only if Redis kept it.
     if (!dependsOn) this.keepLocally(key, value, ttlMs, startedSequence);
     const stored: StoredEntry = { v: value, exp: Date.now() + ttlMs };
     return this.store

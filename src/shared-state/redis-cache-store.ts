@@ -37,11 +37,12 @@ const MAX_FILL_AGE_MS = TOMBSTONE_MS - 5_000;
 const DEFAULT_PING_INTERVAL_MS = 2_000;
 
 /**
- * KEYS[1] entry, KEYS[2..d+1] the entries it depends on, KEYS[d+2..2d+1] their dependents sets.
- * ARGV value, ttl ms, tombstone the read saw ('' = none), version ('' = none), d, then one set
- * member per dependency, sealed for its set. Stores the value only if the entry still holds what
- * the read saw (nothing, or that very tombstone), the tombstone did not replace a newer version,
- * and no entry it depends on was invalidated lately; then lists it under each dependency.
+ * KEYS[1] entry, KEYS[2..d+1] the "changed lately" marks of the entries it depends on,
+ * KEYS[d+2..2d+1] their dependents sets. ARGV value, ttl ms, tombstone the read saw ('' = none),
+ * version ('' = none), d, then one set member per dependency, sealed for its set. Stores the value
+ * only if the entry still holds what the read saw (nothing, or that very tombstone), the tombstone
+ * did not replace a newer version, and no entry it depends on changed lately; then lists it under
+ * each dependency.
  */
 const FILL_CACHE_SCRIPT = new RedisScript(`
 local current = redis.call('GET', KEYS[1])
@@ -52,8 +53,7 @@ if current and ARGV[4] ~= '' then
 end
 local d = tonumber(ARGV[5])
 for i = 2, d + 1 do
-  local dependency = redis.call('GET', KEYS[i])
-  if dependency and string.sub(dependency, 1, 1) == '${TOMBSTONE_MARK}' then return 0 end
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 for i = 1, d do
@@ -64,12 +64,13 @@ return 1
 `);
 
 /**
- * KEYS[1..n] entries, KEYS[n+1..2n] their dependents sets; ARGV tombstone, its ttl ms. Replaces
- * each entry with the tombstone, carrying over the version of the value (or tombstone) it
- * replaces, and drops the dependents sets (their members are invalidated in the same call).
+ * KEYS[1..n] entries, KEYS[n+1..2n] their dependents sets, KEYS[2n+1..3n] their "changed lately"
+ * marks; ARGV tombstone, its ttl ms. Replaces each entry with the tombstone, carrying over the
+ * version of the value (or tombstone) it replaces, marks it changed for as long, and drops its
+ * dependents set (the members are invalidated in the same call).
  */
 const INVALIDATE_CACHE_SOURCE = `
-local n = #KEYS / 2
+local n = #KEYS / 3
 for i = 1, n do
   local current = redis.call('GET', KEYS[i])
   local version = current and string.match(current, '%.(%d+)$')
@@ -79,6 +80,7 @@ for i = 1, n do
     redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
   end
   redis.call('DEL', KEYS[n + i])
+  redis.call('SET', KEYS[2 * n + i], '1', 'PX', ARGV[2])
 end
 return n
 `;
@@ -104,6 +106,9 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
   const redisKey = (key: string) => options.key('user-cache', keys.slotId, fingerprintToken(keys, key));
   // The keys whose values were filled depending on `key` (sealed cache keys, a Redis set).
   const dependentsKey = (key: string) => redisKey(`dependents|${key}`);
+  // Set by an invalidation of `key` for as long as its tombstone, even once a read filled the key
+  // again: values derived from it by a search (whose index may lag) are not stored meanwhile.
+  const changedKey = (key: string) => redisKey(`changed|${key}`);
   const channel = options.key('user-cache', keys.slotId, 'invalidate');
   // This store's own invalidations come back on the channel too. The cache dropped those keys
   // before publishing them; taken again, the echo would make a read begun since then (after the
@@ -212,7 +217,7 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
       const sealed = sealValue(keys, value, name) + (version === undefined ? '' : `.${version}`);
       const stored = await FILL_CACHE_SCRIPT.run(
         client,
-        [name, ...dependsOn.map(redisKey), ...dependsOn.map(dependentsKey)],
+        [name, ...dependsOn.map(changedKey), ...dependsOn.map(dependentsKey)],
         [
           sealed,
           Math.ceil(ttlMs),
@@ -234,9 +239,10 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
         const pipeline = client.multi();
         pipeline.eval(
           INVALIDATE_CACHE_SOURCE,
-          all.length * 2,
+          all.length * 3,
           ...all.map(redisKey),
           ...all.map(dependentsKey),
+          ...all.map(changedKey),
           tombstone,
           TOMBSTONE_MS,
         );
