@@ -46,6 +46,8 @@ const INVALIDATION_MEMORY_MS = 120_000;
 // Auth0's search index to catch up (seconds), short because a later unlink's invalidation may
 // have overtaken the link's.
 const ALIAS_FROM_CHANGE_MS = 10_000;
+// How often invalidations Redis did not take are offered to it again.
+const REPLAY_RETRY_MS = 500;
 
 export interface UserReadCacheOptions {
   /** USER_CACHE_TTL_MS: how long a read may be served (> 0). */
@@ -116,6 +118,7 @@ export class UserReadCache {
   /** Invalidations Redis did not take: replayed before this process serves from Redis again. */
   private readonly pending = new Set<string>();
   private replaying?: Promise<boolean>;
+  private replayTimer?: NodeJS.Timeout;
   private readonly store?: SharedCacheStore;
   private readonly onLookup: NonNullable<UserReadCacheOptions['onLookup']>;
 
@@ -222,6 +225,7 @@ export class UserReadCache {
     if (!taken) {
       // The aliases are not kept: by the time this is replayed they may be out of date.
       for (const key of list) this.pending.add(key);
+      this.retryReplaySoon();
       return false;
     }
     for (const r of replacements) this.keepLocally(r.key, (r.value as StoredEntry).v, r.ttlMs, this.sequence);
@@ -229,6 +233,8 @@ export class UserReadCache {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.replayTimer);
+    this.replayTimer = undefined;
     await this.store?.close();
   }
 
@@ -237,20 +243,34 @@ export class UserReadCache {
     return (this.store?.isAvailable() ?? false) && this.pending.size === 0;
   }
 
-  /** Sends the invalidations Redis did not take; resolves whether none is left. One replay at a time. */
+  /**
+   * Sends the invalidations Redis did not take; resolves whether none is left. One replay at a
+   * time; while some are left, tried again every {@link REPLAY_RETRY_MS}, so other replicas hear
+   * them soon after Redis is back even when this process reads nothing.
+   */
   private replayPending(): Promise<boolean> {
     if (this.pending.size === 0) return Promise.resolve(true);
-    this.replaying ??= (async () => {
-      try {
-        const keys = [...this.pending];
-        if (!this.store?.isAvailable() || !(await this.store.invalidate(keys))) return false;
-        for (const key of keys) this.pending.delete(key);
-        return this.pending.size === 0;
-      } finally {
-        this.replaying = undefined;
-      }
-    })();
+    const replay = async () => {
+      const keys = [...this.pending];
+      if (!this.store?.isAvailable() || !(await this.store.invalidate(keys))) return false;
+      for (const key of keys) this.pending.delete(key);
+      return this.pending.size === 0;
+    };
+    // `finally` runs after this assignment even when `replay` settles at once.
+    this.replaying ??= replay().finally(() => {
+      this.replaying = undefined;
+      this.retryReplaySoon();
+    });
     return this.replaying;
+  }
+
+  private retryReplaySoon(): void {
+    if (this.pending.size === 0 || this.replayTimer) return;
+    this.replayTimer = setTimeout(() => {
+      this.replayTimer = undefined;
+      void this.replayPending();
+    }, REPLAY_RETRY_MS);
+    this.replayTimer.unref();
   }
 
   private forget(keys: readonly string[]): void {

@@ -61,11 +61,14 @@ async function patchDirectly(userId: string, body: Record<string, unknown>) {
 
 async function linkDirectly(primaryId: string, secondaryId: string) {
   const token = await h.emulator.tokens.adminToken({ sub: 'dashboard@clients', scope: 'update:users' });
-  const response = await fetch(`${h.emulator.origin}/api/v2/users/${encodeURIComponent(primaryId)}/identities`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ provider: 'auth0', user_id: bare(secondaryId) }),
-  });
+  const response = await fetch(
+    `${h.emulator.origin}/api/v2/users/${encodeURIComponent(primaryId)}/identities`,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'auth0', user_id: bare(secondaryId) }),
+    },
+  );
   expect(response.status).toBe(201);
 }
 
@@ -84,8 +87,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   const line = text
     .split('\n')
     .find(
-      (l) =>
-        l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+      (l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
     );
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
@@ -143,7 +145,8 @@ describe('with the read cache on, in one process', () => {
   it("caches linkCandidates' list of users for an email: one search for two calls", async () => {
     const primary = seed('candp');
     const other = seed('cando', { email: 'CandP@on.example.com' });
-    const emailSearches = () => searches().filter((q) => q.startsWith('email:') && q.includes('candp')).length;
+    const emailSearches = () =>
+      searches().filter((q) => q.startsWith('email:') && q.includes('candp')).length;
 
     for (let i = 0; i < 2; i++) {
       const body = await gql<{ linkCandidates: { id: string }[] }>(CANDIDATES, { p: primary });
@@ -207,7 +210,11 @@ describe('with the read cache off (USER_CACHE_TTL_MS=0)', () => {
       expect(user?.id).toBe(primary);
       expect(user?.identities.map((identity) => identity.id)).toEqual([primary, secondary]);
     }
-    expect(searches().slice(before).filter((q) => q.startsWith('identities.'))).toHaveLength(2);
+    expect(
+      searches()
+        .slice(before)
+        .filter((q) => q.startsWith('identities.')),
+    ).toHaveLength(2);
   });
 });
 

@@ -194,17 +194,18 @@ describe('the read cache across two replicas sharing Redis (DESIGN §11)', () =>
   it('shows a link through the other replica right after it, though Auth0 search still shows the tenant before it', async () => {
     const primary = seed('lagp');
     const secondary = seed('lags', { email: 'lagp@cache.example.com' });
-    const batch = (url: string) =>
+    // Read for the first time right after the link, in the same batch: with two ids to read, the
+    // batch searches, but only for this one.
+    const other = seed('lago');
+    const batch = (url: string, ids: string[]) =>
       postGraphQL<{ _entities: { id: string; identities: { id: string }[] }[] }>(
         url,
-        {
-          query: ENTITIES,
-          variables: { r: [primary, secondary].map((userId) => ({ __typename: 'User', id: userId })) },
-        },
+        { query: ENTITIES, variables: { r: ids.map((userId) => ({ __typename: 'User', id: userId })) } },
         { token: admin },
       );
     // Both replicas and Redis hold the two users as they are before the link.
-    expect((await batch(b.url)).body.data?._entities.map((e) => e.id)).toEqual([primary, secondary]);
+    const before = await batch(b.url, [primary, secondary]);
+    expect(before.body.data?._entities.map((e) => e.id)).toEqual([primary, secondary]);
     expect((await readUser(a.url, secondary))?.id).toBe(secondary);
     // From now on Auth0's search answers from the tenant as it is before the link (its index lags).
     emulator.tenant.lagSearch();
@@ -213,9 +214,9 @@ describe('the read cache across two replicas sharing Redis (DESIGN §11)', () =>
       const linked = [primary, secondary];
       for (let round = 0; round < 2; round++) {
         for (const gateway of [b, a]) {
-          const entities = (await batch(gateway.url)).body.data?._entities;
-          expect(entities?.map((e) => e.id)).toEqual([primary, primary]);
-          expect(entities?.map((e) => e.identities.map((i) => i.id))).toEqual([linked, linked]);
+          const entities = (await batch(gateway.url, [primary, secondary, other])).body.data?._entities;
+          expect(entities?.map((e) => e.id)).toEqual([primary, primary, other]);
+          expect(entities?.map((e) => e.identities.map((i) => i.id))).toEqual([linked, linked, [other]]);
           const user = await readUser(gateway.url, secondary);
           expect(user?.id).toBe(primary);
           expect(user?.identities.map((i) => i.id)).toEqual(linked);
