@@ -153,6 +153,9 @@ describe('with the read cache on, in one process', () => {
       expect(body.data!.linkCandidates).toEqual([{ id: other }]);
     }
     expect(emailSearches()).toBe(1);
+    // The search's copies of the users served those calls only: a read of one of them is a GET.
+    expect((await readUser(other))?.id).toBe(other);
+    expect(readsOf(other)).toBe(1);
   });
 
   it('drops the users a mutation touched even when it failed', async () => {

@@ -107,6 +107,11 @@ describe('UserReadCache (one process, no Redis)', () => {
   });
 });
 
+/** Lets pending promise callbacks run (the stub store answers within a few microtasks). */
+async function settle() {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
 describe('UserReadCache over a shared layer (a stub store)', () => {
   /** A store that is always available, holds `held` and takes every fill and invalidation. */
   function stubStore(held: Map<string, unknown> = new Map()) {
@@ -133,13 +138,14 @@ describe('UserReadCache over a shared layer (a stub store)', () => {
     const f = controlledFetcher();
     const read = cache.getMany(['user:a'], f.fetch);
     // The Redis lookup comes first; the Auth0 read starts after it.
-    while (f.asked.length === 0) await Promise.resolve();
+    await settle();
+    expect(f.asked).toHaveLength(1);
     stub.resubscribe();
     f.release();
     await read;
 
     const again = cache.getMany(['user:a'], f.fetch);
-    while (f.asked.length === 1) await Promise.resolve();
+    await settle();
     f.release();
     await again;
     expect(f.asked).toEqual([['user:a'], ['user:a']]);
