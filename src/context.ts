@@ -35,9 +35,12 @@ export interface GatewayContext {
   readonly userCache?: UserReadCache;
   /**
    * Drops the users this request's link, unlink and PATCH calls touched (and the linkWith token's
-   * subject) from the read cache on every replica. Call it before a mutation answers; never throws.
+   * subject) from the read cache on every replica, with what the change's answer told (`known`).
+   * Call it before a mutation answers; never throws. Resolves `false` when Redis did not take it.
    */
-  readonly invalidateTouchedUsers: () => Promise<void>;
+  readonly invalidateTouchedUsers: (
+    known?: Parameters<UserReadCache['invalidateUsers']>[1],
+  ) => Promise<boolean>;
   readonly config: Config;
   readonly verifyLinkToken: (linkWith: string, caller: Caller) => Promise<{ subject: string }>;
   readonly audit: (event: AuditEvent) => void;
@@ -128,10 +131,10 @@ export async function createContext(
     auth0,
     users: createUserLoader(auth0, deps.userCache),
     userCache: deps.userCache,
-    invalidateTouchedUsers: async () => {
+    invalidateTouchedUsers: async (known) => {
       const touched = auth0.touchedUserIds();
-      if (touched.length === 0 || !deps.userCache) return;
-      await deps.userCache.invalidateUsers([...touched, ...linkSubjects]);
+      if (touched.length === 0 || !deps.userCache) return true;
+      return deps.userCache.invalidateUsers([...touched, ...linkSubjects], known);
     },
     config: deps.config,
     verifyLinkToken: async (linkWith, caller) => {

@@ -12,11 +12,46 @@ import { User } from './user.type.js';
 import { Identity } from './identity.type.js';
 
 /**
- * A mutation answers only once the users it touched are out of every replica's read cache
- * (DESIGN §11), whether it succeeded or not: a failed link may still have happened.
+ * A mutation answers only once the users it touched (and the email lists that name them) are out
+ * of this replica's read cache and, when Redis took the invalidation, out of Redis and every
+ * replica's memory (DESIGN §11), whether it succeeded or not: a failed link may still have
+ * happened. When Redis did not take it, this replica keeps it and replays it before it reads Redis
+ * again; until then other replicas may serve their copies (logged). A link's answer names the
+ * secondaries now held by the primary: they are stored as its aliases, so a read right after it
+ * needs no search (whose index may lag).
  */
-function afterWrites<T>(ctx: GatewayContext, mutation: Promise<T>): Promise<T> {
-  return mutation.finally(() => ctx.invalidateTouchedUsers());
+async function afterWrites(
+  ctx: GatewayContext,
+  mutation: Promise<AccountChange>,
+  kind: 'link' | 'unlink',
+): Promise<AccountChange> {
+  let change: AccountChange | undefined;
+  try {
+    change = await mutation;
+    return change;
+  } finally {
+    const shared = await ctx.invalidateTouchedUsers(change ? knownAfter(change, kind) : {});
+    if (!shared) {
+      ctx.logger().warn('read cache: invalidation not taken by Redis; kept and replayed once it answers');
+    }
+  }
+}
+
+/** What a change's answer tells the read cache: linked secondaries' primary, and emails seen. */
+function knownAfter(
+  change: AccountChange,
+  kind: 'link' | 'unlink',
+): { aliases?: Map<string, string>; emails: string[] } {
+  const emails = change.identities
+    .map((identity) => identity.profileData?.email)
+    .filter((email): email is string => typeof email === 'string');
+  if (kind !== 'link') return { emails };
+  const aliases = new Map<string, string>();
+  for (const identity of change.identities) {
+    const id = `${identity.provider}|${String(identity.user_id)}`;
+    if (id !== change.primaryId) aliases.set(id, change.primaryId);
+  }
+  return { aliases, emails };
 }
 
 @Resolver()
@@ -29,7 +64,7 @@ export class AccountsResolver {
     @Args() { primaryId, input }: LinkAccountsArgs,
     @Ctx() ctx: GatewayContext,
   ): Promise<AccountChange> {
-    return afterWrites(ctx, linkAccounts(ctx, primaryId, input));
+    return afterWrites(ctx, linkAccounts(ctx, primaryId, input), 'link');
   }
 
   @Mutation(() => UnlinkAccountPayload, {
@@ -39,7 +74,7 @@ export class AccountsResolver {
     @Args() { primaryId, provider, userId }: UnlinkAccountArgs,
     @Ctx() ctx: GatewayContext,
   ): Promise<AccountChange> {
-    return afterWrites(ctx, unlinkAccount(ctx, primaryId, provider, userId));
+    return afterWrites(ctx, unlinkAccount(ctx, primaryId, provider, userId), 'unlink');
   }
 
   @Query(() => User, { nullable: true, description: "The user of the caller's token." })

@@ -4,7 +4,7 @@ import type { WireUser } from '../auth0/wire.js';
 import type { GatewayContext } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { toUser } from './to-identity.js';
-import { emailKey, userKey, type ReadOutcome } from './user-cache.js';
+import { emailKey, type ReadOutcome } from './user-cache.js';
 import type { User } from './user.type.js';
 
 // Machine tokens have `sub` = "<client_id>@clients": they have no user behind them.
@@ -82,10 +82,8 @@ async function usersWithEmail(
         try {
           const users = await ctx.auth0.searchUsersByEmail(key.slice('email:'.length));
           outcomes.set(key, { kind: 'ids', ids: users.map((u) => u.user_id) });
-          for (const user of users) {
-            fresh.set(user.user_id, user);
-            outcomes.set(userKey(user.user_id), { kind: 'user', user });
-          }
+          // The users themselves serve this request only: the search's copies are never cached.
+          for (const user of users) fresh.set(user.user_id, user);
         } catch (error) {
           outcomes.set(key, error as Error);
         }

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { MAX_SEARCH_IDS, type Auth0ManagementApi } from '../auth0/management-api.js';
 import type { WireUser } from '../auth0/wire.js';
 import { NotFoundError } from '../errors.js';
-import { userKey, type ReadOutcome, type UserReadCache } from './user-cache.js';
+import { userKey, type MissFetcher, type ReadOutcome, type UserReadCache } from './user-cache.js';
 
 async function getUserOrNull(api: Auth0ManagementApi, id: string): Promise<WireUser | null> {
   try {
@@ -35,18 +35,22 @@ async function findPrimaryOf(api: Auth0ManagementApi, id: string): Promise<WireU
 
 /**
  * Reads users from Auth0: one id is one immediately consistent GET; several are one search per 50,
- * then a GET for each id the search missed (Auth0 search is eventually consistent). An id Auth0
- * does not know as a user is looked up as a linked identity (an alias of its primary).
+ * then a GET for each id the search missed (Auth0 search is eventually consistent). Ids in
+ * `fresh` (changed lately) are always read with a GET: the search index may not show the change
+ * yet. An id Auth0 does not know as a user is looked up as a linked identity (an alias of its
+ * primary); the primary that search found is answered under its own key too.
  */
 export async function fetchUsers(
   api: Auth0ManagementApi,
   ids: readonly string[],
+  fresh: ReadonlySet<string> = new Set(),
 ): Promise<Map<string, ReadOutcome>> {
   const outcomes = new Map<string, ReadOutcome>();
   const found = new Map<string, WireUser>();
-  if (ids.length > 1) {
-    for (let at = 0; at < ids.length; at += MAX_SEARCH_IDS) {
-      for (const user of await api.searchUsersByIds(ids.slice(at, at + MAX_SEARCH_IDS)))
+  const searchable = ids.filter((id) => !fresh.has(id));
+  if (searchable.length > 1) {
+    for (let at = 0; at < searchable.length; at += MAX_SEARCH_IDS) {
+      for (const user of await api.searchUsersByIds(searchable.slice(at, at + MAX_SEARCH_IDS)))
         found.set(user.user_id, user);
     }
   }
@@ -73,19 +77,28 @@ export async function fetchUsers(
   return outcomes;
 }
 
-/** Reads `keys` of user ids through the cache when there is one, else straight from Auth0. */
+const idOf = (key: string) => key.slice('user:'.length);
+
+/**
+ * Reads `keys` of user ids through the cache when there is one, else straight from Auth0. `extra`:
+ * what the reads answered besides those ids (an alias's primary, as its search found it), for
+ * this request only: a search's copy is never cached under a key nobody asked for.
+ */
 async function readUsers(
   api: Auth0ManagementApi,
   cache: UserReadCache | undefined,
   ids: readonly string[],
 ): Promise<{ outcomes: ReadOutcome[]; extra: Map<string, ReadOutcome> }> {
   const keys = ids.map(userKey);
-  const fetch = (missing: string[]) =>
-    fetchUsers(
-      api,
-      missing.map((key) => key.slice('user:'.length)),
-    );
-  if (cache) return { outcomes: await cache.getMany(keys, fetch), extra: new Map() };
+  const extra = new Map<string, ReadOutcome>();
+  if (cache) {
+    const fetch: MissFetcher = async (missing, { fresh }) => {
+      const fetched = await fetchUsers(api, missing.map(idOf), new Set([...fresh].map(idOf)));
+      for (const [key, outcome] of fetched) if (!missing.includes(key)) extra.set(key, outcome);
+      return fetched;
+    };
+    return { outcomes: await cache.getMany(keys, fetch), extra };
+  }
   const fetched = await fetchUsers(api, ids);
   return { outcomes: keys.map((key) => fetched.get(key)!), extra: fetched };
 }

@@ -1,10 +1,13 @@
 // What the route handlers share: the tenant, its keys and its addresses.
+import type { SearchIndex } from './search.js';
 import type { LoginStore } from './sessions.js';
 import type { TenantState } from './state.js';
 import type { EmulatorTokenMinter, TenantKeys } from './tokens.js';
 
 export interface EmulatorContext {
   state: TenantState;
+  /** What user search answers from (it may lag behind `state`). */
+  searchIndex: SearchIndex;
   logins: LoginStore;
   keys: TenantKeys;
   minter: EmulatorTokenMinter;

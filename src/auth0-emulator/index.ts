@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { EmulatorContext } from './context.js';
 import { DEMO, DEMO_SEED } from './demo-seed.js';
 import { FaultInjector } from './faults.js';
+import { SearchIndex } from './search.js';
 import { RequestJournal } from './journal.js';
 import { DEFAULT_RATE_LIMIT, initialRateLimit, TokenBucket } from './rate-limiter.js';
 import { EmulatorServer } from './server.js';
@@ -117,8 +118,10 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
       return undefined;
     },
   });
+  const searchIndex = new SearchIndex();
   holder.ctx = {
     state,
+    searchIndex,
     logins,
     keys,
     minter,
@@ -136,6 +139,7 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
       logins.clear();
       journal.clear();
       faults.clear();
+      searchIndex.catchUp();
       bucket = new TokenBucket(limit, now);
     },
     addUser: (user: SeedUser) => state.addUser(structuredClone(user)),
@@ -147,6 +151,8 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
     },
     listUsers: () => state.primaries().map((u) => toWireUser(u, full)),
     hideFromSearch: (userIds: string[]) => state.hide(userIds),
+    lagSearch: () => searchIndex.lag(state.primaries()),
+    catchUpSearch: () => searchIndex.catchUp(),
     connectionId: (connection: string) => state.connectionId(connection),
   };
 

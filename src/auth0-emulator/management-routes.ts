@@ -331,7 +331,9 @@ export async function handleSearchUsers(ctx: EmulatorContext, request: Managemen
     if (!(error instanceof SearchSyntaxError)) throw error;
     fail(400, `Invalid query: ${error.message}`, 'invalid_query_string');
   }
-  let found = ctx.state.primaries().filter((u) => !ctx.state.isHidden(u.user_id) && matchesQuery(u, parsed));
+  let found = ctx.searchIndex
+    .users(ctx.state.primaries())
+    .filter((u) => !ctx.state.isHidden(u.user_id) && matchesQuery(u, parsed));
   const sort = query.sort ? /^([A-Za-z0-9_.]+):(1|-1)$/.exec(query.sort) : null;
   if (query.sort && !sort)
     queryError(`String does not match pattern ^(([a-zA-Z0-9_\\.]+))\\:(1|-1)$: ${query.sort}`, 'sort');

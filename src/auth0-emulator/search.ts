@@ -109,3 +109,24 @@ function termMatches(user: StoredUser, term: SearchTerm): boolean {
 export function matchesQuery(user: StoredUser, query: SearchQuery): boolean {
   return query.length === 0 || query.some((group) => group.every((term) => termMatches(user, term)));
 }
+
+/**
+ * What search answers from: the live tenant, or a copy taken by `lag()` until `catchUp()`. Auth0
+ * documents its user search as eventually consistent: right after a write, search can still show
+ * the tenant as it was, while `GET /api/v2/users/{id}` shows the change.
+ */
+export class SearchIndex {
+  private snapshot?: StoredUser[];
+
+  lag(live: StoredUser[]): void {
+    this.snapshot = structuredClone(live);
+  }
+
+  catchUp(): void {
+    this.snapshot = undefined;
+  }
+
+  users(live: StoredUser[]): StoredUser[] {
+    return this.snapshot ?? live;
+  }
+}

@@ -152,6 +152,12 @@ export interface TenantControl {
   listUsers(): WireUser[];
   /** Search (GET /api/v2/users) misses these, as Auth0's eventually consistent search can; reads still find them. */
   hideFromSearch(userIds: string[]): void;
+  /**
+   * Search answers from a copy of the tenant as it is now until `catchUpSearch()` (or `reset()`),
+   * as Auth0's eventually consistent search index can lag behind writes; reads by id see every change.
+   */
+  lagSearch(): void;
+  catchUpSearch(): void;
   /** The tenant's id for a connection name ('con_' + 16 alphanumerics), as sent in connection_id. */
   connectionId(connection: string): string;
 }

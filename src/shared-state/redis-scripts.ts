@@ -107,16 +107,3 @@ export const RENEW_LOCK_SCRIPT = new RedisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 `);
-
-/**
- * KEYS[1] read cache entry; ARGV value, ttl ms, tombstone the read saw ('' = none). Stores the
- * value only if the key still holds what the read saw: nothing, or that very tombstone.
- */
-export const FILL_CACHE_SCRIPT = new RedisScript(`
-local current = redis.call('GET', KEYS[1])
-if current == false or (ARGV[3] ~= '' and current == ARGV[3]) then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-`);

@@ -108,23 +108,41 @@ export interface SharedCacheStore {
    */
   getMany(keys: string[]): Promise<StoredCacheEntry[]>;
   /**
-   * Stores `value` for `ttlMs` if the key still holds what the read saw (nothing, or `tombstone`):
-   * never over another replica's value or a newer invalidation, nor for a read (started at
-   * `readStartedAt`, ms since the epoch) that took too long. Never throws.
+   * Stores `value` if the key still holds what the read saw (nothing, or `tombstone`): never over
+   * another replica's value or a newer invalidation, nor for a read that took too long. Resolves
+   * whether it was stored. Never throws.
    */
-  fill(
-    key: string,
-    value: unknown,
-    ttlMs: number,
-    seen: StoredCacheEntry,
-    readStartedAt: number,
-  ): Promise<void>;
+  fill(key: string, value: unknown, fill: CacheFill): Promise<boolean>;
   /**
-   * Removes `keys` from Redis and tells every replica's listener, before it resolves. Resolves
-   * `false` when Redis did not take it (other replicas then keep their copies up to their TTL).
+   * Removes `keys` (and the values filled depending on them) from Redis, stores `replacements`,
+   * and tells every replica's listener, before it resolves. Resolves `false` when Redis did not
+   * take it: the caller keeps it and tries again.
    */
-  invalidate(keys: string[]): Promise<boolean>;
+  invalidate(keys: string[], replacements?: CacheReplacement[]): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** How one read's answer is stored in the shared layer. */
+export interface CacheFill {
+  ttlMs: number;
+  /** What the key held when the read began. */
+  seen: StoredCacheEntry;
+  /** When the read began, `performance.now()` (a monotonic clock: a wall-clock step cannot let a slow read through). */
+  readStartedAt: number;
+  /** Auth0's `updated_at` of the value, ms: not stored over a tombstone that replaced a newer one. */
+  version?: number;
+  /**
+   * Keys this value is derived from (an email's list: its users): not stored while one of them was
+   * invalidated lately, and invalidated whenever one of them is.
+   */
+  dependsOn?: string[];
+}
+
+/** A value an invalidation stores instead of a tombstone, because the change itself tells it. */
+export interface CacheReplacement {
+  key: string;
+  value: unknown;
+  ttlMs: number;
 }
 
 /** One key of the read cache's shared layer as a read found it. */

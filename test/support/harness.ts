@@ -27,6 +27,11 @@ export async function startHarness(
     env?: Record<string, string>;
     emulator?: EmulatorOptions;
     gateway?: Omit<GatewayOptions, 'logger'>;
+    /**
+     * Runs the suite with the read cache on (USER_CACHE_TTL_MS 30 s), in this process only or, with
+     * `redisUrl`, shared through that Redis (under a key prefix of its own).
+     */
+    readCache?: true | { redisUrl: string; keyPrefix?: string };
   } = {},
 ): Promise<Harness> {
   const emulator = await startAuth0Emulator({ port: 0, ...options.emulator });
@@ -39,8 +44,14 @@ export async function startHarness(
     // Many tests link far more than 30 times with one admin token; the per-caller limit has its own tests.
     CALLER_RATE_LIMIT: '1000000/60',
     // Suites reset or change the emulator between tests and pin the Auth0 calls each read makes:
-    // users cached before would answer instead. The read cache's own suites turn it on.
-    USER_CACHE_TTL_MS: '0',
+    // users cached before would answer instead. Suites about the read cache turn it on.
+    USER_CACHE_TTL_MS: options.readCache ? '30000' : '0',
+    ...(typeof options.readCache === 'object'
+      ? {
+          REDIS_URL: options.readCache.redisUrl,
+          REDIS_KEY_PREFIX: options.readCache.keyPrefix ?? `harness-${process.pid}-${Date.now()}:`,
+        }
+      : {}),
     ...options.env,
   });
   const logLines: string[] = [];

@@ -1,4 +1,6 @@
+import type { LRUCache } from 'lru-cache';
 import { UserReadCache, type MissFetcher, type ReadOutcome } from '../../../src/accounts/user-cache.js';
+import type { SharedCacheStore } from '../../../src/shared-state/shared-state.js';
 
 const user = (id: string, name = id) => ({ kind: 'user', user: { user_id: id, name } }) as const;
 
@@ -102,5 +104,60 @@ describe('UserReadCache (one process, no Redis)', () => {
     expect((await cache.getMany(['user:a'], failing))[0]).toBeInstanceOf(Error);
     expect((await cache.getMany(['user:a'], failing))[0]).toBeInstanceOf(Error);
     expect(calls).toBe(2);
+  });
+});
+
+/** Lets pending promise callbacks run (the stub store answers within a few microtasks). */
+async function settle() {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+describe('UserReadCache over a shared layer (a stub store)', () => {
+  /** A store that is always available, holds `held` and takes every fill and invalidation. */
+  function stubStore(held: Map<string, unknown> = new Map()) {
+    let hooks: Parameters<NonNullable<ConstructorParameters<typeof UserReadCache>[0]['createStore']>>[0];
+    const store: SharedCacheStore = {
+      isAvailable: () => true,
+      getMany: async (keys) => keys.map((key) => (held.has(key) ? { value: held.get(key) } : {})),
+      fill: async () => true,
+      invalidate: async () => true,
+      close: async () => undefined,
+    };
+    return {
+      createStore: (given: typeof hooks) => {
+        hooks = given;
+        return store;
+      },
+      resubscribe: () => hooks.onResubscribed(),
+    };
+  }
+
+  it('does not keep what a read begun before a resubscribe brings', async () => {
+    const stub = stubStore();
+    const cache = new UserReadCache({ ttlMs: 30_000, max: 100, createStore: stub.createStore });
+    const f = controlledFetcher();
+    const read = cache.getMany(['user:a'], f.fetch);
+    // The Redis lookup comes first; the Auth0 read starts after it.
+    await settle();
+    expect(f.asked).toHaveLength(1);
+    stub.resubscribe();
+    f.release();
+    await read;
+
+    const again = cache.getMany(['user:a'], f.fetch);
+    await settle();
+    f.release();
+    await again;
+    expect(f.asked).toEqual([['user:a'], ['user:a']]);
+  });
+
+  it("keeps a Redis hit no longer than the TTL, whatever expiry another replica's clock wrote", async () => {
+    const stub = stubStore(new Map([['user:a', { v: user('user:a'), exp: Date.now() + 3_600_000 }]]));
+    const cache = new UserReadCache({ ttlMs: 1_000, max: 100, createStore: stub.createStore });
+    const f = controlledFetcher();
+    expect(await cache.getMany(['user:a'], f.fetch)).toEqual([user('user:a')]);
+    const local = (cache as unknown as { local: LRUCache<string, object> }).local;
+    expect(local.getRemainingTTL('user:a')).toBeGreaterThan(0);
+    expect(local.getRemainingTTL('user:a')).toBeLessThanOrEqual(1_000);
   });
 });
