@@ -64,8 +64,18 @@ export async function startAccountEvents(
           keys: webhookKeys(config),
           fallback: memory,
         });
+  // Set by close(): an outbox that has stopped would drop an event without a word (a drain that
+  // cut an operation which then outlived its bound records after close).
+  let closed = false;
   return {
     async record(event, webhookId) {
+      if (closed) {
+        logger.error(
+          { webhookId, type: event.type },
+          'webhook event could not be kept: the gateway has shut down',
+        );
+        return;
+      }
       try {
         await outbox.append({
           webhookId,
@@ -77,6 +87,7 @@ export async function startAccountEvents(
       }
     },
     async close() {
+      closed = true;
       if (outbox !== memory) await outbox.close();
       await memory.close();
     },
