@@ -67,6 +67,11 @@ export interface Config {
   };
   /** Longest a SIGTERM/SIGINT drain waits for requests in flight. */
   readonly shutdownTimeoutMs: number;
+  /**
+   * Shortest time the listener stays open after SIGTERM/SIGINT, even when idle, so a load balancer
+   * sees `/readyz` 503 before connections are refused; bounded by `shutdownTimeoutMs`.
+   */
+  readonly shutdownMinDrainMs: number;
   /** Path of the trusted documents manifest (`{ "<sha256 hex>": "<document>" }`); `null`: any document. */
   readonly trustedDocumentsPath: string | null;
   /** Link and unlink events (DESIGN §12); `null`: no events. */
@@ -208,6 +213,7 @@ const schema = z.object({
   USER_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30000),
   USER_CACHE_MAX: positiveInt.default(10000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(25000),
+  SHUTDOWN_MIN_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
   TRUSTED_DOCUMENTS: z.string().optional(),
   WEBHOOK_URL: z.string().optional(),
   WEBHOOK_SECRET: z
@@ -351,6 +357,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
         : parseCallerRateLimit(e.ADMIN_CALLER_RATE_LIMIT, 'ADMIN_CALLER_RATE_LIMIT'),
     userCache: { ttlMs: e.USER_CACHE_TTL_MS, max: e.USER_CACHE_MAX },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownMinDrainMs: e.SHUTDOWN_MIN_DRAIN_MS,
     trustedDocumentsPath: e.TRUSTED_DOCUMENTS ?? null,
     webhook: parseWebhook(e),
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createApolloServer } from './apollo-server.js';
@@ -41,12 +42,33 @@ export interface RunningGateway {
   /** Stops accepting, lets in-flight requests finish, then releases upstream connections. */
   close(): Promise<void>;
   /**
-   * The SIGTERM/SIGINT drain (DESIGN §8): `/readyz` 503 at once; the listener keeps serving while
-   * requests are in flight; then `close()`, which releases the writer locks this process holds.
-   * After `timeoutMs` the requests still in flight are cut. Resolves how it ended.
+   * The SIGTERM/SIGINT drain (DESIGN §8): `/readyz` 503 at once; the listener keeps serving for at
+   * least `minDrainMs` (a load balancer's probe period) and while requests are in flight; then
+   * `close()`. At `timeoutMs` the requests still in flight are cut: their operations are told to
+   * stop (no further Auth0 call is sent), and events and writer locks are let go only once they
+   * have stopped. Resolves how it ended.
    */
-  drain(timeoutMs: number): Promise<{ cut: number }>;
+  drain(options: DrainOptions): Promise<DrainOutcome>;
 }
+
+export interface DrainOptions {
+  /** SHUTDOWN_TIMEOUT_MS: longest the drain waits for requests in flight before it cuts them. */
+  timeoutMs: number;
+  /** SHUTDOWN_MIN_DRAIN_MS: shortest time the listener stays open, idle or not; default 0. */
+  minDrainMs?: number;
+}
+
+export interface DrainOutcome {
+  /** Requests still in flight at `timeoutMs`, whose connections were closed. */
+  cut: number;
+  /**
+   * Cut requests whose operations had not stopped when the process let go (an Auth0 call or a wait
+   * outlived its own bound): their writer locks were not released but left to expire in Redis.
+   */
+  stillRunning: number;
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Composition root: config → shared services → schema → Apollo Server → HTTP server. */
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<RunningGateway> {
@@ -61,7 +83,16 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
   const tracing = await startTracing(config.otlpEndpoint, 'auth0-link-gateway');
   const tracer = tracing?.tracer;
-  const services = createAuth0Services({ config: config.auth0, logger, metrics, shared, tracer });
+  // Aborted when a drain cuts what is still running: the cut operations send nothing more to Auth0.
+  const stopOperations = new AbortController();
+  const services = createAuth0Services({
+    config: config.auth0,
+    logger,
+    metrics,
+    shared,
+    tracer,
+    stopCalls: stopOperations.signal,
+  });
   const keys = createRemoteKeySet(config.auth0.origin, { timeoutMs: config.auth0.timeoutMs });
   const accessTokens = createAccessTokenVerifier({
     issuer: config.auth0.issuer,
@@ -145,7 +176,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const origin = `http://${host}:${port}`;
 
   let closing: Promise<void> | undefined;
-  const close = () =>
+  /**
+   * `releaseLocks: false` leaves the writer locks of operations that are still running in Redis,
+   * where they expire once this process no longer renews them.
+   */
+  const shutDown = ({ releaseLocks }: { releaseLocks: boolean }) =>
     (closing ??= (async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -155,20 +190,44 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await events.close();
       await services.close();
       await userCache?.close();
-      await shared.close();
+      // Last: releases the writer locks this process still holds (DESIGN §8).
+      if (releaseLocks) await shared.close();
       await tracing?.shutdown();
     })());
+  const close = () => shutDown({ releaseLocks: true });
 
-  const drain = async (timeoutMs: number) => {
-    drainState.draining = true;
-    let cut = 0;
-    if (!(await drainState.whenIdle(timeoutMs))) {
-      cut = drainState.requestsInFlight;
-      // SHUTDOWN_TIMEOUT_MS reached: what is still running is cut, so close() can finish.
-      server.closeAllConnections();
+  // How long a cut operation may take to stop: its Auth0 call in flight ends within
+  // AUTH0_TIMEOUT_MS, a wait for the budget or the primary's lock within AUTH0_MAX_WAIT_MS, and
+  // nothing new is sent after the cut.
+  const stopWithinMs = Math.max(config.auth0.timeoutMs, config.auth0.maxWaitMs) + 1000;
+
+  const drain = async ({ timeoutMs, minDrainMs = 0 }: DrainOptions): Promise<DrainOutcome> => {
+    const deadline = performance.now() + timeoutMs;
+    drainState.startDraining();
+    // Open and serving for a probe period even when idle: the load balancer must see the 503
+    // before connections are refused.
+    await pause(Math.min(minDrainMs, timeoutMs));
+    if (await drainState.whenIdle(Math.max(0, deadline - performance.now()))) {
+      await close();
+      return { cut: 0, stillRunning: 0 };
     }
-    await close();
-    return { cut };
+    const cut = drainState.requestsInFlight;
+    // SHUTDOWN_TIMEOUT_MS reached. The cut operations are told to stop first; their clients see the
+    // connection end. Events they record and the locks they hold are let go only once they have
+    // stopped: another replica must not take a primary whose link is still in flight here.
+    stopOperations.abort();
+    server.closeAllConnections();
+    if (await drainState.whenIdle(stopWithinMs)) {
+      await close();
+      return { cut, stillRunning: 0 };
+    }
+    const stillRunning = drainState.requestsInFlight;
+    logger.error(
+      { stillRunning, waitedMs: stopWithinMs },
+      'operations cut at SHUTDOWN_TIMEOUT_MS have not stopped: their writer locks are left to expire in Redis',
+    );
+    await shutDown({ releaseLocks: false });
+    return { cut, stillRunning };
   };
 
   const url = `${origin}/graphql`;

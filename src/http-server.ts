@@ -40,22 +40,48 @@ export interface HttpServerOptions {
 }
 
 /**
- * Requests in flight and the drain flag of one server. A drain (SIGTERM/SIGINT) turns `/readyz`
- * to 503 at once, whatever its cached answer, while the listener keeps serving.
+ * Requests in flight and the drain flag of one server (DESIGN §8). A request is in flight until its
+ * response has closed and its handler has returned: a client that hangs up does not stop the link
+ * it asked for, so a drain waits for the handler too, not only for the socket. A drain turns
+ * `/readyz` to 503 at once, whatever its cached answer, while the listener keeps serving.
  */
 export class DrainState {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
-  /** Set once a drain started; never cleared. */
-  draining = false;
+  /** Responses not yet closed: those whose headers are not sent yet get `Connection: close` at a drain. */
+  private readonly open = new Set<ServerResponse>();
+  private drainStarted = false;
 
-  /** Counts one request until its response closes. */
-  track(res: ServerResponse): void {
+  /** Set once a drain started (`startDraining`); never cleared. */
+  get draining(): boolean {
+    return this.drainStarted;
+  }
+
+  /**
+   * Starts the drain: `/readyz` answers 503, and every response not yet written, including those of
+   * requests already running, asks the client to close its connection (its next request then goes to
+   * another replica).
+   */
+  startDraining(): void {
+    this.drainStarted = true;
+    for (const res of this.open) if (!res.headersSent) res.setHeader('connection', 'close');
+  }
+
+  /** Counts one request until its response has closed and `handled` has settled. */
+  track(res: ServerResponse, handled: Promise<unknown>): void {
     this.inFlight++;
-    res.once('close', () => {
+    this.open.add(res);
+    let pending = 2;
+    const done = () => {
+      if (--pending > 0) return;
       this.inFlight--;
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    };
+    res.once('close', () => {
+      this.open.delete(res);
+      done();
     });
+    void handled.finally(done);
   }
 
   get requestsInFlight(): number {
@@ -284,8 +310,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   }
 
   return createServer((req, res) => {
-    options.drain?.track(res);
-    handle(req, res).catch((error: unknown) => {
+    const handled = handle(req, res).catch((error: unknown) => {
       if (error instanceof BodyTooLargeError) {
         sendJson(res, 413, requestError(`The request body exceeds ${MAX_BODY_BYTES} bytes.`, 'BAD_REQUEST'), {
           connection: 'close',
@@ -297,5 +322,6 @@ export function createHttpServer(options: HttpServerOptions): Server {
         sendJson(res, 500, requestError('Internal server error.', 'INTERNAL_SERVER_ERROR'));
       else res.destroy();
     });
+    options.drain?.track(res, handled);
   });
 }

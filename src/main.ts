@@ -57,13 +57,17 @@ async function main() {
     if (stopping) return;
     stopping = true;
     const timeoutMs = config.shutdownTimeoutMs;
-    gateway.logger.info({ signal, timeoutMs }, 'draining: /readyz answers 503, finishing requests in flight');
+    const minDrainMs = config.shutdownMinDrainMs;
+    gateway.logger.info(
+      { signal, timeoutMs, minDrainMs },
+      'draining: /readyz answers 503, finishing requests in flight',
+    );
     gateway
-      .drain(timeoutMs)
-      .then(async ({ cut }) => {
+      .drain({ timeoutMs, minDrainMs })
+      .then(async ({ cut, stillRunning }) => {
         if (cut > 0) {
           gateway.logger.warn(
-            { cut, timeoutMs },
+            { cut, stillRunning, timeoutMs },
             'SHUTDOWN_TIMEOUT_MS reached: requests still in flight were cut',
           );
         } else gateway.logger.info({ signal }, 'drained: no request in flight');

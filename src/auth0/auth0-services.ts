@@ -39,6 +39,11 @@ export interface Auth0Services {
   readonly clock: BudgetClock;
   /** Waits between retries; injectable so tests do not wait for backoff. */
   readonly delay: (ms: number) => Promise<void>;
+  /**
+   * Aborted when a drain cuts the operations still running (SHUTDOWN_TIMEOUT_MS): from then on no
+   * call is sent, so a cut link or unlink makes no further write. Absent: never aborted.
+   */
+  readonly stopCalls?: AbortSignal;
   /** Can the tenant's JWKS be reached? Bounded by the timeout; never throws, never fetches a token. */
   checkReadiness(): Promise<{ jwks: boolean }>;
   close(): Promise<void>;
@@ -56,6 +61,8 @@ export interface Auth0ServicesOptions {
   clock?: BudgetClock;
   delay?: (ms: number) => Promise<void>;
   retry?: Partial<Auth0RetryOptions>;
+  /** See `Auth0Services.stopCalls`. */
+  stopCalls?: AbortSignal;
 }
 
 const DEFAULT_RETRY: Auth0RetryOptions = {
@@ -105,6 +112,7 @@ export function createAuth0Services(options: Auth0ServicesOptions): Auth0Service
     clock,
     retry: { ...DEFAULT_RETRY, ...options.retry },
     delay: options.delay ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    ...(options.stopCalls ? { stopCalls: options.stopCalls } : {}),
     checkReadiness,
     async close() {
       http.close();

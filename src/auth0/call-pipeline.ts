@@ -17,6 +17,7 @@ import {
   type Auth0Operation,
 } from './to-gateway-error.js';
 import { ShapeError } from './parse-wire.js';
+import { UpstreamError } from '../errors.js';
 
 /** Whose token goes to Auth0: the service's client-credentials token, or the caller's own (JWT mode). */
 export type UpstreamAuth = { kind: 'service' } | { kind: 'user'; token: string };
@@ -113,6 +114,7 @@ export class Auth0CallPipeline {
 
     for (let attempt = 1; ; attempt++) {
       sent += 1;
+      this.refuseWhenStopped(spec);
       const token = spec.auth.kind === 'service' ? await tokens.getToken() : spec.auth.token;
 
       const waitStart = clock.now();
@@ -123,6 +125,13 @@ export class Auth0CallPipeline {
       const waitedMs = clock.now() - waitStart;
       waitLeftMs -= waitedMs;
       services.metrics?.auth0BudgetWait.observe(waitedMs / 1000);
+      try {
+        // Checked again after the wait: a drain may have cut the operation meanwhile.
+        this.refuseWhenStopped(spec);
+      } catch (error) {
+        release();
+        throw error;
+      }
 
       const started = performance.now();
       const sentAt = clock.now();
@@ -207,6 +216,17 @@ export class Auth0CallPipeline {
       );
       // Only a 4xx is Auth0 saying no; a 5xx, a redirect or another 2xx may come after it acted.
       throw statusCode >= 400 && statusCode < 500 ? error : markUnclear(spec, error);
+    }
+  }
+
+  /**
+   * A drain cut the operation this call belongs to (SHUTDOWN_TIMEOUT_MS): nothing more is sent. The
+   * error is a definite one (the call never left), so a link is known not to have happened, and a
+   * read-back that is refused leaves the outcome unknown.
+   */
+  private refuseWhenStopped(spec: CallSpec<unknown>): void {
+    if (this.services.stopCalls?.aborted) {
+      throw new UpstreamError(`The gateway is shutting down: this ${spec.method} to Auth0 was not sent.`);
     }
   }
 

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DEMO } from '../../src/auth0-emulator/index.js';
 import { demoTokens, startHarness, type Harness } from '../support/harness.js';
+import { loopbackOnlyEnv } from '../support/network-guard.js';
 
 // The example as a user runs it: compiled by `npm run build` (npm test builds before jest).
 const EXAMPLE = resolve('dist/examples/link-accounts.js');
@@ -19,7 +20,9 @@ describe('examples/link-accounts.ts (typed Node client)', () => {
 
   function runExample(env: Record<string, string>) {
     if (!existsSync(EXAMPLE)) throw new Error(`${EXAMPLE} is missing: run \`npm run build\` first`);
-    return run(process.execPath, [EXAMPLE], { env: { PATH: process.env.PATH ?? '', ...env } });
+    return run(process.execPath, [EXAMPLE], {
+      env: loopbackOnlyEnv({ PATH: process.env.PATH ?? '', ...env }),
+    });
   }
 
   it('links the Google account in jwt mode and prints the identities', async () => {

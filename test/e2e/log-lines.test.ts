@@ -140,3 +140,46 @@ describe('log lines of a mixed workload at LOG_LEVEL=trace', () => {
     }
   });
 });
+
+describe('LOG_LEVEL=warn', () => {
+  let h: Harness;
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('drops audit lines (they are info) and keeps warnings', async () => {
+    h = await startHarness({ env: { LOG_LEVEL: 'warn' } });
+    const tokens = await demoTokens(h.emulator);
+    const linked = await execute(
+      h.url,
+      LinkAccountsDocument,
+      { primaryId: alice, input: { jwt: { linkWith: tokens.aliceGoogleIdToken } } },
+      { token: tokens.alice },
+    );
+    expect(linked.body.errors).toBeUndefined();
+    expect(
+      codesOf(
+        await execute(
+          h.url,
+          LinkAccountsDocument,
+          { primaryId: alice, input: { admin: { provider: 'auth0', userId: carol } } },
+          { token: tokens.admin },
+        ),
+      ),
+    ).toEqual(['FORBIDDEN']);
+    // An unlink while reads fail: applied, and the unreadable profile is a warning.
+    h.emulator.faults.add({ route: 'get-user', status: 503, body: { error: 'down' }, times: 10 });
+    const unlinked = await execute(
+      h.url,
+      UnlinkAccountDocument,
+      { primaryId: alice, provider: 'google-oauth2', userId: aliceGoogle },
+      { token: tokens.alice },
+    );
+    expect(unlinked.body.errors).toBeUndefined();
+
+    const lines = h.logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.filter((line) => line.audit === true)).toEqual([]);
+    expect(lines.some((line) => line.level === 40)).toBe(true);
+    expect(lines.every((line) => typeof line.level === 'number' && line.level >= 40)).toBe(true);
+  });
+});

@@ -124,8 +124,8 @@ describe('one writer per primary', () => {
   });
 
   it('answers PRIMARY_BUSY after AUTH0_MAX_WAIT_MS while another replica holds the primary; other primaries do not wait', async () => {
-    // The first link is held at Auth0 well beyond AUTH0_MAX_WAIT_MS (2 s), then succeeds.
-    emulator.faults.add({ route: 'link', latencyMs: 6000 });
+    // The first link is held at Auth0 beyond AUTH0_MAX_WAIT_MS (2 s), then succeeds.
+    emulator.faults.add({ route: 'link', latencyMs: 3000 });
     const held = adminLink(replicas[0].url, admin, PRIMARY, SECONDARIES[0]);
     await waitFor(async () => emulator.journal.count('link') === 1, 5000, 'the first link at Auth0');
 

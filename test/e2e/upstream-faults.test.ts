@@ -36,17 +36,42 @@ describe('upstream faults end as DESIGN §4 codes and the server keeps serving',
     ],
     ['a reset socket', 'UPSTREAM_ERROR', { route: 'token', destroy: 'before-headers', times: 10 }],
     ['no answer in time', 'UPSTREAM_TIMEOUT', { route: 'token', latencyMs: 3000, times: 10 }],
-  ])('maps a token endpoint failing with %s to %s, then recovers', async (_title, code, fault) => {
-    h.emulator.faults.add(fault);
-    const failed = await adminLink();
-    expect(codesOf(failed)).toEqual([code]);
-    expect(failed.text).not.toContain(DEMO.serviceClientSecret);
-    expect(h.emulator.journal.count('link')).toBe(0);
+  ])(
+    'maps a token endpoint failing with %s to %s NOT_APPLIED, then recovers',
+    async (_title, code, fault) => {
+      h.emulator.faults.add(fault);
+      const failed = await adminLink();
+      expect(codesOf(failed)).toEqual([code]);
+      // The link was never sent: the client may retry as it is (DESIGN §4).
+      expect(failed.body.errors?.[0]?.extensions?.reason).toBe('NOT_APPLIED');
+      expect(failed.text).not.toContain(DEMO.serviceClientSecret);
+      expect(h.emulator.journal.count('link')).toBe(0);
 
-    h.emulator.faults.clear();
-    const recovered = await adminLink();
-    expect(recovered.body.errors).toBeUndefined();
-  });
+      h.emulator.faults.clear();
+      const recovered = await adminLink();
+      expect(recovered.body.errors).toBeUndefined();
+    },
+  );
+
+  it.each<[string, string, Parameters<Harness['emulator']['faults']['add']>[0]]>([
+    [
+      'a 503',
+      'UPSTREAM_ERROR',
+      { route: 'get-user', status: 503, body: { statusCode: 503, error: 'x', message: 'y' }, times: 10 },
+    ],
+    ['no answer in time', 'UPSTREAM_TIMEOUT', { route: 'get-user', latencyMs: 3000, times: 10 }],
+  ])(
+    'answers an admin link whose policy reads fail with %s as %s NOT_APPLIED, sending no link',
+    async (_title, code, fault) => {
+      h.emulator.faults.add(fault);
+      const failed = await adminLink();
+      expect(failed.body.errors?.map((e) => [e.extensions?.code, e.extensions?.reason])).toEqual([
+        [code, 'NOT_APPLIED'],
+      ]);
+      expect(h.emulator.journal.count('get-user')).toBeGreaterThan(1);
+      expect(h.emulator.journal.count('link')).toBe(0);
+    },
+  );
 
   it('answers UNAUTHENTICATED while the JWKS is unreachable, and recovers', async () => {
     const token = await h.emulator.tokens.userAccessToken({ sub: alice });

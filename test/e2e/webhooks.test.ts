@@ -15,6 +15,7 @@ import { fieldsOf, webhookKeys } from '../../src/events/redis-keys.js';
 import { LinkAccountsDocument, UnlinkAccountDocument } from '../generated/graphql.js';
 import { waitFor } from '../support/gateway-process.js';
 import { execute } from '../support/graphql-client.js';
+import { loopbackOnlyEnv } from '../support/network-guard.js';
 import { demoTokens, startHarness, type Harness } from '../support/harness.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import {
@@ -137,13 +138,13 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
     return run(process.execPath, [CLI, ...args], {
       cwd: mkdtempSync(join(tmpdir(), 'webhooks-cli-')),
-      env: {
+      env: loopbackOnlyEnv({
         PATH: process.env.PATH ?? '',
         AUTH0_DOMAIN: h.emulator.origin,
         AUTH0_CLIENT_ID: DEMO.serviceClientId,
         AUTH0_CLIENT_SECRET: DEMO.serviceClientSecret,
         ...env(),
-      },
+      }),
     }).then(
       ({ stdout }) => ({ code: 0, stdout }),
       (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),

@@ -1,7 +1,7 @@
 // linkAccounts and unlinkAccount as a client sends them, reduced to what reliability tests check:
 // success with the identities, or the error's code and reason.
 import type { Auth0Emulator } from '../../src/auth0-emulator/index.js';
-import { postGraphQL } from './graphql-client.js';
+import { postGraphQL, UnexpectedAnswerError } from './graphql-client.js';
 
 const LINK = `mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {
   linkAccounts(primaryId: $primaryId, input: $input) {
@@ -13,7 +13,11 @@ const UNLINK = `mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID
   unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) { identities { id } }
 }`;
 
-/** One mutation's answer: `ok` with the primary's identity ids, or the first error's code and reason. */
+/**
+ * One mutation's answer: `ok` with the primary's identity ids, or the first error's code and
+ * reason. An answer that is neither (not JSON, `data: null` without errors) throws
+ * UnexpectedAnswerError; a connection that ends without an answer throws fetch's TypeError.
+ */
 export interface Answer {
   ok: boolean;
   identities?: string[];
@@ -33,7 +37,9 @@ async function send(url: string, query: string, variables: unknown, token: strin
   if (error) {
     return { ok: false, code: error.extensions?.code, reason: error.extensions?.reason };
   }
-  const payload = Object.values(result.body.data ?? {})[0]!;
+  const payload = Object.values(result.body.data ?? {})[0];
+  // A success must carry its payload: anything else is a broken answer, not a success.
+  if (!payload) throw new UnexpectedAnswerError(result.status, result.text);
   return {
     ok: true,
     identities: payload.identities.map((i) => i.id),

@@ -1,13 +1,21 @@
 // The gateway as operators run it: `node dist/src/main.js` in a child process (`npm test` builds
-// first), against an emulator, on a free port of 127.0.0.1.
+// first), against an emulator, on a free port of 127.0.0.1, behind the tests' network guard.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEMO } from '../../src/auth0-emulator/index.js';
+import { loopbackOnlyEnv } from './network-guard.js';
 
 const MAIN = resolve('dist/src/main.js');
 const READY_TIMEOUT_MS = 20_000;
+
+/** What `/readyz` answered. */
+export interface Readiness {
+  status: number;
+  headers: Headers;
+  body: { status: string; checks: Record<string, boolean> };
+}
 
 export interface GatewayProcess {
   /** `http://127.0.0.1:PORT/graphql` */
@@ -15,9 +23,11 @@ export interface GatewayProcess {
   readonly origin: string;
   /** Everything it wrote on stdout and stderr so far (JSON log lines and the start-up banner). */
   output(): string;
-  /** Parsed JSON log lines so far. */
+  /** Parsed JSON log lines so far (complete lines of stdout only). */
   logLines(): Record<string, unknown>[];
-  readyz(): Promise<{ status: number; body: { checks: Record<string, boolean> } }>;
+  readyz(): Promise<Readiness>;
+  /** Is the process still running? */
+  running(): boolean;
   stop(): Promise<void>;
   /** Sends `signal` (`SIGKILL`: a crash, no drain) and resolves once the process has exited. */
   kill(signal: NodeJS.Signals): Promise<void>;
@@ -27,30 +37,71 @@ export interface GatewayProcess {
   readonly exited: Promise<number | null>;
 }
 
+/**
+ * Collects text that arrives in chunks and hands out its complete lines only: a line cut across
+ * two chunks is parsed once its end has come.
+ */
+export class JsonLines {
+  private text = '';
+  private readonly parsed: Record<string, unknown>[] = [];
+
+  push(chunk: string): void {
+    this.text += chunk;
+    const end = this.text.lastIndexOf('\n');
+    if (end === -1) return;
+    const complete = this.text.slice(0, end);
+    this.text = this.text.slice(end + 1);
+    for (const line of complete.split('\n')) {
+      if (line.startsWith('{')) this.parsed.push(JSON.parse(line) as Record<string, unknown>);
+    }
+  }
+
+  lines(): Record<string, unknown>[] {
+    return [...this.parsed];
+  }
+}
+
+/**
+ * Defaults of every gateway process a test starts: quiet logs, and no minimum drain time, so that
+ * stopping one at the end of a suite costs nothing (test/e2e/drain.test.ts sets its own).
+ */
+const PROCESS_DEFAULTS = { LOG_LEVEL: 'warn', SHUTDOWN_MIN_DRAIN_MS: '0' };
+
 /** Starts one gateway process and resolves once its `/readyz` answers 200. */
 export async function startGatewayProcess(
   emulatorOrigin: string,
   env: Record<string, string> = {},
 ): Promise<GatewayProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
+  // A working directory of its own, so a developer's .env is not read; removed once it exits.
+  const cwd = mkdtempSync(join(tmpdir(), 'gateway-replica-'));
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [MAIN], {
-    // A working directory of its own, so a developer's .env is not read.
-    cwd: mkdtempSync(join(tmpdir(), 'gateway-replica-')),
-    env: {
+    cwd,
+    env: loopbackOnlyEnv({
       PATH: process.env.PATH ?? '',
       APOLLO_TELEMETRY_DISABLED: 'true',
       AUTH0_DOMAIN: emulatorOrigin,
       AUTH0_CLIENT_ID: DEMO.serviceClientId,
       AUTH0_CLIENT_SECRET: DEMO.serviceClientSecret,
       PORT: '0',
-      LOG_LEVEL: 'warn',
+      ...PROCESS_DEFAULTS,
       ...env,
-    },
+    }),
   });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const logs = new JsonLines();
+  child.stdout.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    output += text;
+    logs.push(text);
+  });
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const exited = new Promise<number | null>((done) =>
+    child.once('exit', (code) => {
+      rmSync(cwd, { recursive: true, force: true });
+      done(code);
+    }),
+  );
 
   const url = await new Promise<string>((done, fail) => {
     const check = () => {
@@ -64,30 +115,29 @@ export async function startGatewayProcess(
     void exited.then(() => fail(new Error(`gateway exited before listening:\n${output}`)));
   });
   const origin = url.replace(/\/graphql$/, '');
+  const running = () => child.exitCode === null && child.signalCode === null;
 
   const gateway: GatewayProcess = {
     url,
     origin,
     output: () => output,
-    logLines: () =>
-      output
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    logLines: () => logs.lines(),
     async readyz() {
       const response = await fetch(`${origin}/readyz`);
       return {
         status: response.status,
-        body: (await response.json()) as { checks: Record<string, boolean> },
+        headers: response.headers,
+        body: (await response.json()) as Readiness['body'],
       };
     },
+    running,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (!running()) return;
       child.kill('SIGTERM');
       await exited;
     },
     async kill(signal) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (!running()) return;
       child.kill(signal);
       await exited;
     },

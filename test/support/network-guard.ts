@@ -1,30 +1,17 @@
-// Fails any test that opens a connection to a non-loopback address: tests talk only to
-// servers they start on 127.0.0.1 (the emulator, the gateway, test subgraphs).
-import net from 'node:net';
+// Fails any test that opens a connection to a non-loopback address (jest's setupFilesAfterEnv),
+// and gives the node processes tests start the same guard (`loopbackOnlyEnv`).
+import { fileURLToPath } from 'node:url';
+import { isLoopbackHost } from './loopback-guard.mjs';
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$/i;
+export { isLoopbackHost };
 
-export function isLoopbackHost(host: string | undefined): boolean {
-  // net.connect defaults to localhost when no host is given.
-  return host === undefined || host === '' || LOOPBACK.test(host.replace(/^\[|\]$/g, ''));
+const GUARD_MODULE = fileURLToPath(new URL('./loopback-guard.mjs', import.meta.url));
+
+/**
+ * `env` for a child node process, with the guard preloaded (`--import` in NODE_OPTIONS): a
+ * connection it opens off loopback throws and is reported on its stderr.
+ */
+export function loopbackOnlyEnv(env: Record<string, string>): Record<string, string> {
+  const guard = `--import "${GUARD_MODULE}"`;
+  return { ...env, NODE_OPTIONS: env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${guard}` : guard };
 }
-
-function hostOf(args: unknown[]): string | undefined {
-  const [first, second] = args;
-  if (typeof first === 'object' && first !== null) {
-    const options = first as { host?: string; path?: string };
-    if (options.path !== undefined) return 'localhost'; // Unix socket: local by definition
-    return options.host;
-  }
-  if (typeof second === 'string') return second;
-  return undefined;
-}
-
-const originalConnect = net.Socket.prototype.connect;
-net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]) {
-  const host = hostOf(args);
-  if (!isLoopbackHost(host)) {
-    throw new Error(`network guard: tests may only connect to loopback, not to ${String(host)}`);
-  }
-  return (originalConnect as (...a: unknown[]) => net.Socket).apply(this, args);
-} as typeof net.Socket.prototype.connect;

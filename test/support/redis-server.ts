@@ -34,6 +34,9 @@ function assertInstalled(): void {
   }
 }
 
+/** redis-server could not bind its port: another process took it since it was found free. */
+class PortTakenError extends Error {}
+
 function launch(port: number): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
@@ -55,17 +58,31 @@ function launch(port: number): Promise<ChildProcess> {
     child.stdout?.on('data', onData);
     // Read to the end, or the pipe keeps the test process alive after the server exits.
     child.stderr?.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`)),
-    );
+    child.once('exit', (code) => {
+      const message = `redis-server exited (${code}) before it was ready:\n${output}`;
+      reject(/address already in use/i.test(output) ? new PortTakenError(message) : new Error(message));
+    });
   });
 }
+
+// Finding a free port and binding it are two steps: another process (a parallel suite's gateway,
+// Redis or emulator) may take the port in between. Binding is the real check, so it is retried.
+const BIND_ATTEMPTS = 5;
+const REBIND_PAUSE_MS = 200;
 
 /** Starts redis-server on a free port of 127.0.0.1; `stop()` it in `afterAll`. */
 export async function startRedisServer(): Promise<RedisServer> {
   assertInstalled();
-  const port = await freePort();
-  let child: ChildProcess | undefined = await launch(port);
+  let port = 0;
+  let child: ChildProcess | undefined;
+  for (let attempt = 1; !child; attempt++) {
+    port = await freePort();
+    try {
+      child = await launch(port);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === BIND_ATTEMPTS) throw error;
+    }
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -79,7 +96,17 @@ export async function startRedisServer(): Promise<RedisServer> {
     },
     async start() {
       if (child) return;
-      child = await launch(port);
+      // Clients hold this URL: the same port again. Whoever took it meanwhile (an outgoing
+      // connection's ephemeral port) lets go of it soon, so binding is tried a few times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          child = await launch(port);
+          return;
+        } catch (error) {
+          if (!(error instanceof PortTakenError) || attempt === BIND_ATTEMPTS) throw error;
+          await new Promise((resolve) => setTimeout(resolve, REBIND_PAUSE_MS));
+        }
+      }
     },
   };
 }
