@@ -1,5 +1,10 @@
-import type { GatewayContext } from '../context.js';
+import type { HeldWriterLock } from '../shared-state/shared-state.js';
 import { ConflictError } from '../errors.js';
+import { recordAccountEvent } from '../events/record-account-event.js';
+import type { AccountEventType } from '../events/account-event.js';
+import type { AuditDraft } from './audit.js';
+import { isDecidedByReadBack, withNotAppliedDefault } from './read-back.js';
+import type { AccountChange, AccountWriteContext } from './write-context.js';
 
 /**
  * Runs `operation` holding the primary's writer lock (DESIGN §8: one writer per primary, across
@@ -7,9 +12,9 @@ import { ConflictError } from '../errors.js';
  * reason PRIMARY_BUSY; different primaries never wait for each other.
  */
 export async function withPrimaryLock<T>(
-  ctx: GatewayContext,
+  ctx: Pick<AccountWriteContext, 'primaryLocks' | 'config'>,
   primaryId: string,
-  operation: (lock: { readonly signal: AbortSignal }) => Promise<T>,
+  operation: (lock: HeldWriterLock) => Promise<T>,
 ): Promise<T> {
   const lock = await ctx.primaryLocks.acquire(primaryId, ctx.config.auth0.maxWaitMs);
   if (!lock) {
@@ -22,5 +27,33 @@ export async function withPrimaryLock<T>(
     return await operation(lock);
   } finally {
     await lock();
+  }
+}
+
+/**
+ * The frame every link and unlink runs in: the primary's lock, then `run`, then the event at the
+ * operation's one success point (still under the lock, so the events of one primary enter the
+ * outbox in the order the operations were applied), and an outcome for every upstream error
+ * (`withNotAppliedDefault`). The audit draft's `reconciled` is written here and only here.
+ */
+export async function underPrimaryLock(
+  ctx: AccountWriteContext,
+  type: AccountEventType,
+  draft: AuditDraft,
+  run: (lock: HeldWriterLock) => Promise<AccountChange>,
+): Promise<AccountChange> {
+  let reconciled = false;
+  try {
+    return await withPrimaryLock(ctx, draft.primaryId, async (lock) => {
+      const change = await run(lock);
+      reconciled = change.reconciled;
+      await recordAccountEvent(ctx, type, draft, change);
+      return change;
+    });
+  } catch (error) {
+    reconciled = isDecidedByReadBack(error);
+    throw withNotAppliedDefault(error);
+  } finally {
+    if (reconciled) draft.reconciled = true;
   }
 }

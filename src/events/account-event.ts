@@ -3,8 +3,11 @@
 /** The two event types the gateway sends. */
 export type AccountEventType = 'account.linked' | 'account.unlinked';
 
-/** `jwt`: the caller's own bearer was forwarded to Auth0; `admin`: the service token was used. */
-export type AccountEventMode = 'jwt' | 'admin';
+/**
+ * `jwt`: the caller's own bearer was forwarded to Auth0; `admin`: the service token was used;
+ * `login`, `dedupe`: the service linked by itself, at a login or in a duplicate clean-up.
+ */
+export type AccountEventMode = 'jwt' | 'admin' | 'login' | 'dedupe';
 
 export interface AccountLinkedData {
   primaryId: string;
@@ -45,7 +48,7 @@ export interface AppliedChange {
   /** `<provider>|<id>` of the secondary identity. */
   secondary: string;
   /** The audit line's mode: an unlink with the user's own token is `user`, sent as `jwt`. */
-  mode: 'jwt' | 'admin' | 'user';
+  mode: 'jwt' | 'admin' | 'user' | 'login' | 'dedupe';
   callerSubject: string | null;
   mergedMetadata?: { userMetadataKeys: readonly string[]; appMetadataKeys: readonly string[] } | null;
   reconciled: boolean;
@@ -65,7 +68,7 @@ export function toAccountEvent(
     primaryId: change.primaryId,
     provider,
     userId,
-    mode: change.mode === 'admin' ? ('admin' as const) : ('jwt' as const),
+    mode: change.mode === 'user' ? ('jwt' as const) : change.mode,
     callerSub: change.callerSubject,
   };
   const timestamp = now.toISOString();

@@ -1,0 +1,130 @@
+// The link itself, for every caller: linkAccounts (GraphQL) and callers that are not GraphQL
+// (linking at login, the duplicate clean-up, undo). Reads (policy, merge), PATCHes the merge, links,
+// and settles every unclear or refused answer by reading the primary back (DESIGN §2, §8), all
+// under the primary's lock, with the event at the one success point.
+import { isUnclearWrite } from '../auth0/call-pipeline.js';
+import type { WireIdentity } from '../auth0/wire.js';
+import type { HeldWriterLock } from '../shared-state/shared-state.js';
+import { audited, type AuditDraft } from './audit.js';
+import { enforceVerifiedEmailPolicy, readLinkPair } from './link-policy.js';
+import {
+  hasChanges,
+  planMetadataMerge,
+  type MergedMetadataKeys,
+  type MetadataKind,
+  type MetadataMergePlan,
+} from './merge-metadata.js';
+import { underPrimaryLock } from './primary-lock.js';
+import { mayBeRepeatedLink, notAppliedByReadBack, readBack, withOutcome } from './read-back.js';
+import { restoreMetadata } from './restore-metadata.js';
+import { needsReadBack, settleLinkFailure, type WriteFailure } from './settle-failure.js';
+import type { AccountChange, AccountWriteContext } from './write-context.js';
+
+/** Who asked for a link: the caller's own token, an admin, or the service itself (DESIGN §12). */
+export type LinkMode = 'jwt' | 'admin' | 'login' | 'dedupe';
+
+/** One link, once every check of its caller passed. */
+export interface LinkRequest {
+  primaryId: string;
+  /** `<provider>|<user_id>` of the secondary: the identity the primary carries once linked. */
+  secondaryId: string;
+  mode: LinkMode;
+  /** `sub` of the caller's token; `null` for the service itself. */
+  callerSubject: string | null;
+  /** Read both users first and refuse unless they share a verified email (DESIGN §3). */
+  verifiedEmailPolicy: boolean;
+  /** The metadata kinds to merge; null: no merge asked. */
+  mergeKinds: readonly MetadataKind[] | null;
+  /** The link call itself (the caller's token or the service's). */
+  link: () => Promise<WireIdentity[]>;
+  /** Argument path of the secondary, for errors (`input.admin`); default `secondaryId`. */
+  secondaryField?: string;
+}
+
+const NO_KEYS: MergedMetadataKeys = { userMetadataKeys: [], appMetadataKeys: [] };
+
+/** How the link call failed, for the settlement. */
+function linkFailure(error: unknown): WriteFailure {
+  if (isUnclearWrite(error)) return 'unclear';
+  return mayBeRepeatedLink(error) ? 'maybe-repeated' : 'refused';
+}
+
+async function runLink(
+  ctx: AccountWriteContext,
+  draft: AuditDraft,
+  request: LinkRequest,
+  _lock: HeldWriterLock,
+): Promise<AccountChange> {
+  const { primaryId, secondaryId, mergeKinds } = request;
+  const applied = (
+    identities: WireIdentity[] | undefined,
+    mergedMetadata: MergedMetadataKeys | null,
+    reconciled: boolean,
+  ): AccountChange => ({ primaryId, secondaryId, identities: identities ?? [], mergedMetadata, reconciled });
+
+  let plan: MetadataMergePlan | null = null;
+  if (request.verifiedEmailPolicy || mergeKinds) {
+    const read = await readLinkPair(ctx, primaryId, secondaryId, request.secondaryField ?? 'secondaryId');
+    // A repeated link: the secondary is already this primary's identity. Nothing is merged again.
+    if ('linked' in read) return applied(read.linked.identities, mergeKinds ? NO_KEYS : null, true);
+    if (request.verifiedEmailPolicy) enforceVerifiedEmailPolicy(...read.pair);
+    if (mergeKinds) plan = planMetadataMerge(...read.pair, mergeKinds);
+  }
+  const merge = plan !== null && hasChanges(plan) ? plan : null;
+  if (merge) {
+    try {
+      await ctx.auth0.updateUser(primaryId, merge.update);
+    } catch (error) {
+      // A PATCH of unknown outcome, and no link after it: whatever of it Auth0 applied goes.
+      if (isUnclearWrite(error)) draft.metadataRestore = await restoreMetadata(ctx, primaryId, merge);
+      throw error;
+    }
+  }
+  if (plan) draft.mergedMetadata = plan.keys;
+  const mergedMetadata = plan ? plan.keys : null;
+
+  try {
+    return applied(await request.link(), mergedMetadata, false);
+  } catch (error) {
+    const failure = linkFailure(error);
+    const back = needsReadBack(failure) ? await readBack(ctx, 'link', primaryId, secondaryId) : null;
+    switch (settleLinkFailure(failure, back?.seen ?? null)) {
+      case 'applied':
+        return applied(back!.primary!.identities, mergedMetadata, true);
+      case 'unknown':
+        throw withOutcome(error, 'OUTCOME_UNKNOWN');
+      case 'not_applied':
+        if (merge) draft.metadataRestore = await restoreMetadata(ctx, primaryId, merge, back?.primary);
+        throw notAppliedByReadBack(error);
+      case 'refused':
+        if (merge) draft.metadataRestore = await restoreMetadata(ctx, primaryId, merge, back?.primary);
+        throw error;
+    }
+  }
+}
+
+/**
+ * The link under the primary's lock, within an audit line the caller already opened (linkAccounts
+ * opens it before its own checks, so that refusals are audited too).
+ */
+export function linkUnderLock(
+  ctx: AccountWriteContext,
+  draft: AuditDraft,
+  request: LinkRequest,
+): Promise<AccountChange> {
+  draft.mode = request.mode;
+  draft.secondary = request.secondaryId;
+  draft.callerSubject = request.callerSubject;
+  return underPrimaryLock(ctx, 'account.linked', draft, (lock) => runLink(ctx, draft, request, lock));
+}
+
+/**
+ * A link for callers that are not GraphQL (linking at login, the duplicate clean-up, undo): the
+ * same checks after the caller's own, the same lock, read-back, audit line and event as
+ * linkAccounts. Errors are DESIGN §4 errors, as linkAccounts would answer them.
+ */
+export function performLink(ctx: AccountWriteContext, request: LinkRequest): Promise<AccountChange> {
+  return audited(ctx.audit, { event: 'account.link', primaryId: request.primaryId }, (draft) =>
+    linkUnderLock(ctx, draft, request),
+  );
+}
