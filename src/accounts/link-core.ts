@@ -2,7 +2,7 @@
 // (linking at login, the duplicate clean-up, undo). Reads (policy, merge), PATCHes the merge, links,
 // and settles every unclear or refused answer by reading the primary back (DESIGN §2, §8), all
 // under the primary's lock, with the event at the one success point.
-import { isUnclearWrite } from '../auth0/call-pipeline.js';
+import { unclearWriteKind } from '../auth0/call-pipeline.js';
 import type { WireIdentity } from '../auth0/wire.js';
 import type { HeldWriterLock } from '../shared-state/shared-state.js';
 import { audited, type AuditDraft } from './audit.js';
@@ -14,10 +14,10 @@ import {
   type MetadataKind,
   type MetadataMergePlan,
 } from './merge-metadata.js';
-import { underPrimaryLock } from './primary-lock.js';
-import { mayBeRepeatedLink, notAppliedByReadBack, readBack, withOutcome } from './read-back.js';
+import { assertLockHeld, underPrimaryLock } from './primary-lock.js';
+import { notAppliedByReadBack, readBack, withOutcome, writeFailure } from './read-back.js';
 import { restoreMetadata } from './restore-metadata.js';
-import { needsReadBack, settleLinkFailure, type WriteFailure } from './settle-failure.js';
+import { needsReadBack, settleLinkFailure } from './settle-failure.js';
 import type { AccountChange, AccountWriteContext } from './write-context.js';
 
 /** Who asked for a link: the caller's own token, an admin, or the service itself (DESIGN §12). */
@@ -43,19 +43,19 @@ export interface LinkRequest {
 
 const NO_KEYS: MergedMetadataKeys = { userMetadataKeys: [], appMetadataKeys: [] };
 
-/** How the link call failed, for the settlement. */
-function linkFailure(error: unknown): WriteFailure {
-  if (isUnclearWrite(error)) return 'unclear';
-  return mayBeRepeatedLink(error) ? 'maybe-repeated' : 'refused';
-}
+// An unclear merge PATCH: the link was never sent (review M8).
+const MERGE_UNKNOWN =
+  'The link was not made, and whether Auth0 kept the metadata update is unknown: the merged metadata keys may remain on the primary. Read the user before retrying.';
+const MERGE_UNDONE = 'The link was not made, and the metadata update was undone: safe to retry.';
 
 async function runLink(
   ctx: AccountWriteContext,
   draft: AuditDraft,
   request: LinkRequest,
-  _lock: HeldWriterLock,
+  lock: HeldWriterLock,
 ): Promise<AccountChange> {
   const { primaryId, secondaryId, mergeKinds } = request;
+  const target = { primaryId, secondaryId };
   const applied = (
     identities: WireIdentity[] | undefined,
     mergedMetadata: MergedMetadataKeys | null,
@@ -71,35 +71,46 @@ async function runLink(
     if (mergeKinds) plan = planMetadataMerge(...read.pair, mergeKinds);
   }
   const merge = plan !== null && hasChanges(plan) ? plan : null;
+  const mergedMetadata = plan ? plan.keys : null;
   if (merge) {
+    assertLockHeld(lock, 'metadata merge');
     try {
       await ctx.auth0.updateUser(primaryId, merge.update);
     } catch (error) {
-      // A PATCH of unknown outcome, and no link after it: whatever of it Auth0 applied goes.
-      if (isUnclearWrite(error)) draft.metadataRestore = await restoreMetadata(ctx, primaryId, merge);
-      throw error;
+      const unclear = unclearWriteKind(error);
+      // Refused: Auth0 changed nothing, and the default outcome (NOT_APPLIED) says so.
+      if (unclear === null) throw error;
+      // Not answered: Auth0 may still apply it after any restore, so none is tried.
+      if (unclear === 'unanswered') throw withOutcome(error, 'OUTCOME_UNKNOWN', MERGE_UNKNOWN);
+      const restore = await restoreMetadata(ctx, lock, target, merge);
+      if (restore.outcome === 'linked') {
+        draft.mergedMetadata = merge.keys;
+        return applied(restore.primary.identities, mergedMetadata, true);
+      }
+      draft.metadataRestore = restore.outcome;
+      if (restore.outcome === 'restored') throw withOutcome(error, 'NOT_APPLIED', MERGE_UNDONE);
+      throw withOutcome(error, 'OUTCOME_UNKNOWN', MERGE_UNKNOWN);
     }
   }
   if (plan) draft.mergedMetadata = plan.keys;
-  const mergedMetadata = plan ? plan.keys : null;
 
+  assertLockHeld(lock, 'link call', merge !== null);
   try {
     return applied(await request.link(), mergedMetadata, false);
   } catch (error) {
-    const failure = linkFailure(error);
+    const failure = writeFailure(error, 'link');
     const back = needsReadBack(failure) ? await readBack(ctx, 'link', primaryId, secondaryId) : null;
-    switch (settleLinkFailure(failure, back?.seen ?? null)) {
-      case 'applied':
-        return applied(back!.primary!.identities, mergedMetadata, true);
-      case 'unknown':
-        throw withOutcome(error, 'OUTCOME_UNKNOWN');
-      case 'not_applied':
-        if (merge) draft.metadataRestore = await restoreMetadata(ctx, primaryId, merge, back?.primary);
-        throw notAppliedByReadBack(error);
-      case 'refused':
-        if (merge) draft.metadataRestore = await restoreMetadata(ctx, primaryId, merge, back?.primary);
-        throw error;
+    const settlement = settleLinkFailure(failure, back?.seen ?? null);
+    if (settlement === 'applied') return applied(back!.primary!.identities, mergedMetadata, true);
+    if (settlement === 'unknown') throw withOutcome(error, 'OUTCOME_UNKNOWN');
+    // Known not to have happened: the merge is put back (DESIGN §2).
+    if (merge) {
+      const restore = await restoreMetadata(ctx, lock, target, merge, back?.primary);
+      if (restore.outcome === 'linked') return applied(restore.primary.identities, mergedMetadata, true);
+      draft.metadataRestore = restore.outcome;
+      if (restore.outcome === 'failed' && restore.lockLost) assertLockHeld(lock, 'metadata restore', true);
     }
+    throw settlement === 'not_applied' ? notAppliedByReadBack(error) : error;
   }
 }
 

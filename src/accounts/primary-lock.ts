@@ -31,6 +31,23 @@ export async function withPrimaryLock<T>(
 }
 
 /**
+ * Stops before a write once the lock may have been lost (its Redis lease lapsed: review M1): the
+ * operation makes no further write and is answered CONFLICT / PRIMARY_BUSY, so that another holder
+ * of the primary is not overwritten. `write` names the write in the message; `mergedKeysMayRemain`
+ * says the merge PATCH went out before (its keys may stay on the primary). This narrows the window
+ * in which two writers overlap; it cannot close it (a lease can lapse just after the check).
+ */
+export function assertLockHeld(lock: HeldWriterLock, write: string, mergedKeysMayRemain = false): void {
+  if (!lock.signal.aborted) return;
+  throw new ConflictError(
+    `The gateway lost its lock on this primary before the ${write} and stopped there${
+      mergedKeysMayRemain ? ': the merged metadata keys may remain on the primary' : ''
+    }. Read the user, then retry.`,
+    { reason: 'PRIMARY_BUSY' },
+  );
+}
+
+/**
  * The frame every link and unlink runs in: the primary's lock, then `run`, then the event at the
  * operation's one success point (still under the lock, so the events of one primary enter the
  * outbox in the order the operations were applied), and an outcome for every upstream error

@@ -9,7 +9,8 @@ import {
   UpstreamTimeoutError,
   type ErrorReason,
 } from '../errors.js';
-import type { ReadBackSeen } from './settle-failure.js';
+import { unclearWriteKind } from '../auth0/call-pipeline.js';
+import type { ReadBackSeen, WriteFailure } from './settle-failure.js';
 import type { AccountWriteContext } from './write-context.js';
 
 type ReadBackContext = Pick<AccountWriteContext, 'auth0' | 'config' | 'logger' | 'metrics'>;
@@ -75,8 +76,16 @@ export function mayBeRepeatedLink(error: unknown): boolean {
 const OUTCOME_MESSAGES: Partial<Record<ErrorReason, string>> = {
   NOT_APPLIED: 'Nothing changed at Auth0 (the gateway checked): safe to retry.',
   OUTCOME_UNKNOWN:
-    'Whether Auth0 applied it is unknown (reading the primary back failed too): read the user before retrying.',
+    'Whether Auth0 applied it is not known yet (it did not answer in time, or reading the primary back failed); the gateway checks again shortly and sends the event if it was applied. Read the user before retrying; a repeated link answers success.',
 };
+
+/** How a link or unlink call failed, for the settlement. */
+export function writeFailure(error: unknown, operation: 'link' | 'unlink'): WriteFailure {
+  const unclear = unclearWriteKind(error);
+  if (unclear === 'answered') return 'answered-unclear';
+  if (unclear === 'unanswered') return 'unanswered';
+  return operation === 'link' && mayBeRepeatedLink(error) ? 'maybe-repeated' : 'refused';
+}
 
 // Errors whose NOT_APPLIED a read-back decided: their audit line says `reconciled: true`.
 const decidedByReadBack = new WeakSet<object>();
@@ -95,12 +104,17 @@ export function notAppliedByReadBack(error: unknown): unknown {
 
 /**
  * The same upstream error with the reason that tells the client whether anything changed:
- * `NOT_APPLIED` or `OUTCOME_UNKNOWN` (DESIGN §4). Other errors pass unchanged.
+ * `NOT_APPLIED` or `OUTCOME_UNKNOWN` (DESIGN §4), its message followed by `said`. Other errors pass
+ * unchanged.
  */
-export function withOutcome(error: unknown, reason: 'NOT_APPLIED' | 'OUTCOME_UNKNOWN'): unknown {
+export function withOutcome(
+  error: unknown,
+  reason: 'NOT_APPLIED' | 'OUTCOME_UNKNOWN',
+  said = OUTCOME_MESSAGES[reason],
+): unknown {
   if (!(error instanceof UpstreamError || error instanceof UpstreamTimeoutError)) return error;
   const Upstream = error instanceof UpstreamTimeoutError ? UpstreamTimeoutError : UpstreamError;
-  return new Upstream(`${error.message} ${OUTCOME_MESSAGES[reason]}`, {
+  return new Upstream(`${error.message} ${said}`, {
     reason,
     ...(error.auth0 ? { auth0: error.auth0 } : {}),
     cause: error,

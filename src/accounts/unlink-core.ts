@@ -1,12 +1,11 @@
 // The unlink itself, for every caller: unlinkAccount (GraphQL) and callers that are not GraphQL
 // (undo). Under the primary's lock; an unclear answer is settled by reading the primary back.
-import { isUnclearWrite } from '../auth0/call-pipeline.js';
 import type { WireIdentity } from '../auth0/wire.js';
 import type { HeldWriterLock } from '../shared-state/shared-state.js';
 import type { AuditDraft } from './audit.js';
-import { underPrimaryLock } from './primary-lock.js';
-import { notAppliedByReadBack, readBack, withOutcome } from './read-back.js';
-import { needsReadBack, settleLinkFailure, type WriteFailure } from './settle-failure.js';
+import { assertLockHeld, underPrimaryLock } from './primary-lock.js';
+import { notAppliedByReadBack, readBack, withOutcome, writeFailure } from './read-back.js';
+import { needsReadBack, settleLinkFailure } from './settle-failure.js';
 import type { AccountChange, AccountWriteContext } from './write-context.js';
 
 /** One unlink, once every check of its caller passed. */
@@ -24,13 +23,14 @@ export interface UnlinkRequest {
 async function runUnlink(
   ctx: AccountWriteContext,
   request: UnlinkRequest,
-  _lock: HeldWriterLock,
+  lock: HeldWriterLock,
 ): Promise<AccountChange> {
   const { primaryId, secondaryId } = request;
+  assertLockHeld(lock, 'unlink call');
   try {
     return { primaryId, secondaryId, identities: await request.unlink(), reconciled: false };
   } catch (error) {
-    const failure: WriteFailure = isUnclearWrite(error) ? 'unclear' : 'refused';
+    const failure = writeFailure(error, 'unlink');
     const back = needsReadBack(failure) ? await readBack(ctx, 'unlink', primaryId, secondaryId) : null;
     switch (settleLinkFailure(failure, back?.seen ?? null)) {
       case 'applied':

@@ -56,25 +56,40 @@ function seedLinked(emulator: Auth0Emulator) {
 
 // A held answer outlasts AUTH0_TIMEOUT_MS (1 s) by far, so the gateway times out.
 const HELD_MS = 3000;
-const FAULTS: Record<string, { applied: Partial<FaultRule>; notApplied: Partial<FaultRule>; code: string }> =
+/**
+ * `unchanged`: what the gateway answers when its read-back finds the primary unchanged. Only after
+ * an answer from Auth0 (the 503) does that prove nothing happened; after a timeout or a reset Auth0
+ * may still be working on the request (DESIGN §8, review H1).
+ */
+const FAULTS: Record<
+  string,
   {
-    '503': {
-      applied: { applyFirst: true, status: 503 },
-      notApplied: { status: 503 },
-      code: 'UPSTREAM_ERROR',
-    },
-    timeout: {
-      applied: { applyFirst: true, latencyMs: HELD_MS },
-      // The delay, then a 503 instead of the request: it never takes effect.
-      notApplied: { latencyMs: HELD_MS, status: 503 },
-      code: 'UPSTREAM_TIMEOUT',
-    },
-    reset: {
-      applied: { applyFirst: true, destroy: 'before-headers' },
-      notApplied: { destroy: 'before-headers' },
-      code: 'UPSTREAM_ERROR',
-    },
-  };
+    applied: Partial<FaultRule>;
+    notApplied: Partial<FaultRule>;
+    code: string;
+    unchanged: 'NOT_APPLIED' | 'OUTCOME_UNKNOWN';
+  }
+> = {
+  '503': {
+    applied: { applyFirst: true, status: 503 },
+    notApplied: { status: 503 },
+    code: 'UPSTREAM_ERROR',
+    unchanged: 'NOT_APPLIED',
+  },
+  timeout: {
+    applied: { applyFirst: true, latencyMs: HELD_MS },
+    // The delay, then a 503 instead of the request: it never takes effect.
+    notApplied: { latencyMs: HELD_MS, status: 503 },
+    code: 'UPSTREAM_TIMEOUT',
+    unchanged: 'OUTCOME_UNKNOWN',
+  },
+  reset: {
+    applied: { applyFirst: true, destroy: 'before-headers' },
+    notApplied: { destroy: 'before-headers' },
+    code: 'UPSTREAM_ERROR',
+    unchanged: 'OUTCOME_UNKNOWN',
+  },
+};
 
 type Operation = 'link' | 'link with merge' | 'unlink';
 const ROWS: [Operation, 'applied' | 'not applied', string][] = [];
@@ -142,7 +157,7 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
       const linking = operation !== 'unlink';
       if (linking) seedStandalone(emulator);
       else seedLinked(emulator);
-      const { code } = FAULTS[fault];
+      const { code, unchanged } = FAULTS[fault];
       emulator.faults.add({
         route: linking ? 'link' : 'unlink',
         ...(applied === 'applied' ? FAULTS[fault].applied : FAULTS[fault].notApplied),
@@ -162,24 +177,38 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
         expect(answer.identities!.includes(SECONDARY)).toBe(linking);
         expect(linkedNow).toBe(linking);
         expect(await lastAudit()).toMatchObject({ outcome: 'success', reconciled: true });
-      } else {
+      } else if (unchanged === 'NOT_APPLIED') {
         expect(answer).toEqual({ ok: false, code, reason: 'NOT_APPLIED' });
         expect(linkedNow).toBe(!linking);
         expect(await lastAudit()).toMatchObject({ outcome: code, reason: 'NOT_APPLIED', reconciled: true });
+      } else {
+        expect(answer).toEqual({ ok: false, code, reason: 'OUTCOME_UNKNOWN' });
+        expect(linkedNow).toBe(!linking);
+        const audit = await lastAudit();
+        expect(audit).toMatchObject({ outcome: code, reason: 'OUTCOME_UNKNOWN' });
+        expect(audit.reconciled).toBeUndefined();
       }
       // A secondary exists as its own user exactly when it is not linked.
       expect(identitiesInTenant(emulator, SECONDARY) !== null).toBe(!linkedNow);
 
-      if (operation === 'link with merge' && applied === 'applied') {
-        // Auth0 deleted the secondary: the merged copy is the only one left, and it stays.
+      if (operation === 'link with merge' && (applied === 'applied' || unchanged === 'OUTCOME_UNKNOWN')) {
+        // Auth0 deleted (or may yet delete) the secondary: the merged copy is the only one left, and
+        // it stays. One PATCH: no restore of any kind.
         expect(metadata()).toEqual({ user: MERGED_USER_METADATA, app: MERGED_APP_METADATA });
-        expect(answer.mergedMetadata).toEqual({
-          userMetadataKeys: ['color', 'prefs'],
-          appMetadataKeys: ['legacyId'],
-        });
+        if (applied === 'applied') {
+          expect(answer.mergedMetadata).toEqual({
+            userMetadataKeys: ['color', 'prefs'],
+            appMetadataKeys: ['legacyId'],
+          });
+        }
         expect(emulator.journal.count('update-user')).toBe(1);
+      } else if (operation === 'link with merge') {
+        // Merged, then put back after a link that did not happen: the merge PATCH and the restore.
+        expect(emulator.journal.count('update-user')).toBe(2);
+        expect(metadata()).toEqual({ user: PRIMARY_USER_METADATA, app: PRIMARY_APP_METADATA });
       } else {
-        // Not merged, or put back after a link that did not happen.
+        // Nothing merged.
+        expect(emulator.journal.count('update-user')).toBe(0);
         expect(metadata()).toEqual({ user: PRIMARY_USER_METADATA, app: PRIMARY_APP_METADATA });
       }
       // Never retried: one call, whatever its answer.

@@ -12,9 +12,13 @@ const TABLE: [WriteFailure, ReadBackSeen | null, Settlement][] = [
   ['maybe-repeated', 'applied', 'applied'],
   ['maybe-repeated', 'unchanged', 'refused'],
   ['maybe-repeated', 'failed', 'refused'],
-  ['unclear', 'applied', 'applied'],
-  ['unclear', 'unchanged', 'not_applied'],
-  ['unclear', 'failed', 'unknown'],
+  ['answered-unclear', 'applied', 'applied'],
+  ['answered-unclear', 'unchanged', 'not_applied'],
+  ['answered-unclear', 'failed', 'unknown'],
+  // Auth0 may still apply it after the read (review H1): unchanged proves nothing.
+  ['unanswered', 'applied', 'applied'],
+  ['unanswered', 'unchanged', 'unknown'],
+  ['unanswered', 'failed', 'unknown'],
 ];
 
 describe('settleLinkFailure', () => {
@@ -23,7 +27,7 @@ describe('settleLinkFailure', () => {
   });
 
   it('reads back every failure but a plain refusal', () => {
-    const failures: WriteFailure[] = ['refused', 'maybe-repeated', 'unclear'];
-    expect(failures.filter(needsReadBack)).toEqual(['maybe-repeated', 'unclear']);
+    const failures: WriteFailure[] = ['refused', 'maybe-repeated', 'answered-unclear', 'unanswered'];
+    expect(failures.filter(needsReadBack)).toEqual(['maybe-repeated', 'answered-unclear', 'unanswered']);
   });
 });
