@@ -18,7 +18,7 @@ import { assertLockHeld, underPrimaryLock } from './primary-lock.js';
 import { notAppliedByReadBack, readBack, withOutcome, writeFailure } from './read-back.js';
 import { restoreMetadata } from './restore-metadata.js';
 import { needsReadBack, settleLinkFailure } from './settle-failure.js';
-import type { AccountChange, AccountWriteContext } from './write-context.js';
+import type { AccountChange, AccountWriteContext, WriteAttempt } from './write-context.js';
 
 /** Who asked for a link: the caller's own token, an admin, or the service itself (DESIGN §12). */
 export type LinkMode = 'jwt' | 'admin' | 'login' | 'dedupe';
@@ -53,6 +53,7 @@ async function runLink(
   draft: AuditDraft,
   request: LinkRequest,
   lock: HeldWriterLock,
+  attempt: WriteAttempt,
 ): Promise<AccountChange> {
   const { primaryId, secondaryId, mergeKinds } = request;
   const target = { primaryId, secondaryId };
@@ -60,13 +61,21 @@ async function runLink(
     identities: WireIdentity[] | undefined,
     mergedMetadata: MergedMetadataKeys | null,
     reconciled: boolean,
-  ): AccountChange => ({ primaryId, secondaryId, identities: identities ?? [], mergedMetadata, reconciled });
+    alreadyMade = false,
+  ): AccountChange => ({
+    primaryId,
+    secondaryId,
+    identities: identities ?? [],
+    mergedMetadata,
+    reconciled,
+    alreadyMade,
+  });
 
   let plan: MetadataMergePlan | null = null;
   if (request.verifiedEmailPolicy || mergeKinds) {
     const read = await readLinkPair(ctx, primaryId, secondaryId, request.secondaryField ?? 'secondaryId');
     // A repeated link: the secondary is already this primary's identity. Nothing is merged again.
-    if ('linked' in read) return applied(read.linked.identities, mergeKinds ? NO_KEYS : null, true);
+    if ('linked' in read) return applied(read.linked.identities, mergeKinds ? NO_KEYS : null, true, true);
     if (request.verifiedEmailPolicy) enforceVerifiedEmailPolicy(...read.pair);
     if (mergeKinds) plan = planMetadataMerge(...read.pair, mergeKinds);
   }
@@ -85,7 +94,7 @@ async function runLink(
       const restore = await restoreMetadata(ctx, lock, target, merge);
       if (restore.outcome === 'linked') {
         draft.mergedMetadata = merge.keys;
-        return applied(restore.primary.identities, mergedMetadata, true);
+        return applied(restore.primary.identities, mergedMetadata, true, true);
       }
       draft.metadataRestore = restore.outcome;
       if (restore.outcome === 'restored') throw withOutcome(error, 'NOT_APPLIED', MERGE_UNDONE);
@@ -95,18 +104,23 @@ async function runLink(
   if (plan) draft.mergedMetadata = plan.keys;
 
   assertLockHeld(lock, 'link call', merge !== null);
+  attempt.sent = true;
   try {
     return applied(await request.link(), mergedMetadata, false);
   } catch (error) {
     const failure = writeFailure(error, 'link');
     const back = needsReadBack(failure) ? await readBack(ctx, 'link', primaryId, secondaryId) : null;
     const settlement = settleLinkFailure(failure, back?.seen ?? null);
-    if (settlement === 'applied') return applied(back!.primary!.identities, mergedMetadata, true);
+    // After a 409 or 400 the link was made before this attempt: it keeps the first one's id.
+    if (settlement === 'applied') {
+      return applied(back!.primary!.identities, mergedMetadata, true, failure === 'maybe-repeated');
+    }
     if (settlement === 'unknown') throw withOutcome(error, 'OUTCOME_UNKNOWN');
     // Known not to have happened: the merge is put back (DESIGN §2).
     if (merge) {
       const restore = await restoreMetadata(ctx, lock, target, merge, back?.primary);
-      if (restore.outcome === 'linked') return applied(restore.primary.identities, mergedMetadata, true);
+      if (restore.outcome === 'linked')
+        return applied(restore.primary.identities, mergedMetadata, true, true);
       draft.metadataRestore = restore.outcome;
       if (restore.outcome === 'failed' && restore.lockLost) assertLockHeld(lock, 'metadata restore', true);
     }
@@ -126,7 +140,9 @@ export function linkUnderLock(
   draft.mode = request.mode;
   draft.secondary = request.secondaryId;
   draft.callerSubject = request.callerSubject;
-  return underPrimaryLock(ctx, 'account.linked', draft, (lock) => runLink(ctx, draft, request, lock));
+  return underPrimaryLock(ctx, 'account.linked', draft, (lock, attempt) =>
+    runLink(ctx, draft, request, lock, attempt),
+  );
 }
 
 /**

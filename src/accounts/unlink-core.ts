@@ -6,7 +6,7 @@ import type { AuditDraft } from './audit.js';
 import { assertLockHeld, underPrimaryLock } from './primary-lock.js';
 import { notAppliedByReadBack, readBack, withOutcome, writeFailure } from './read-back.js';
 import { needsReadBack, settleLinkFailure } from './settle-failure.js';
-import type { AccountChange, AccountWriteContext } from './write-context.js';
+import type { AccountChange, AccountWriteContext, WriteAttempt } from './write-context.js';
 
 /** One unlink, once every check of its caller passed. */
 export interface UnlinkRequest {
@@ -24,9 +24,11 @@ async function runUnlink(
   ctx: AccountWriteContext,
   request: UnlinkRequest,
   lock: HeldWriterLock,
+  attempt: WriteAttempt,
 ): Promise<AccountChange> {
   const { primaryId, secondaryId } = request;
   assertLockHeld(lock, 'unlink call');
+  attempt.sent = true;
   try {
     return { primaryId, secondaryId, identities: await request.unlink(), reconciled: false };
   } catch (error) {
@@ -54,5 +56,7 @@ export function unlinkUnderLock(
   draft.mode = request.mode;
   draft.secondary = request.secondaryId;
   draft.callerSubject = request.callerSubject;
-  return underPrimaryLock(ctx, 'account.unlinked', draft, (lock) => runUnlink(ctx, request, lock));
+  return underPrimaryLock(ctx, 'account.unlinked', draft, (lock, attempt) =>
+    runUnlink(ctx, request, lock, attempt),
+  );
 }

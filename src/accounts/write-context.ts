@@ -7,7 +7,15 @@ import type { MergedMetadataKeys } from './merge-metadata.js';
 
 export type AccountWriteContext = Pick<
   GatewayContext,
-  'auth0' | 'config' | 'logger' | 'events' | 'primaryLocks' | 'metrics' | 'audit'
+  | 'auth0'
+  | 'config'
+  | 'logger'
+  | 'events'
+  | 'primaryLocks'
+  | 'metrics'
+  | 'audit'
+  | 'linkRecords'
+  | 'reconciliations'
 >;
 
 /** What a link or unlink resolves to before the payload's `user` is read. */
@@ -23,4 +31,19 @@ export interface AccountChange {
    * the identities are from that read. Audit lines and events carry it as `reconciled: true`.
    */
   reconciled: boolean;
+  /**
+   * The operation was found made, not made by this attempt: a repeated link (the pre-read, Auth0's
+   * 409 or 400 read back as applied, or a restore's read). It keeps the first link's id and event.
+   */
+  alreadyMade?: boolean;
+  /** The operation's id, its event's webhook-id (a link's `linkId`); set at its success point. */
+  eventId?: string;
+}
+
+/** What an operation tells its frame while it runs: its event id, and whether its call went out. */
+export interface WriteAttempt {
+  /** The id this attempt's event gets if it is applied: a pending record's, else a fresh one. */
+  readonly eventId: string;
+  /** The link or unlink call was sent: from here on its outcome may be unknown. */
+  sent: boolean;
 }

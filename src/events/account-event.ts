@@ -22,6 +22,11 @@ export interface AccountLinkedData {
   callerSub: string | null;
   /** Top-level metadata keys the link merged into the primary; `null` when no merge was asked. */
   mergedMetadata: { userMetadataKeys: string[]; appMetadataKeys: string[] } | null;
+  /**
+   * Id of this link: the event's webhook-id, and the `linkId` of linkAccounts' answer. A repeated
+   * link answers the same id and records no second event (DESIGN §12).
+   */
+  linkId: string;
   /** The link's answer was lost or refused, and a read of the primary showed it applied. */
   reconciled: boolean;
 }
@@ -51,6 +56,8 @@ export interface AppliedChange {
   mode: 'jwt' | 'admin' | 'user' | 'login' | 'dedupe';
   callerSubject: string | null;
   mergedMetadata?: { userMetadataKeys: readonly string[]; appMetadataKeys: readonly string[] } | null;
+  /** The link's id (its event's webhook-id); links only. */
+  linkId?: string;
   reconciled: boolean;
 }
 
@@ -90,6 +97,7 @@ export function toAccountEvent(
       mergedMetadata: merged
         ? { userMetadataKeys: [...merged.userMetadataKeys], appMetadataKeys: [...merged.appMetadataKeys] }
         : null,
+      linkId: change.linkId ?? '',
       reconciled: change.reconciled,
     },
   };

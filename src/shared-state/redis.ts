@@ -8,6 +8,8 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Logger } from '../observability/logger.js';
 import { consumeWith, createMemoryCallerLimiter, MemoryBucket } from './memory.js';
 import { createRedisCacheStore } from './redis-cache-store.js';
+import { createRedisLinkRecords } from './link-records.js';
+import { createRedisPendingChecks } from './pending-checks.js';
 import { BUCKET_SCRIPT, DELETE_TOKEN_IF_SCRIPT, RELEASE_LOCK_SCRIPT } from './redis-scripts.js';
 import type {
   BucketChange,
@@ -182,6 +184,8 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       apq ??= createApqCache(options.url, key('apq'));
       return apq.cache;
     },
+    linkRecords: ({ ttlMs }) => createRedisLinkRecords(client, { ttlMs, key, isAvailable }),
+    pendingChecks: () => createRedisPendingChecks(client, { key, isAvailable }),
     async close() {
       clearInterval(heartbeatTimer);
       await Promise.all([...writerLocks.values()].map((lock) => lock.releaseAll()));

@@ -4,9 +4,27 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DEMO } from '../../src/auth0-emulator/index.js';
+import type { GatewayOptions } from '../../src/gateway.js';
 
 const MAIN = resolve('dist/src/main.js');
+
+/**
+ * The built gateway started as main.ts starts it (config from the environment, the drain on
+ * SIGTERM), with `startGateway` options that have no environment variable (a test's short
+ * reconciliation delays): passed as JSON in argv.
+ */
+const ENTRY_WITH_OPTIONS = `
+const file = (path) => ${JSON.stringify(pathToFileURL(resolve('.')).href)} + '/' + path;
+await import(file('node_modules/reflect-metadata/Reflect.js'));
+const { loadConfig } = await import(file('dist/src/config.js'));
+const { startGateway } = await import(file('dist/src/gateway.js'));
+const config = loadConfig(process.env);
+const gateway = await startGateway(config, JSON.parse(process.argv[1]));
+console.log('GraphQL: ' + gateway.url);
+process.on('SIGTERM', () => gateway.drain(config.shutdownTimeoutMs).then(() => process.exit(0)));
+`;
 const READY_TIMEOUT_MS = 20_000;
 
 export interface GatewayProcess {
@@ -31,9 +49,13 @@ export interface GatewayProcess {
 export async function startGatewayProcess(
   emulatorOrigin: string,
   env: Record<string, string> = {},
+  gatewayOptions?: Omit<GatewayOptions, 'logger'>,
 ): Promise<GatewayProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [MAIN], {
+  const args = gatewayOptions
+    ? ['--input-type=module', '-e', ENTRY_WITH_OPTIONS, JSON.stringify(gatewayOptions)]
+    : [MAIN];
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, args, {
     // A working directory of its own, so a developer's .env is not read.
     cwd: mkdtempSync(join(tmpdir(), 'gateway-replica-')),
     env: {

@@ -7,6 +7,7 @@ import type { AccountWriteContext } from '../../../src/accounts/write-context.js
 import type { WireIdentity, WireUser } from '../../../src/auth0/wire.js';
 import { ForbiddenError, GatewayError } from '../../../src/errors.js';
 import { NO_ACCOUNT_EVENTS } from '../../../src/events/account-events.js';
+import { createMemoryLinkRecords } from '../../../src/shared-state/link-records.js';
 import type { HeldWriterLock } from '../../../src/shared-state/shared-state.js';
 
 const PRIMARY = 'auth0|p1';
@@ -65,6 +66,8 @@ function setup(options: { loseLockOn?: 'read' | 'patch' | 'link'; linkFails?: Er
     events: NO_ACCOUNT_EVENTS,
     primaryLocks: { acquire: async () => lock, releaseAll: async () => undefined },
     audit: () => undefined,
+    linkRecords: createMemoryLinkRecords({ ttlMs: 60_000 }),
+    reconciliations: { schedule: async () => undefined },
   } as unknown as AccountWriteContext;
   const request: LinkRequest = {
     primaryId: PRIMARY,
