@@ -76,6 +76,11 @@ export interface Config {
   readonly trustedDocumentsPath: string | null;
   /** Link and unlink events (DESIGN §12); `null`: no events. */
   readonly webhook: WebhookSetting | null;
+  /**
+   * LINK_UNDO_WINDOW: how long a link made through the service can be undone (DESIGN §15); 0: no
+   * undo. Link records are kept this long, and at least LINK_RECORD_MIN_MS for retries (DESIGN §12).
+   */
+  readonly linkUndoWindowMs: number;
   /** OTLP endpoint for traces; `null`: no tracing. */
   readonly otlpEndpoint: string | null;
   readonly logLevel: string;
@@ -221,6 +226,7 @@ const schema = z.object({
     .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be a Standard Webhooks secret, whsec_<base64>')
     .optional(),
   WEBHOOK_RETRY_DELAYS: z.string().default(DEFAULT_WEBHOOK_RETRY_DELAYS),
+  LINK_UNDO_WINDOW: z.string().default('24h'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -260,6 +266,13 @@ export function parseRetryDelays(value: string): number[] {
     throw new ConfigError('WEBHOOK_RETRY_DELAYS', 'must list 1 to 20 delays');
   }
   return delays;
+}
+
+/** LINK_UNDO_WINDOW: one duration (`24h`, `90m`; a bare number is ms), `0` for no undo. */
+function parseUndoWindow(value: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) throw new ConfigError('LINK_UNDO_WINDOW', `"${value}" is not a duration such as 24h, 90m or 0`);
+  return Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 'ms'];
 }
 
 function parseWebhook(e: { WEBHOOK_URL?: string; WEBHOOK_SECRET?: string; WEBHOOK_RETRY_DELAYS: string }) {
@@ -360,6 +373,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     shutdownMinDrainMs: e.SHUTDOWN_MIN_DRAIN_MS,
     trustedDocumentsPath: e.TRUSTED_DOCUMENTS ?? null,
     webhook: parseWebhook(e),
+    linkUndoWindowMs: parseUndoWindow(e.LINK_UNDO_WINDOW),
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
     logLevel: e.LOG_LEVEL,
   };

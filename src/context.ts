@@ -9,7 +9,8 @@ import type { Config } from './config.js';
 import { RateLimitedError } from './errors.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import type { TraceParent } from './observability/tracing.js';
-import type { CallerLimiter, WriterLock } from './shared-state/shared-state.js';
+import type { CallerLimiter, LinkRecordStore, WriterLock } from './shared-state/shared-state.js';
+import type { ReconciliationScheduler } from './accounts/reconciliation.js';
 import { createAuditLog, skipAudit, type AuditEvent } from './accounts/audit.js';
 import { createUserLoader } from './accounts/user-loader.js';
 import type { AccountEvents } from './events/account-events.js';
@@ -56,6 +57,10 @@ export interface GatewayContext {
   readonly primaryLocks: WriterLock;
   /** The process's metrics; absent where a test builds a context without them. */
   readonly metrics?: GatewayMetrics;
+  /** The records of applied links and unlinks: one id and one event per operation (DESIGN §12). */
+  readonly linkRecords: LinkRecordStore;
+  /** Checks again, later, a link or unlink whose outcome was unknown (DESIGN §8). */
+  readonly reconciliations: ReconciliationScheduler;
 }
 
 /** The per-process parts a request context is built from. */
@@ -72,6 +77,8 @@ export interface ContextDependencies {
   /** ADMIN_CALLER_RATE_LIMIT: client-credentials callers; `null`: only the tenant budget holds them. */
   readonly adminCallerLimiter: CallerLimiter | null;
   readonly userCache?: UserReadCache;
+  readonly linkRecords: LinkRecordStore;
+  readonly reconciliations: ReconciliationScheduler;
 }
 
 /**
@@ -147,5 +154,7 @@ export async function createContext(
     events: deps.events,
     primaryLocks: deps.primaryLocks,
     metrics: deps.services.metrics,
+    linkRecords: deps.linkRecords,
+    reconciliations: deps.reconciliations,
   };
 }

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createApolloServer } from './apollo-server.js';
+import { Reconciliation, type ReconciliationOptions } from './accounts/reconciliation.js';
 import { UserReadCache } from './accounts/user-cache.js';
 import { createAccessTokenVerifier, createRemoteKeySet } from './auth/verify-access-token.js';
 import { createLinkTokenVerifier } from './auth/verify-id-token.js';
@@ -24,6 +25,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** How long one `/readyz` answer about Auth0 is reused, in milliseconds; default 5000 (DESIGN §6). */
   readinessCacheMs?: number;
+  /** When links and unlinks of unknown outcome are checked again (DESIGN §8); tests shorten it. */
+  reconciliation?: ReconciliationOptions;
 }
 
 export interface RunningGateway {
@@ -69,6 +72,9 @@ export interface DrainOutcome {
 }
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Least time a link record is kept, whatever LINK_UNDO_WINDOW says: a client's retries need it. */
+const LINK_RECORD_MIN_MS = 60 * 60 * 1000;
 
 /** Composition root: config → shared services → schema → Apollo Server → HTTP server. */
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<RunningGateway> {
@@ -118,6 +124,24 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         })
       : undefined;
   const events = await startAccountEvents(config, { logger, metrics, tracer });
+  const primaryLocks = shared.writerLock('primary');
+  // Kept for undo's window, and at least long enough for a client's retries (DESIGN §12, §15).
+  const linkRecords = shared.linkRecords({ ttlMs: Math.max(config.linkUndoWindowMs, LINK_RECORD_MIN_MS) });
+  const reconciliation = new Reconciliation(
+    {
+      store: shared.pendingChecks(),
+      linkRecords,
+      primaryLocks,
+      events,
+      services,
+      config,
+      logger,
+      metrics,
+      userCache,
+    },
+    options.reconciliation,
+  );
+  reconciliation.start();
   const deps: ContextDependencies = {
     config,
     logger,
@@ -126,11 +150,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     verifyLinkToken: (linkWith, caller) => linkTokens.verifyLinkToken(linkWith, caller),
     callerLimiter: shared.callerLimiter({ name: 'link-unlink', ...config.callerRateLimit }),
     events,
-    primaryLocks: shared.writerLock('primary'),
+    primaryLocks,
     adminCallerLimiter: config.adminCallerRateLimit
       ? shared.callerLimiter({ name: 'link-unlink-admin', ...config.adminCallerRateLimit })
       : null,
     userCache,
+    linkRecords,
+    reconciliations: reconciliation,
   };
 
   const { schema } = await buildGatewaySchema();
@@ -187,6 +213,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         server.closeIdleConnections();
       });
       await apollo.stop();
+      // Before the outbox and the shared state it records into and reads from.
+      await reconciliation.stop();
       await events.close();
       await services.close();
       await userCache?.close();

@@ -5,6 +5,7 @@ import { buildSchema, createResolversMap } from 'type-graphql';
 import {
   AccountsResolver,
   LinkAccountsPayloadResolver,
+  LinkIdentityFieldsResolver,
   UnlinkAccountPayloadResolver,
   UserMetadataResolver,
 } from './accounts/accounts.resolver.js';
@@ -68,6 +69,7 @@ export async function buildGatewaySchema(): Promise<GatewaySchema> {
     resolvers: [
       AccountsResolver,
       LinkAccountsPayloadResolver,
+      LinkIdentityFieldsResolver,
       UnlinkAccountPayloadResolver,
       UserMetadataResolver,
     ],

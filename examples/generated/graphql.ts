@@ -91,8 +91,12 @@ export type LinkAccountsInput =
 /** Result of linkAccounts. */
 export type LinkAccountsPayload = {
   __typename?: 'LinkAccountsPayload';
+  /** The secondary's user id before the link ("github|123"): evict it from client caches. */
+  formerUserId: Scalars['ID']['output'];
   /** The primary user's identities after linking, the main identity first. */
   identities: Array<Identity>;
+  /** Id of this link (the account.linked event's webhook-id). A repeated link answers the first link's id. */
+  linkId: Scalars['ID']['output'];
   /** The metadata merge, when `mergeMetadata` was asked; null otherwise. */
   mergedMetadata?: Maybe<MergedMetadata>;
   /** The primary user, as Auth0 has it after linking. */

@@ -146,6 +146,20 @@ function createChangePayloadResolver(payload: typeof LinkAccountsPayload | typeo
 }
 
 export const LinkAccountsPayloadResolver = createChangePayloadResolver(LinkAccountsPayload);
+
+/** The fields only a link's payload has (DESIGN §15). */
+@Resolver(() => LinkAccountsPayload)
+export class LinkIdentityFieldsResolver {
+  @FieldResolver(() => ID)
+  linkId(@Root() change: AccountChange): string {
+    return change.eventId ?? '';
+  }
+
+  @FieldResolver(() => ID)
+  formerUserId(@Root() change: AccountChange): string {
+    return change.secondaryId;
+  }
+}
 export const UnlinkAccountPayloadResolver = createChangePayloadResolver(UnlinkAccountPayload);
 
 type Metadata = Record<string, unknown>;

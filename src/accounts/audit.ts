@@ -12,7 +12,11 @@ export interface AuditEvent {
   /** `success`, or the error code (and reason) it ended with. */
   outcome: string;
   reason: string | null;
-  mode: 'jwt' | 'admin' | 'user' | null;
+  /**
+   * `jwt`: the caller's own token linked; `admin`: the service token; `user`: an unlink with the
+   * primary's own token; `login`, `dedupe`: links made by the service itself (DESIGN §14, §16).
+   */
+  mode: 'jwt' | 'admin' | 'user' | 'login' | 'dedupe' | null;
   primaryId: string;
   /** `<provider>|<userId>` of the secondary, when known. */
   secondary: string | null;
@@ -28,6 +32,7 @@ export interface AuditEvent {
 
 /** What an operation learns about itself while it runs, for its audit line. */
 export interface AuditDraft {
+  primaryId: string;
   mode: AuditEvent['mode'];
   secondary: string | null;
   callerSubject: string | null;
@@ -56,7 +61,7 @@ export async function audited<T>(
   base: { event: AuditEvent['event']; primaryId: string },
   run: (draft: AuditDraft) => Promise<T>,
 ): Promise<T> {
-  const draft: AuditDraft = { mode: null, secondary: null, callerSubject: null };
+  const draft: AuditDraft = { primaryId: base.primaryId, mode: null, secondary: null, callerSubject: null };
   const record = (outcome: string, reason: string | null) => {
     if (audit !== skipAudit) audit({ ...base, ...draft, outcome, reason });
   };

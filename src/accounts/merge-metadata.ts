@@ -34,21 +34,18 @@ const fromEntries = (entries: [string, unknown][]): Metadata => Object.fromEntri
  */
 function mergeValue(primary: unknown, secondary: unknown): { value: unknown; changed: boolean } {
   if (!isPlainObject(primary) || !isPlainObject(secondary)) return { value: primary, changed: false };
-  const entries: [string, unknown][] = Object.entries(primary);
-  let changed = false;
+  // Built only on the first change; a Map keeps the primary's key order and replaces a key in
+  // place, so each colliding key costs O(1), not a scan of the entries (review L11).
+  let merged: Map<string, unknown> | null = null;
   for (const [key, theirs] of Object.entries(secondary)) {
     if (!Object.hasOwn(primary, key)) {
-      entries.push([key, theirs]);
-      changed = true;
+      (merged ??= new Map(Object.entries(primary))).set(key, theirs);
       continue;
     }
-    const merged = mergeValue(primary[key], theirs);
-    if (merged.changed) {
-      entries[entries.findIndex(([k]) => k === key)] = [key, merged.value];
-      changed = true;
-    }
+    const inner = mergeValue(primary[key], theirs);
+    if (inner.changed) (merged ??= new Map(Object.entries(primary))).set(key, inner.value);
   }
-  return { value: changed ? fromEntries(entries) : primary, changed };
+  return merged ? { value: fromEntries([...merged]), changed: true } : { value: primary, changed: false };
 }
 
 function planKind(primary: Metadata | undefined, secondary: Metadata | undefined) {

@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { Identity } from './identity.type.js';
 import { User } from './user.type.js';
 
@@ -32,6 +32,17 @@ export class LinkAccountsPayload {
     description: 'The metadata merge, when `mergeMetadata` was asked; null otherwise.',
   })
   mergedMetadata!: MergedMetadata | null;
+
+  @Field(() => ID, {
+    description:
+      "Id of this link (the account.linked event's webhook-id). A repeated link answers the first link's id.",
+  })
+  linkId!: string;
+
+  @Field(() => ID, {
+    description: 'The secondary\'s user id before the link ("github|123"): evict it from client caches.',
+  })
+  formerUserId!: string;
 }
 
 @ObjectType({ description: 'Result of unlinkAccount.' })

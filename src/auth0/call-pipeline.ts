@@ -49,9 +49,17 @@ export interface CallSpec<T> {
   deadline?: number;
 }
 
-// Errors of a write after which Auth0 may have acted. Kept beside the error rather than in it:
-// the client never sees this, only the gateway's read-back does.
-const unclearWrites = new WeakSet<object>();
+// Errors of a write after which Auth0 may have acted, with how the write ended. Kept beside the
+// error rather than in it: the client never sees this, only the gateway's read-back does.
+const unclearWrites = new WeakMap<object, UnclearWriteKind>();
+
+/**
+ * How an unclear write ended (DESIGN §8). `answered`: Auth0 sent a status (a 5xx, a redirect, an
+ * unreadable or unexpected 2xx): it has finished with the request, so a read-back that finds
+ * nothing changed proves it did nothing. `unanswered`: no status came (a timeout, a reset after
+ * sending): Auth0 may still be working on it, and an unchanged read-back proves nothing yet.
+ */
+export type UnclearWriteKind = 'answered' | 'unanswered';
 
 /**
  * Did this error end a write (POST, DELETE, PATCH) in a way that does not prove Auth0 did nothing:
@@ -62,8 +70,19 @@ export function isUnclearWrite(error: unknown): boolean {
   return typeof error === 'object' && error !== null && unclearWrites.has(error);
 }
 
+/** How an unclear write ended; `null` for any other error. */
+export function unclearWriteKind(error: unknown): UnclearWriteKind | null {
+  return (typeof error === 'object' && error !== null && unclearWrites.get(error)) || null;
+}
+
+// Auth0 answered when the error carries the status it sent (`extensions.auth0`): errors made from
+// a request failure (timeout, reset) never do.
+function endedBy(error: object): UnclearWriteKind {
+  return (error as { auth0?: unknown }).auth0 === undefined ? 'unanswered' : 'answered';
+}
+
 function markUnclear<E extends object>(spec: CallSpec<unknown>, error: E): E {
-  if (spec.method !== 'GET') unclearWrites.add(error);
+  if (spec.method !== 'GET') unclearWrites.set(error, endedBy(error));
   return error;
 }
 

@@ -3,8 +3,11 @@
 /** The two event types the gateway sends. */
 export type AccountEventType = 'account.linked' | 'account.unlinked';
 
-/** `jwt`: the caller's own bearer was forwarded to Auth0; `admin`: the service token was used. */
-export type AccountEventMode = 'jwt' | 'admin';
+/**
+ * `jwt`: the caller's own bearer was forwarded to Auth0; `admin`: the service token was used;
+ * `login`, `dedupe`: the service linked by itself, at a login or in a duplicate clean-up.
+ */
+export type AccountEventMode = 'jwt' | 'admin' | 'login' | 'dedupe';
 
 export interface AccountLinkedData {
   primaryId: string;
@@ -19,6 +22,11 @@ export interface AccountLinkedData {
   callerSub: string | null;
   /** Top-level metadata keys the link merged into the primary; `null` when no merge was asked. */
   mergedMetadata: { userMetadataKeys: string[]; appMetadataKeys: string[] } | null;
+  /**
+   * Id of this link: the event's webhook-id, and the `linkId` of linkAccounts' answer. A repeated
+   * link answers the same id and records no second event (DESIGN §12).
+   */
+  linkId: string;
   /** The link's answer was lost or refused, and a read of the primary showed it applied. */
   reconciled: boolean;
 }
@@ -45,9 +53,11 @@ export interface AppliedChange {
   /** `<provider>|<id>` of the secondary identity. */
   secondary: string;
   /** The audit line's mode: an unlink with the user's own token is `user`, sent as `jwt`. */
-  mode: 'jwt' | 'admin' | 'user';
+  mode: 'jwt' | 'admin' | 'user' | 'login' | 'dedupe';
   callerSubject: string | null;
   mergedMetadata?: { userMetadataKeys: readonly string[]; appMetadataKeys: readonly string[] } | null;
+  /** The link's id (its event's webhook-id); links only. */
+  linkId?: string;
   reconciled: boolean;
 }
 
@@ -65,7 +75,7 @@ export function toAccountEvent(
     primaryId: change.primaryId,
     provider,
     userId,
-    mode: change.mode === 'admin' ? ('admin' as const) : ('jwt' as const),
+    mode: change.mode === 'user' ? ('jwt' as const) : change.mode,
     callerSub: change.callerSubject,
   };
   const timestamp = now.toISOString();
@@ -87,6 +97,7 @@ export function toAccountEvent(
       mergedMetadata: merged
         ? { userMetadataKeys: [...merged.userMetadataKeys], appMetadataKeys: [...merged.appMetadataKeys] }
         : null,
+      linkId: change.linkId ?? '',
       reconciled: change.reconciled,
     },
   };

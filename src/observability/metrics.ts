@@ -18,6 +18,7 @@ export interface GatewayMetrics {
   readonly webhookDead: Gauge;
   readonly userCacheLookups: Counter<'layer' | 'result'>;
   readonly readBacks: Counter<'operation' | 'outcome'>;
+  readonly reconciliations: Counter<'operation' | 'outcome'>;
 }
 
 export interface MetricsOptions {
@@ -110,6 +111,12 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     readBacks: new Counter({
       name: 'account_read_backs_total',
       help: 'Primaries read back after a link or unlink whose answer did not prove its outcome (or a link Auth0 refused as already made), by operation (link, unlink) and outcome (applied, not_applied, unknown: the read failed too).',
+      labelNames: ['operation', 'outcome'] as const,
+      registers,
+    }),
+    reconciliations: new Counter({
+      name: 'account_reconciliations_total',
+      help: 'Links and unlinks of unknown outcome checked again later (DESIGN §8), by operation (link, unlink) and how each ended: applied (its event recorded then), not_applied (still unchanged at the last check), unknown (the primary could not be read).',
       labelNames: ['operation', 'outcome'] as const,
       registers,
     }),

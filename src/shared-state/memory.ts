@@ -8,6 +8,8 @@ import type {
   SharedState,
   WriterLock,
 } from './shared-state.js';
+import { createMemoryLinkRecords } from './link-records.js';
+import { createMemoryPendingChecks } from './pending-checks.js';
 import { createMemoryWriterLock } from './writer-lock.js';
 
 // Float drift must not leave a bucket at 0.9999999 tokens forever.
@@ -147,6 +149,8 @@ export function createMemorySharedState(options: { now?: () => number } = {}): S
     },
     userCacheStore: () => undefined,
     apqCache: () => undefined,
+    linkRecords: (records) => createMemoryLinkRecords(records),
+    pendingChecks: () => createMemoryPendingChecks(),
     close: async () => undefined,
   };
 }

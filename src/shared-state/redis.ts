@@ -11,6 +11,8 @@ import { RedisBucket } from './redis-bucket.js';
 import { createRedisCacheStore } from './redis-cache-store.js';
 import { createRedisTokenSlot } from './redis-token-slot.js';
 import type { SharedCacheStore, SharedState, WriterLock } from './shared-state.js';
+import { createRedisLinkRecords } from './link-records.js';
+import { createRedisPendingChecks } from './pending-checks.js';
 import { createRedisWriterLock } from './writer-lock.js';
 
 export interface RedisSharedStateOptions {
@@ -179,6 +181,8 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       apq ??= createApqCache(options.url, key('apq'));
       return apq.cache;
     },
+    linkRecords: ({ ttlMs }) => createRedisLinkRecords(client, { ttlMs, key, isAvailable }),
+    pendingChecks: () => createRedisPendingChecks(client, { key, isAvailable }),
     async close() {
       clearInterval(heartbeatTimer);
       await Promise.all([...writerLocks.values()].map((lock) => lock.releaseAll()));

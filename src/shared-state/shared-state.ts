@@ -1,4 +1,9 @@
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import type { LinkRecordStore } from './link-records.js';
+import type { PendingCheckStore } from './pending-checks.js';
+
+export type { LinkRecord, LinkRecordStore, RecordedOperation } from './link-records.js';
+export type { PendingCheck, PendingCheckStore } from './pending-checks.js';
 
 // The seam between the gateway and whatever its replicas share (DESIGN §10): process memory when
 // REDIS_URL is unset, Redis when it is set. Callers never learn which, nor any Redis command.
@@ -179,5 +184,9 @@ export interface SharedState {
   userCacheStore(options: SharedCacheOptions): SharedCacheStore | undefined;
   /** Apollo's automatic persisted queries cache; `undefined`: Apollo's own in-memory one. */
   apqCache(): KeyValueCache<string> | undefined;
+  /** The records of applied links and unlinks (DESIGN §12, §15), each kept `ttlMs`. */
+  linkRecords(options: { ttlMs: number }): LinkRecordStore;
+  /** The reconciliation's pending checks (DESIGN §8). */
+  pendingChecks(): PendingCheckStore;
   close(): Promise<void>;
 }

@@ -340,7 +340,7 @@ describe('metadata: merged on link, readable on User', () => {
       expect(linkAudit().mergedMetadata).toBeUndefined();
     });
 
-    it('after a PATCH that timed out but was applied, puts back the keys it wrote and links nothing', async () => {
+    it('after a PATCH that timed out (Auth0 may still apply it): OUTCOME_UNKNOWN saying the link was not made, no restore, no link', async () => {
       const quick = await startHarness({ env: { AUTH0_TIMEOUT_MS: '300' } });
       try {
         for (const user of USERS) quick.emulator.tenant.addUser(user);
@@ -354,22 +354,42 @@ describe('metadata: merged on link, readable on User', () => {
           { token },
         );
         expect(codesOf(result)).toEqual(['UPSTREAM_TIMEOUT']);
-        expect(result.body.errors?.[0].extensions?.reason).toBe('NOT_APPLIED');
+        const error = result.body.errors![0];
+        expect(error.extensions?.reason).toBe('OUTCOME_UNKNOWN');
+        expect(error.message).toMatch(/link was not made/);
+        expect(error.message).toMatch(/merged metadata keys may remain/);
+        // The three attempts of the PATCH (a PATCH is repeatable), and no restore after them: a
+        // late PATCH would land after it anyway (review M8).
         const patches = quick.emulator.journal.entries({ route: 'update-user' });
-        expect(patches.map((p) => p.appliedStatus ?? p.status)).toEqual([200, 200, 200, 200]);
-        // The fourth PATCH is the restore: changed keys back, added keys removed.
-        expect(patches[3].body).toEqual({
-          user_metadata: { prefs: PRIMARY_USER_METADATA.prefs, color: null },
-          app_metadata: { crm: PRIMARY_APP_METADATA.crm, legacyId: null },
-        });
+        expect(patches.map((p) => p.appliedStatus ?? p.status)).toEqual([200, 200, 200]);
         expect(quick.emulator.journal.count('link')).toBe(0);
         const primary = quick.emulator.tenant.getUser(PRIMARY)!;
-        expect(primary.user_metadata).toEqual(PRIMARY_USER_METADATA);
-        expect(primary.app_metadata).toEqual(PRIMARY_APP_METADATA);
+        expect(primary.user_metadata).toEqual(MERGED_USER_METADATA);
         expect(quick.emulator.tenant.getUser(SECONDARY)).toBeDefined();
       } finally {
         await quick.close();
       }
+    });
+
+    it('after a 5xx PATCH whose restore fails: OUTCOME_UNKNOWN saying the merged keys may remain, not NOT_APPLIED', async () => {
+      h.emulator.faults.add({ route: 'update-user', applyFirst: true, status: 503, times: 3 });
+      // The two reads before the merge pass; the restore's read fails every attempt.
+      h.emulator.faults.add({ route: 'get-user', latencyMs: 1, times: 2 });
+      h.emulator.faults.add({ route: 'get-user', status: 503, times: 20 });
+      const result = await adminLink(true);
+      expect(codesOf(result)).toEqual(['UPSTREAM_ERROR']);
+      const error = result.body.errors![0];
+      expect(error.extensions).toMatchObject({ auth0: { statusCode: 503 }, reason: 'OUTCOME_UNKNOWN' });
+      expect(error.message).toMatch(/link was not made/);
+      expect(error.message).toMatch(/merged metadata keys may remain/);
+      expect(h.emulator.journal.count('update-user')).toBe(3);
+      expect(h.emulator.journal.count('link')).toBe(0);
+      expect(primaryNow().user_metadata).toEqual(MERGED_USER_METADATA);
+      expect(linkAudit()).toMatchObject({
+        outcome: 'UPSTREAM_ERROR',
+        reason: 'OUTCOME_UNKNOWN',
+        metadataRestore: 'failed',
+      });
     });
 
     it('a link 5xx after Auth0 applied it: the read-back answers success and the merged keys stay', async () => {

@@ -3,13 +3,37 @@
 // "apply first, then fail" faults; AUTH0_TIMEOUT_MS is short so that a held answer times out.
 import { startAuth0Emulator, type Auth0Emulator, type FaultRule } from '../../src/auth0-emulator/index.js';
 import {
-  adminLink,
-  adminUnlink,
+  adminLink as sendAdminLink,
+  adminUnlink as sendAdminUnlink,
   identitiesInTenant,
-  jwtLink,
+  jwtLink as sendJwtLink,
   type Answer,
 } from '../support/account-mutations.js';
 import { startGatewayProcess, waitFor, type GatewayProcess } from '../support/gateway-process.js';
+import { postGraphQL } from '../support/graphql-client.js';
+import {
+  metricsOf,
+  newWebhookSecret,
+  sampleOf,
+  startTestReceiver,
+  type TestReceiver,
+} from '../support/webhook-receiver.js';
+
+// Every mutation writes exactly one audit line: counting what the tests sent tells how many lines
+// the process owes, whatever an earlier test left half done (test audit: `auditsSeen`).
+let mutationsSent = 0;
+const counted =
+  <A extends unknown[]>(send: (...args: A) => Promise<Answer>) =>
+  (...args: A) => {
+    mutationsSent += 1;
+    return send(...args);
+  };
+const adminLink = counted(sendAdminLink);
+const adminUnlink = counted(sendAdminUnlink);
+const jwtLink = counted(sendJwtLink);
+
+// Checks of unknown outcomes run 0.5 s and 1.5 s after the failure (DESIGN §8 says 10 s and 60 s).
+const RECONCILE_DELAYS_MS = [500, 1500];
 
 const PRIMARY = 'auth0|65f00000000000000000rb01';
 const SECONDARY = 'github|7001001';
@@ -56,25 +80,40 @@ function seedLinked(emulator: Auth0Emulator) {
 
 // A held answer outlasts AUTH0_TIMEOUT_MS (1 s) by far, so the gateway times out.
 const HELD_MS = 3000;
-const FAULTS: Record<string, { applied: Partial<FaultRule>; notApplied: Partial<FaultRule>; code: string }> =
+/**
+ * `unchanged`: what the gateway answers when its read-back finds the primary unchanged. Only after
+ * an answer from Auth0 (the 503) does that prove nothing happened; after a timeout or a reset Auth0
+ * may still be working on the request (DESIGN §8, review H1).
+ */
+const FAULTS: Record<
+  string,
   {
-    '503': {
-      applied: { applyFirst: true, status: 503 },
-      notApplied: { status: 503 },
-      code: 'UPSTREAM_ERROR',
-    },
-    timeout: {
-      applied: { applyFirst: true, latencyMs: HELD_MS },
-      // The delay, then a 503 instead of the request: it never takes effect.
-      notApplied: { latencyMs: HELD_MS, status: 503 },
-      code: 'UPSTREAM_TIMEOUT',
-    },
-    reset: {
-      applied: { applyFirst: true, destroy: 'before-headers' },
-      notApplied: { destroy: 'before-headers' },
-      code: 'UPSTREAM_ERROR',
-    },
-  };
+    applied: Partial<FaultRule>;
+    notApplied: Partial<FaultRule>;
+    code: string;
+    unchanged: 'NOT_APPLIED' | 'OUTCOME_UNKNOWN';
+  }
+> = {
+  '503': {
+    applied: { applyFirst: true, status: 503 },
+    notApplied: { status: 503 },
+    code: 'UPSTREAM_ERROR',
+    unchanged: 'NOT_APPLIED',
+  },
+  timeout: {
+    applied: { applyFirst: true, latencyMs: HELD_MS },
+    // The delay, then a 503 instead of the request: it never takes effect.
+    notApplied: { latencyMs: HELD_MS, status: 503 },
+    code: 'UPSTREAM_TIMEOUT',
+    unchanged: 'OUTCOME_UNKNOWN',
+  },
+  reset: {
+    applied: { applyFirst: true, destroy: 'before-headers' },
+    notApplied: { destroy: 'before-headers' },
+    code: 'UPSTREAM_ERROR',
+    unchanged: 'OUTCOME_UNKNOWN',
+  },
+};
 
 type Operation = 'link' | 'link with merge' | 'unlink';
 const ROWS: [Operation, 'applied' | 'not applied', string][] = [];
@@ -87,34 +126,68 @@ for (const operation of ['link', 'link with merge', 'unlink'] as const) {
 describe('read-back after an unclear link or unlink (real process, emulator faults)', () => {
   let emulator: Auth0Emulator;
   let gateway: GatewayProcess;
+  let receiver: TestReceiver;
   let admin: string;
 
   beforeAll(async () => {
+    const secret = newWebhookSecret();
+    receiver = await startTestReceiver(secret);
     emulator = await startAuth0Emulator({ port: 0 });
-    gateway = await startGatewayProcess(emulator.origin, {
-      AUTH0_TIMEOUT_MS: '1000',
-      LOG_LEVEL: 'info',
-      CALLER_RATE_LIMIT: '1000000/60',
-    });
+    gateway = await startGatewayProcess(
+      emulator.origin,
+      {
+        AUTH0_TIMEOUT_MS: '1000',
+        LOG_LEVEL: 'info',
+        CALLER_RATE_LIMIT: '1000000/60',
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_RETRY_DELAYS: '100,200,400',
+      },
+      { reconciliation: { delaysMs: RECONCILE_DELAYS_MS, pollMs: 50 } },
+    );
   });
   afterAll(async () => {
     await gateway?.stop();
     await emulator?.close();
+    await receiver?.stop();
   });
   beforeEach(async () => {
+    // What earlier tests sent is written out, and their checks settled, before this one starts.
+    await waitFor(async () => auditLines().length >= mutationsSent, 5000, 'earlier audit lines');
+    await waitFor(
+      async () => reconciliationsSettled() >= reconciliationsOwed,
+      5000,
+      'earlier reconciliations',
+    );
+    // And their events delivered: a late one would land in this test's receiver.
+    await waitFor(
+      async () => sampleOf(await metricsOf(gateway.origin), 'webhook_events_pending') === 0,
+      5000,
+      'earlier events delivered',
+    );
     emulator.tenant.reset();
+    receiver.clear();
     admin = await emulator.tokens.adminToken({ scope: 'update:users read:users' });
   });
 
   const auditLines = () =>
     gateway.logLines().filter((line) => line.audit === true && line.primaryId === PRIMARY);
-  /** The latest audit line, once the process has written the `count`th one (stdout lags the answer). */
-  const lastAudit = async (count = auditsSeen + 1) => {
-    await waitFor(async () => auditLines().length >= count, 5000, `audit line ${count}`);
-    auditsSeen = auditLines().length;
+  /** The latest audit line, once the process has written one for every mutation sent. */
+  const lastAudit = async () => {
+    await waitFor(async () => auditLines().length >= mutationsSent, 5000, `audit line ${mutationsSent}`);
     return auditLines().at(-1)!;
   };
-  let auditsSeen = 0;
+  // Every OUTCOME_UNKNOWN leaves one check, which ends in one `reconciliation` log line.
+  let reconciliationsOwed = 0;
+  const reconciliationLines = () =>
+    gateway.logLines().filter((line) => typeof line.reconciliation === 'string');
+  const reconciliationsSettled = () => reconciliationLines().length;
+  /** The reconciliation's last word on the check an OUTCOME_UNKNOWN answer just left. */
+  const reconciled = async () => {
+    reconciliationsOwed += 1;
+    await waitFor(async () => reconciliationsSettled() >= reconciliationsOwed, 8000, 'reconciliation');
+    return reconciliationLines()[reconciliationsOwed - 1];
+  };
   const metadata = () => {
     const user = emulator.tenant.getUser(PRIMARY)!;
     return { user: user.user_metadata, app: user.app_metadata };
@@ -142,7 +215,7 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
       const linking = operation !== 'unlink';
       if (linking) seedStandalone(emulator);
       else seedLinked(emulator);
-      const { code } = FAULTS[fault];
+      const { code, unchanged } = FAULTS[fault];
       emulator.faults.add({
         route: linking ? 'link' : 'unlink',
         ...(applied === 'applied' ? FAULTS[fault].applied : FAULTS[fault].notApplied),
@@ -162,24 +235,41 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
         expect(answer.identities!.includes(SECONDARY)).toBe(linking);
         expect(linkedNow).toBe(linking);
         expect(await lastAudit()).toMatchObject({ outcome: 'success', reconciled: true });
-      } else {
+      } else if (unchanged === 'NOT_APPLIED') {
         expect(answer).toEqual({ ok: false, code, reason: 'NOT_APPLIED' });
         expect(linkedNow).toBe(!linking);
         expect(await lastAudit()).toMatchObject({ outcome: code, reason: 'NOT_APPLIED', reconciled: true });
+      } else {
+        expect(answer).toEqual({ ok: false, code, reason: 'OUTCOME_UNKNOWN' });
+        expect(linkedNow).toBe(!linking);
+        const audit = await lastAudit();
+        expect(audit).toMatchObject({ outcome: code, reason: 'OUTCOME_UNKNOWN' });
+        expect(audit.reconciled).toBeUndefined();
+        // Checked again later; Auth0 never applied it, so the check ends unchanged with no event.
+        expect(await reconciled()).toMatchObject({ reconciliation: 'not_applied', operation: metric });
+        expect(receiver.events).toEqual([]);
       }
       // A secondary exists as its own user exactly when it is not linked.
       expect(identitiesInTenant(emulator, SECONDARY) !== null).toBe(!linkedNow);
 
-      if (operation === 'link with merge' && applied === 'applied') {
-        // Auth0 deleted the secondary: the merged copy is the only one left, and it stays.
+      if (operation === 'link with merge' && (applied === 'applied' || unchanged === 'OUTCOME_UNKNOWN')) {
+        // Auth0 deleted (or may yet delete) the secondary: the merged copy is the only one left, and
+        // it stays. One PATCH: no restore of any kind.
         expect(metadata()).toEqual({ user: MERGED_USER_METADATA, app: MERGED_APP_METADATA });
-        expect(answer.mergedMetadata).toEqual({
-          userMetadataKeys: ['color', 'prefs'],
-          appMetadataKeys: ['legacyId'],
-        });
+        if (applied === 'applied') {
+          expect(answer.mergedMetadata).toEqual({
+            userMetadataKeys: ['color', 'prefs'],
+            appMetadataKeys: ['legacyId'],
+          });
+        }
         expect(emulator.journal.count('update-user')).toBe(1);
+      } else if (operation === 'link with merge') {
+        // Merged, then put back after a link that did not happen: the merge PATCH and the restore.
+        expect(emulator.journal.count('update-user')).toBe(2);
+        expect(metadata()).toEqual({ user: PRIMARY_USER_METADATA, app: PRIMARY_APP_METADATA });
       } else {
-        // Not merged, or put back after a link that did not happen.
+        // Nothing merged.
+        expect(emulator.journal.count('update-user')).toBe(0);
         expect(metadata()).toEqual({ user: PRIMARY_USER_METADATA, app: PRIMARY_APP_METADATA });
       }
       // Never retried: one call, whatever its answer.
@@ -207,6 +297,18 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
     const audit = await lastAudit();
     expect(audit).toMatchObject({ outcome: 'UPSTREAM_ERROR', reason: 'OUTCOME_UNKNOWN' });
     expect(audit.metadataRestore).toBeUndefined();
+
+    // Once reads pass again, the reconciliation finds the link made and records its one event.
+    emulator.faults.clear();
+    expect(await reconciled()).toMatchObject({ reconciliation: 'applied', eventRecorded: true });
+    await receiver.waitForEvents(1);
+    expect(receiver.events[0].event.data).toMatchObject({
+      primaryId: PRIMARY,
+      formerUserId: SECONDARY,
+      mergedMetadata: { userMetadataKeys: ['color', 'prefs'], appMetadataKeys: ['legacyId'] },
+      reconciled: true,
+      linkId: receiver.events[0].webhookId,
+    });
   });
 
   describe('a repeated link answers success', () => {
@@ -225,7 +327,7 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
       expect(emulator.journal.count('link')).toBe(1);
       expect(emulator.journal.count('update-user')).toBe(1);
       expect(metadata()).toEqual({ user: MERGED_USER_METADATA, app: MERGED_APP_METADATA });
-      expect(await lastAudit(auditsSeen + 2)).toMatchObject({ outcome: 'success', reconciled: true });
+      expect(await lastAudit()).toMatchObject({ outcome: 'success', reconciled: true });
     });
 
     it('a client that retries after an unknown outcome gets success, not 409 (JWT mode)', async () => {
@@ -243,7 +345,11 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
       expect(retry).toEqual({ ok: true, identities: [PRIMARY, SECONDARY], mergedMetadata: null });
       // Auth0 answered 409 to the retry; the read-back found the identity on this primary.
       expect(emulator.journal.entries({ route: 'link' }).map((e) => e.status)).toEqual([0, 409]);
-      expect(await lastAudit(auditsSeen + 2)).toMatchObject({ outcome: 'success', reconciled: true });
+      expect(await lastAudit()).toMatchObject({ outcome: 'success', reconciled: true });
+      // The first attempt's check finds the link made and the retry's event recorded: no second one.
+      expect(await reconciled()).toMatchObject({ reconciliation: 'applied', eventRecorded: false });
+      await receiver.waitForEvents(1);
+      expect(receiver.events.map((e) => e.event.data)).toMatchObject([{ reconciled: true }]);
     });
 
     it('a 409 for an identity that is not on this primary stays CONFLICT', async () => {
@@ -253,10 +359,172 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
         status: 409,
         body: { statusCode: 409, error: 'Conflict', message: 'Specified identity already exists.' },
       });
+      const notAppliedBefore = await readBacks('link', 'not_applied');
       const answer = await adminLink(gateway.url, admin, PRIMARY, SECONDARY);
       expect(answer).toEqual({ ok: false, code: 'CONFLICT', reason: 'ALREADY_LINKED' });
+      // Read back after the 409, counted where operators see it.
+      expect(await readBacks('link', 'not_applied')).toBe(notAppliedBefore + 1);
       await lastAudit();
       expect(identitiesInTenant(emulator, SECONDARY)).toEqual([SECONDARY]);
     });
   });
+
+  describe('an outcome Auth0 settles after the read-back (review H1, M3)', () => {
+    it('a link with merge whose POST times out and lands later: OUTCOME_UNKNOWN, merged keys kept, one reconciled event, and a retry answers the same linkId with no second event', async () => {
+      seedStandalone(emulator);
+      // Held past AUTH0_TIMEOUT_MS, then applied: after the gateway's read-back (review §6, test 1).
+      emulator.faults.add({ route: 'link', latencyMs: 1000 + 500 });
+
+      const answer = await adminLink(gateway.url, admin, PRIMARY, SECONDARY, true);
+
+      expect(answer).toEqual({ ok: false, code: 'UPSTREAM_TIMEOUT', reason: 'OUTCOME_UNKNOWN' });
+      // No restore of any kind: the merge PATCH only, and the merged copy stays.
+      expect(emulator.journal.count('update-user')).toBe(1);
+      expect(metadata()).toEqual({ user: MERGED_USER_METADATA, app: MERGED_APP_METADATA });
+      expect((await lastAudit()).reason).toBe('OUTCOME_UNKNOWN');
+
+      expect(await reconciled()).toMatchObject({
+        reconciliation: 'applied',
+        operation: 'link',
+        eventRecorded: true,
+      });
+      expect(identitiesInTenant(emulator, PRIMARY)).toContain(SECONDARY);
+      expect(metadata()).toEqual({ user: MERGED_USER_METADATA, app: MERGED_APP_METADATA });
+      await receiver.waitForEvents(1);
+      const [linked] = receiver.events;
+      expect(linked.event).toMatchObject({
+        type: 'account.linked',
+        data: {
+          primaryId: PRIMARY,
+          formerUserId: SECONDARY,
+          mode: 'admin',
+          mergedMetadata: { userMetadataKeys: ['color', 'prefs'], appMetadataKeys: ['legacyId'] },
+          linkId: linked.webhookId,
+          reconciled: true,
+        },
+      });
+
+      // The client retries: success with the first link's id, and no second event. An unlink after
+      // it is the marker: events of one primary arrive in order, so a second link event would come first.
+      const retry = await linkWithId(PRIMARY, SECONDARY);
+      expect(retry).toEqual({ linkId: linked.webhookId, formerUserId: SECONDARY });
+      expect(emulator.journal.count('link')).toBe(1);
+      expect(await adminUnlink(gateway.url, admin, PRIMARY, SECONDARY)).toMatchObject({ ok: true });
+      await receiver.waitForEvents(2);
+      expect(receiver.events.map((e) => e.event.type)).toEqual(['account.linked', 'account.unlinked']);
+    });
+
+    it('an unlink whose DELETE times out and lands later: OUTCOME_UNKNOWN, then one reconciled event', async () => {
+      seedLinked(emulator);
+      emulator.faults.add({ route: 'unlink', latencyMs: 1000 + 500 });
+
+      const answer = await adminUnlink(gateway.url, admin, PRIMARY, SECONDARY);
+
+      expect(answer).toEqual({ ok: false, code: 'UPSTREAM_TIMEOUT', reason: 'OUTCOME_UNKNOWN' });
+      expect(await reconciled()).toMatchObject({
+        reconciliation: 'applied',
+        operation: 'unlink',
+        eventRecorded: true,
+      });
+      expect(identitiesInTenant(emulator, PRIMARY)).toEqual([PRIMARY]);
+      await receiver.waitForEvents(1);
+      expect(receiver.events).toHaveLength(1);
+      expect(receiver.events[0].event).toMatchObject({
+        type: 'account.unlinked',
+        data: { primaryId: PRIMARY, detachedUserId: SECONDARY, reconciled: true },
+      });
+    });
+  });
+
+  describe('one event and one linkId per applied link (review M3)', () => {
+    it('a retry after a lost success (JWT mode: Auth0 answers 409) answers the first linkId and records no second event', async () => {
+      seedStandalone(emulator);
+      const accessToken = await emulator.tokens.userAccessToken({ sub: PRIMARY });
+      const idToken = await emulator.tokens.idToken({ sub: SECONDARY });
+      // The first link succeeds; its answer is what the client lost.
+      const first = await jwtLinkWithId(accessToken, idToken);
+      const appliedBefore = await readBacks('link', 'applied');
+
+      const retry = await jwtLinkWithId(accessToken, idToken);
+
+      expect(retry).toEqual(first);
+      expect(emulator.journal.entries({ route: 'link' }).map((e) => e.status)).toEqual([201, 409]);
+      // The 409 was read back, and counted.
+      expect(await readBacks('link', 'applied')).toBe(appliedBefore + 1);
+      expect(await adminUnlink(gateway.url, admin, PRIMARY, SECONDARY)).toMatchObject({ ok: true });
+      await receiver.waitForEvents(2);
+      expect(receiver.events.map((e) => [e.event.type, e.webhookId])).toEqual([
+        ['account.linked', first.linkId],
+        ['account.unlinked', expect.stringMatching(/^msg_/)],
+      ]);
+    });
+
+    it("Auth0's 400 for a secondary that no longer exists, on a link already made, answers success with the first linkId", async () => {
+      seedStandalone(emulator);
+      const accessToken = await emulator.tokens.userAccessToken({ sub: PRIMARY });
+      const idToken = await emulator.tokens.idToken({ sub: SECONDARY });
+      const first = await jwtLinkWithId(accessToken, idToken);
+      emulator.faults.add({
+        route: 'link',
+        status: 400,
+        body: { statusCode: 400, error: 'Bad Request', message: 'Provided secondary account not found.' },
+      });
+      const appliedBefore = await readBacks('link', 'applied');
+
+      const retry = await jwtLinkWithId(accessToken, idToken);
+
+      expect(retry).toEqual(first);
+      expect(await readBacks('link', 'applied')).toBe(appliedBefore + 1);
+      expect(await lastAudit()).toMatchObject({ outcome: 'success', reconciled: true });
+      await receiver.waitForEvents(1);
+      expect(receiver.events.map((e) => e.webhookId)).toEqual([first.linkId]);
+    });
+
+    it('an applied link whose 201 body is unreadable answers success after the read-back, with one event', async () => {
+      seedStandalone(emulator);
+      emulator.faults.add({ route: 'link', applyFirst: true, malformedJson: true });
+      const appliedBefore = await readBacks('link', 'applied');
+
+      const answer = await linkWithId(PRIMARY, SECONDARY);
+
+      expect(answer).toEqual({ linkId: expect.stringMatching(/^msg_/), formerUserId: SECONDARY });
+      expect(await readBacks('link', 'applied')).toBe(appliedBefore + 1);
+      expect(emulator.journal.count('link')).toBe(1);
+      expect(await lastAudit()).toMatchObject({ outcome: 'success', reconciled: true });
+      await receiver.waitForEvents(1);
+      expect(receiver.events[0]).toMatchObject({
+        webhookId: answer.linkId,
+        event: { data: { linkId: answer.linkId, reconciled: true } },
+      });
+    });
+  });
+
+  /** An admin link that asks for the DESIGN §15 fields; fails the test on an error. */
+  async function linkWithId(primaryId: string, secondaryId: string) {
+    const [provider, userId] = [
+      secondaryId.slice(0, secondaryId.indexOf('|')),
+      secondaryId.slice(secondaryId.indexOf('|') + 1),
+    ];
+    return linkIds(admin, { admin: { provider, userId } }, primaryId);
+  }
+
+  function jwtLinkWithId(accessToken: string, idToken: string) {
+    return linkIds(accessToken, { jwt: { linkWith: idToken } }, PRIMARY);
+  }
+
+  async function linkIds(token: string, input: unknown, primaryId: string) {
+    mutationsSent += 1;
+    const result = await postGraphQL<{ linkAccounts: { linkId: string; formerUserId: string } }>(
+      gateway.url,
+      {
+        query: `mutation ($primaryId: ID!, $input: LinkAccountsInput!) {
+          linkAccounts(primaryId: $primaryId, input: $input) { linkId formerUserId }
+        }`,
+        variables: { primaryId, input },
+      },
+      { token },
+    );
+    expect(result.body.errors).toBeUndefined();
+    return result.body.data!.linkAccounts;
+  }
 });

@@ -188,6 +188,8 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
         mode: 'admin',
         callerSub: expect.stringMatching(/@clients$/),
         mergedMetadata: null,
+        // The link's id is its event's webhook-id (DESIGN §12, §15).
+        linkId: webhookId,
         reconciled: false,
       },
     });
@@ -220,6 +222,7 @@ describe('webhooks with Redis (gateway + emulator + redis-server + receiver over
       mode: 'jwt',
       callerSub: MERGE_PRIMARY,
       mergedMetadata: { userMetadataKeys: ['nickname'], appMetadataKeys: [] },
+      linkId: receiver.events[0].webhookId,
       reconciled: false,
     });
   });

@@ -4,10 +4,30 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DEMO } from '../../src/auth0-emulator/index.js';
 import { loopbackOnlyEnv } from './network-guard.js';
+import type { GatewayOptions } from '../../src/gateway.js';
 
 const MAIN = resolve('dist/src/main.js');
+
+/**
+ * The built gateway started as main.ts starts it (config from the environment, the drain on
+ * SIGTERM), with `startGateway` options that have no environment variable (a test's short
+ * reconciliation delays): passed as JSON in argv.
+ */
+const ENTRY_WITH_OPTIONS = `
+const file = (path) => ${JSON.stringify(pathToFileURL(resolve('.')).href)} + '/' + path;
+await import(file('node_modules/reflect-metadata/Reflect.js'));
+const { loadConfig } = await import(file('dist/src/config.js'));
+const { startGateway } = await import(file('dist/src/gateway.js'));
+const config = loadConfig(process.env);
+const gateway = await startGateway(config, JSON.parse(process.argv[1]));
+console.log('GraphQL: ' + gateway.url);
+process.on('SIGTERM', () =>
+  gateway.drain({ timeoutMs: config.shutdownTimeoutMs, minDrainMs: config.shutdownMinDrainMs }).then(() => process.exit(0)),
+);
+`;
 const READY_TIMEOUT_MS = 20_000;
 
 /** What `/readyz` answered. */
@@ -71,11 +91,15 @@ const PROCESS_DEFAULTS = { LOG_LEVEL: 'warn', SHUTDOWN_MIN_DRAIN_MS: '0' };
 export async function startGatewayProcess(
   emulatorOrigin: string,
   env: Record<string, string> = {},
+  gatewayOptions?: Omit<GatewayOptions, 'logger'>,
 ): Promise<GatewayProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
   // A working directory of its own, so a developer's .env is not read; removed once it exits.
   const cwd = mkdtempSync(join(tmpdir(), 'gateway-replica-'));
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [MAIN], {
+  const args = gatewayOptions
+    ? ['--input-type=module', '-e', ENTRY_WITH_OPTIONS, JSON.stringify(gatewayOptions)]
+    : [MAIN];
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, args, {
     cwd,
     env: loopbackOnlyEnv({
       PATH: process.env.PATH ?? '',

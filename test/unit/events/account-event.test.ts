@@ -12,6 +12,7 @@ describe('toAccountEvent', () => {
         mode: 'admin',
         callerSubject: 'backend@clients',
         mergedMetadata: { userMetadataKeys: ['theme'], appMetadataKeys: [] },
+        linkId: 'msg_1',
         reconciled: false,
       },
       NOW,
@@ -27,6 +28,7 @@ describe('toAccountEvent', () => {
         mode: 'admin',
         callerSub: 'backend@clients',
         mergedMetadata: { userMetadataKeys: ['theme'], appMetadataKeys: [] },
+        linkId: 'msg_1',
         reconciled: false,
       },
     });

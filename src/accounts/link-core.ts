@@ -1,0 +1,157 @@
+// The link itself, for every caller: linkAccounts (GraphQL) and callers that are not GraphQL
+// (linking at login, the duplicate clean-up, undo). Reads (policy, merge), PATCHes the merge, links,
+// and settles every unclear or refused answer by reading the primary back (DESIGN §2, §8), all
+// under the primary's lock, with the event at the one success point.
+import { unclearWriteKind } from '../auth0/call-pipeline.js';
+import type { WireIdentity } from '../auth0/wire.js';
+import type { HeldWriterLock } from '../shared-state/shared-state.js';
+import { audited, type AuditDraft } from './audit.js';
+import { enforceVerifiedEmailPolicy, readLinkPair } from './link-policy.js';
+import {
+  hasChanges,
+  planMetadataMerge,
+  type MergedMetadataKeys,
+  type MetadataKind,
+  type MetadataMergePlan,
+} from './merge-metadata.js';
+import { assertLockHeld, underPrimaryLock } from './primary-lock.js';
+import { notAppliedByReadBack, readBack, withOutcome, writeFailure } from './read-back.js';
+import { restoreMetadata } from './restore-metadata.js';
+import { needsReadBack, settleLinkFailure } from './settle-failure.js';
+import type { AccountChange, AccountWriteContext, WriteAttempt } from './write-context.js';
+
+/** Who asked for a link: the caller's own token, an admin, or the service itself (DESIGN §12). */
+export type LinkMode = 'jwt' | 'admin' | 'login' | 'dedupe';
+
+/** One link, once every check of its caller passed. */
+export interface LinkRequest {
+  primaryId: string;
+  /** `<provider>|<user_id>` of the secondary: the identity the primary carries once linked. */
+  secondaryId: string;
+  mode: LinkMode;
+  /** `sub` of the caller's token; `null` for the service itself. */
+  callerSubject: string | null;
+  /** Read both users first and refuse unless they share a verified email (DESIGN §3). */
+  verifiedEmailPolicy: boolean;
+  /** The metadata kinds to merge; null: no merge asked. */
+  mergeKinds: readonly MetadataKind[] | null;
+  /** The link call itself (the caller's token or the service's). */
+  link: () => Promise<WireIdentity[]>;
+  /** Argument path of the secondary, for errors (`input.admin`); default `secondaryId`. */
+  secondaryField?: string;
+}
+
+const NO_KEYS: MergedMetadataKeys = { userMetadataKeys: [], appMetadataKeys: [] };
+
+// An unclear merge PATCH: the link was never sent (review M8).
+const MERGE_UNKNOWN =
+  'The link was not made, and whether Auth0 kept the metadata update is unknown: the merged metadata keys may remain on the primary. Read the user before retrying.';
+const MERGE_UNDONE = 'The link was not made, and the metadata update was undone: safe to retry.';
+
+async function runLink(
+  ctx: AccountWriteContext,
+  draft: AuditDraft,
+  request: LinkRequest,
+  lock: HeldWriterLock,
+  attempt: WriteAttempt,
+): Promise<AccountChange> {
+  const { primaryId, secondaryId, mergeKinds } = request;
+  const target = { primaryId, secondaryId };
+  const applied = (
+    identities: WireIdentity[] | undefined,
+    mergedMetadata: MergedMetadataKeys | null,
+    reconciled: boolean,
+    alreadyMade = false,
+  ): AccountChange => ({
+    primaryId,
+    secondaryId,
+    identities: identities ?? [],
+    mergedMetadata,
+    reconciled,
+    alreadyMade,
+  });
+
+  let plan: MetadataMergePlan | null = null;
+  if (request.verifiedEmailPolicy || mergeKinds) {
+    const read = await readLinkPair(ctx, primaryId, secondaryId, request.secondaryField ?? 'secondaryId');
+    // A repeated link: the secondary is already this primary's identity. Nothing is merged again.
+    if ('linked' in read) return applied(read.linked.identities, mergeKinds ? NO_KEYS : null, true, true);
+    if (request.verifiedEmailPolicy) enforceVerifiedEmailPolicy(...read.pair);
+    if (mergeKinds) plan = planMetadataMerge(...read.pair, mergeKinds);
+  }
+  const merge = plan !== null && hasChanges(plan) ? plan : null;
+  const mergedMetadata = plan ? plan.keys : null;
+  if (merge) {
+    assertLockHeld(lock, 'metadata merge');
+    try {
+      await ctx.auth0.updateUser(primaryId, merge.update);
+    } catch (error) {
+      const unclear = unclearWriteKind(error);
+      // Refused: Auth0 changed nothing, and the default outcome (NOT_APPLIED) says so.
+      if (unclear === null) throw error;
+      // Not answered: Auth0 may still apply it after any restore, so none is tried.
+      if (unclear === 'unanswered') throw withOutcome(error, 'OUTCOME_UNKNOWN', MERGE_UNKNOWN);
+      const restore = await restoreMetadata(ctx, lock, target, merge);
+      if (restore.outcome === 'linked') {
+        draft.mergedMetadata = merge.keys;
+        return applied(restore.primary.identities, mergedMetadata, true, true);
+      }
+      draft.metadataRestore = restore.outcome;
+      if (restore.outcome === 'restored') throw withOutcome(error, 'NOT_APPLIED', MERGE_UNDONE);
+      throw withOutcome(error, 'OUTCOME_UNKNOWN', MERGE_UNKNOWN);
+    }
+  }
+  if (plan) draft.mergedMetadata = plan.keys;
+
+  assertLockHeld(lock, 'link call', merge !== null);
+  attempt.sent = true;
+  try {
+    return applied(await request.link(), mergedMetadata, false);
+  } catch (error) {
+    const failure = writeFailure(error, 'link');
+    const back = needsReadBack(failure) ? await readBack(ctx, 'link', primaryId, secondaryId) : null;
+    const settlement = settleLinkFailure(failure, back?.seen ?? null);
+    // After a 409 or 400 the link was made before this attempt: it keeps the first one's id.
+    if (settlement === 'applied') {
+      return applied(back!.primary!.identities, mergedMetadata, true, failure === 'maybe-repeated');
+    }
+    if (settlement === 'unknown') throw withOutcome(error, 'OUTCOME_UNKNOWN');
+    // Known not to have happened: the merge is put back (DESIGN §2).
+    if (merge) {
+      const restore = await restoreMetadata(ctx, lock, target, merge, back?.primary);
+      if (restore.outcome === 'linked')
+        return applied(restore.primary.identities, mergedMetadata, true, true);
+      draft.metadataRestore = restore.outcome;
+      if (restore.outcome === 'failed' && restore.lockLost) assertLockHeld(lock, 'metadata restore', true);
+    }
+    throw settlement === 'not_applied' ? notAppliedByReadBack(error) : error;
+  }
+}
+
+/**
+ * The link under the primary's lock, within an audit line the caller already opened (linkAccounts
+ * opens it before its own checks, so that refusals are audited too).
+ */
+export function linkUnderLock(
+  ctx: AccountWriteContext,
+  draft: AuditDraft,
+  request: LinkRequest,
+): Promise<AccountChange> {
+  draft.mode = request.mode;
+  draft.secondary = request.secondaryId;
+  draft.callerSubject = request.callerSubject;
+  return underPrimaryLock(ctx, 'account.linked', draft, (lock, attempt) =>
+    runLink(ctx, draft, request, lock, attempt),
+  );
+}
+
+/**
+ * A link for callers that are not GraphQL (linking at login, the duplicate clean-up, undo): the
+ * same checks after the caller's own, the same lock, read-back, audit line and event as
+ * linkAccounts. Errors are DESIGN §4 errors, as linkAccounts would answer them.
+ */
+export function performLink(ctx: AccountWriteContext, request: LinkRequest): Promise<AccountChange> {
+  return audited(ctx.audit, { event: 'account.link', primaryId: request.primaryId }, (draft) =>
+    linkUnderLock(ctx, draft, request),
+  );
+}

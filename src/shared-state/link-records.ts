@@ -1,0 +1,106 @@
+// The record of each link and unlink the service applied (DESIGN §12, §15): its id (the event's
+// webhook-id, a link's `linkId`) and whether its event was recorded, kept per primary and secondary
+// so that a retry, a repeated link and the reconciliation of DESIGN §8 all use one id and record one
+// event. In Redis when REDIS_URL is set (every replica sees it), else in this process's memory.
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export type RecordedOperation = 'link' | 'unlink';
+
+export interface LinkRecord {
+  /** Standard Webhooks message id (`msg_…`): the event's webhook-id; a link's `linkId`. */
+  id: string;
+  /** The event under `id` is in the outbox. `false`: the outcome is still unknown. */
+  eventRecorded: boolean;
+}
+
+/** Link records, each kept for the store's TTL after its last write. Never throws. */
+export interface LinkRecordStore {
+  get(operation: RecordedOperation, primaryId: string, secondaryId: string): Promise<LinkRecord | null>;
+  put(
+    operation: RecordedOperation,
+    primaryId: string,
+    secondaryId: string,
+    record: LinkRecord,
+  ): Promise<void>;
+  delete(operation: RecordedOperation, primaryId: string, secondaryId: string): Promise<void>;
+}
+
+// The pair as one key part: user ids may hold any character but a control one.
+const pairKey = (operation: RecordedOperation, primaryId: string, secondaryId: string) =>
+  `${operation}:${createHash('sha256').update(`${primaryId}\n${secondaryId}`).digest('hex')}`;
+
+/** Records in this process's memory, each dropped `ttlMs` after its last write. */
+export function createMemoryLinkRecords(options: { ttlMs: number; now?: () => number }): LinkRecordStore {
+  const now = options.now ?? (() => performance.now());
+  const records = new Map<string, { record: LinkRecord; until: number }>();
+  const sweep = () => {
+    const at = now();
+    for (const [key, entry] of records) if (entry.until <= at) records.delete(key);
+  };
+  return {
+    async get(operation, primaryId, secondaryId) {
+      sweep();
+      const entry = records.get(pairKey(operation, primaryId, secondaryId));
+      return entry ? { ...entry.record } : null;
+    },
+    async put(operation, primaryId, secondaryId, record) {
+      sweep();
+      records.set(pairKey(operation, primaryId, secondaryId), {
+        record: { ...record },
+        until: now() + options.ttlMs,
+      });
+    },
+    async delete(operation, primaryId, secondaryId) {
+      records.delete(pairKey(operation, primaryId, secondaryId));
+    },
+  };
+}
+
+/**
+ * Records in Redis (`<prefix>link-record:<operation>:<sha256 of the pair>`, a JSON value with a
+ * PX expiry). While Redis does not answer, this process's memory keeps them, and is read too.
+ */
+export function createRedisLinkRecords(
+  client: Redis,
+  options: { ttlMs: number; key: (...parts: string[]) => string; isAvailable: () => boolean },
+): LinkRecordStore {
+  const local = createMemoryLinkRecords({ ttlMs: options.ttlMs });
+  const redisKey = (operation: RecordedOperation, primaryId: string, secondaryId: string) =>
+    options.key('link-record', pairKey(operation, primaryId, secondaryId));
+  return {
+    async get(operation, primaryId, secondaryId) {
+      const kept = await local.get(operation, primaryId, secondaryId);
+      if (kept || !options.isAvailable()) return kept;
+      try {
+        const stored = await client.get(redisKey(operation, primaryId, secondaryId));
+        if (stored === null) return null;
+        const parsed = JSON.parse(stored) as LinkRecord;
+        return typeof parsed.id === 'string'
+          ? { id: parsed.id, eventRecorded: parsed.eventRecorded === true }
+          : null;
+      } catch {
+        return null;
+      }
+    },
+    async put(operation, primaryId, secondaryId, record) {
+      try {
+        if (!options.isAvailable()) throw new Error('Redis unavailable');
+        await client.set(
+          redisKey(operation, primaryId, secondaryId),
+          JSON.stringify(record),
+          'PX',
+          options.ttlMs,
+        );
+        await local.delete(operation, primaryId, secondaryId);
+      } catch {
+        await local.put(operation, primaryId, secondaryId, record);
+      }
+    },
+    async delete(operation, primaryId, secondaryId) {
+      await local.delete(operation, primaryId, secondaryId);
+      if (!options.isAvailable()) return;
+      await client.del(redisKey(operation, primaryId, secondaryId)).catch(() => undefined);
+    },
+  };
+}
