@@ -178,7 +178,7 @@ export class Auth0CallPipeline {
 
       if (statusCode === 429) {
         // Retried at the budget's pace; the next acquire refuses at once if that is too far off.
-        budget.onRateLimited(parseRetryAfter(response.headers, clock.now()));
+        budget.onRateLimited(parseRetryAfter(response.headers, clock.now()), sentAt);
         rateLimited += 1;
         if (rateLimited < retry.rateLimitedAttempts) {
           // Not counted against the attempts for other faults: Auth0 did nothing.

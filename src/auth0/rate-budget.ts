@@ -107,6 +107,8 @@ export class UpstreamBudget {
   /** Tokens taken from the store for calls that gave up while the take was in flight. */
   private prepaid = 0;
   private taking = false;
+  /** Writes of a rate to the store not answered yet (the store's last answer may predate them). */
+  private limitWritesInFlight = 0;
   /** Some answer carried x-ratelimit-* headers: the cautious start is over. */
   private headersSeen = false;
   private cancelTimer?: () => void;
@@ -177,7 +179,9 @@ export class UpstreamBudget {
       this.burst = limit;
       const now = this.clock.now();
       const answer = { limit, remaining, reset, sentAt: sentAt ?? now, answeredAt: now };
-      const rate = this.learner.observe(answer, this.storeState.ratePerSecond);
+      const rate = this.learner.observe(answer, this.storeState.ratePerSecond, {
+        mayPredateOwnWrite: this.limitWritesInFlight > 0,
+      });
       if (rate !== null) {
         change.limit = { ratePerSecond: rate, capacity: capacityOf(limit, rate), initialTokens: remaining };
       }
@@ -188,11 +192,22 @@ export class UpstreamBudget {
   /**
    * Auth0 answered 429 anyway: the bucket is empty now. Nothing is sent before `Retry-After`
    * (when Auth0 sent it), else before one token interval; then calls resume at the bucket's pace.
+   * In learned mode a run of them lowers the learned rate, here and in the shared store
+   * (RateLearner.rateLimited); `sentAt` is when the refused call was sent (default: now).
    */
-  onRateLimited(retryAfterSeconds?: number): void {
+  onRateLimited(retryAfterSeconds?: number, sentAt?: number): void {
     const rate = this.storeState.ratePerSecond;
     const intervalMs = rate ? 1000 / rate : 1000;
-    this.adjust({ pauseMs: retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : intervalMs });
+    const change: BucketChange = {
+      pauseMs: retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : intervalMs,
+    };
+    if (!this.configured && this.burst !== null) {
+      const now = this.clock.now();
+      const lowered = this.learner.rateLimited(sentAt ?? now, now, rate);
+      if (lowered !== null)
+        change.limit = { ratePerSecond: lowered, capacity: capacityOf(this.burst, lowered) };
+    }
+    this.adjust(change);
   }
 
   stats(): BudgetStats {
@@ -207,13 +222,22 @@ export class UpstreamBudget {
   }
 
   private adjust(change: BucketChange): void {
+    const writesLimit = change.limit !== undefined;
+    if (writesLimit) this.limitWritesInFlight += 1;
+    const answered = () => {
+      if (writesLimit) this.limitWritesInFlight -= 1;
+    };
     whenStored(
       this.store.adjust(change),
       (state) => {
+        answered();
         this.see(state);
         this.pump();
       },
-      () => this.pump(),
+      () => {
+        answered();
+        this.pump();
+      },
     );
   }
 

@@ -1,3 +1,12 @@
+/** How current this process's view of the shared figure is. */
+export interface SharedFigure {
+  /**
+   * A write of this process's figure is still on its way to the store: a figure below it may be
+   * the store's state before that write, not another replica's revision.
+   */
+  mayPredateOwnWrite?: boolean;
+}
+
 /** What one Auth0 answer's `x-ratelimit-*` headers said, and when this process sent and read it. */
 export interface RateLimitAnswer {
   /** `x-ratelimit-limit`: the bucket's size (the burst). */
@@ -26,6 +35,23 @@ export interface RateLimitAnswer {
 // tenth of the way up from the lower one.
 const CAUTIOUS_SHARE = 0.1;
 const MAX_OVER_LOWER_BOUND = 1.03;
+
+// Auth0's `reset` is on Auth0's clock, the send and answer times on this process's: the windows
+// measured between them are widened (lower bound) or narrowed (upper bound) by this much, so a
+// clock up to this far off Auth0's cannot make a bound unsound. Without it a clock 40 ms ahead and
+// a 20 ms round trip turned a one-token deficit on a 16/s tenant into a "lower bound" of 23/s.
+// It is kept small because one-token deficits are what teach the rate while calls go slower than
+// it (a margin of 250 ms capped them at 4/s, and a cold start on a 20/s tenant then took up to
+// twice the ideal time); a clock further off than this is caught by the 429s it earns
+// (RATE_LIMITED_RUN).
+const CLOCK_SKEW_MARGIN_SECONDS = 0.05;
+
+// A run of this many 429s in a row (no call let through between them, each sent after the last
+// lowering) says the figure paced at is too high whatever the bounds claim: the clock-based lower
+// bound is then held under RUN_LOWERING × that figure. One run lowers once, so the 429s of calls
+// already in flight at the old pace do not lower it again.
+const RATE_LIMITED_RUN = 3;
+const RUN_LOWERING = 0.8;
 
 // The counted lower bound (countedLowerBound): answers kept, how far apart the pairs it compares
 // are, and how often it is worked out (it walks the kept answers).
@@ -88,9 +114,19 @@ export class RateLearner {
   /** Bounds on the tenant's refill rate (tokens per second). */
   private lowerRate = 0;
   private upperRate = Infinity;
+  /**
+   * Most the per-answer lower bound (it compares Auth0's clock with ours) may claim: lowered by a
+   * run of 429s, or by another replica's downward revision. The counted bound is not held by it.
+   */
+  private clockBoundCap = Infinity;
   private learnedRate: number | null = null;
   /** The learned rate this process last wrote to the shared store. */
   private publishedRate: number | null = null;
+  /** Lowered by a run of 429s (or another replica's revision) since this process last wrote. */
+  private lowered = false;
+  /** 429s in a row, of calls sent at or after `loweredAt`. */
+  private rateLimitedInARow = 0;
+  private loweredAt = -Infinity;
   /** The last answers that carried Auth0's count, oldest first. */
   private readonly counted: CountedAnswer[] = [];
   private countedBoundAt = -Infinity;
@@ -108,12 +144,15 @@ export class RateLearner {
    * Learns from one answer. Returns the rate to write to the shared store (whose figure is
    * `sharedRate`), or `null` to leave the store's figure as it is.
    */
-  observe(answer: RateLimitAnswer, sharedRate: number | null): number | null {
+  observe(answer: RateLimitAnswer, sharedRate: number | null, shared: SharedFigure = {}): number | null {
     const { limit, remaining, reset, sentAt, answeredAt } = answer;
+    if (remaining >= 1) this.rateLimitedInARow = 0;
+    if (!shared.mayPredateOwnWrite) this.adoptRevision(sharedRate);
     // Auth0 wrote the headers between the send and now: the window they describe was at most
-    // the one measured from the send and at least the one measured from now.
-    const longestWindow = reset - sentAt / 1000;
-    const shortestWindow = reset - answeredAt / 1000;
+    // the one measured from the send and at least the one measured from now, each give or take
+    // the clocks' difference.
+    const longestWindow = reset - sentAt / 1000 + CLOCK_SKEW_MARGIN_SECONDS;
+    const shortestWindow = reset - answeredAt / 1000 - CLOCK_SKEW_MARGIN_SECONDS;
     const deficit = limit - remaining;
     if (deficit > 0 && longestWindow > 0) {
       // `reset` is the refill time rounded up to a whole second, so the deficit refills in
@@ -123,22 +162,75 @@ export class RateLearner {
       // refused one leaves less than a token) took a token from a bucket holding at most `limit`,
       // so at least one is missing: at remaining = limit − 1 the deficit is exactly one. Calls
       // paced below the tenant's rate find its bucket full and only ever see that deficit of
-      // one; counted as zero, they taught nothing, and the pace stayed at whatever the first
-      // burst had taught (14 to 17/s on a 20/s tenant, varying from run to run). Counted as one,
-      // each bounds the rate from below by 1 / window, and a window that ends just after the
-      // refill brings that bound close to the true rate. The tightest bounds seen so far are
-      // kept, and calls are paced between them; a 429 (remaining 0) tightens both.
+      // one; counted as zero, they taught nothing. Counted as one, each bounds the rate from below
+      // by 1 / window (at most 1 / CLOCK_SKEW_MARGIN_SECONDS); the counted bound, which needs no
+      // clock of Auth0's, teaches the rest. The tightest bounds seen so far are kept, and calls
+      // are paced between them; a 429 (remaining 0) tightens both.
       const leastDeficit = remaining >= 1 ? Math.max(1, deficit - 1) : deficit - 1;
-      this.lowerRate = Math.max(this.lowerRate, leastDeficit / longestWindow);
+      const clockBound = Math.min(leastDeficit / longestWindow, this.clockBoundCap);
+      this.lowerRate = Math.max(this.lowerRate, clockBound);
       this.lowerRate = Math.max(this.lowerRate, this.countAnswer({ sentAt, answeredAt, remaining }));
       if (shortestWindow > 1) this.upperRate = Math.min(this.upperRate, deficit / (shortestWindow - 1));
-      // Bounds that cross (another client spent the same budget) say nothing of the rate: keep the safe one.
+      // Bounds that cross say nothing of the rate: keep the one that makes calls wait for the
+      // counted evidence (a run of 429s still lowers the lower one).
       if (this.upperRate < this.lowerRate) this.upperRate = Infinity;
-      const estimate = learnedEstimate(this.lowerRate, this.upperRate);
-      if (estimate > 0) this.learnedRate = estimate;
+      this.estimate();
     }
-    if (this.learnedRate === null || !this.mayPublish(this.learnedRate, sharedRate)) return null;
+    return this.publication(sharedRate);
+  }
+
+  /**
+   * Auth0 answered 429, at `now`, to a call sent at `sentAt` while calls were paced at `pacedRate`
+   * (the shared figure). Three in a row, sent after the last lowering, hold the clock-based lower
+   * bound under 0.8 × `pacedRate`. Returns the rate to write to the store (a downward revision),
+   * or `null`.
+   */
+  rateLimited(sentAt: number, now: number, pacedRate: number | null): number | null {
+    if (sentAt < this.loweredAt) return null;
+    this.rateLimitedInARow += 1;
+    const paced = pacedRate ?? this.learnedRate;
+    if (this.rateLimitedInARow < RATE_LIMITED_RUN || paced === null) return null;
+    this.rateLimitedInARow = 0;
+    this.loweredAt = now;
+    // The tenant refused calls paced at `paced` again and again: its rate is below that.
+    this.upperRate = Math.min(this.upperRate, paced);
+    this.lower(paced * RUN_LOWERING);
+    return this.publication(pacedRate);
+  }
+
+  /** Holds the clock-based lower bound (and the lower bound now) under `rate`. */
+  private lower(rate: number): void {
+    this.clockBoundCap = Math.min(this.clockBoundCap, rate);
+    this.lowerRate = Math.min(this.lowerRate, rate);
+    // A replica that learned no lower bound itself yet still paces just below the figure that failed.
+    this.learnedRate =
+      this.lowerRate > 0 ? Math.min(learnedEstimate(this.lowerRate, this.upperRate), rate) : rate;
+    this.lowered = true;
+  }
+
+  /**
+   * Another replica revised the shared figure below what this process last wrote (after its own
+   * run of 429s): this process takes it as its own, rather than write its old figure back.
+   */
+  private adoptRevision(shared: number | null): void {
+    const published = this.publishedRate;
+    if (shared === null || published === null || shared >= published * (1 - 1e-9)) return;
+    this.lower(shared);
+    // Nothing to write back: the store holds the revision, and it is not this process's to revise.
+    this.lowered = false;
+    this.publishedRate = null;
+  }
+
+  private estimate(): void {
+    const estimate = learnedEstimate(this.lowerRate, this.upperRate);
+    if (estimate > 0) this.learnedRate = estimate;
+  }
+
+  /** The figure to write to the store, if any; remembers it as written. */
+  private publication(shared: number | null): number | null {
+    if (this.learnedRate === null || !this.mayPublish(this.learnedRate, shared)) return null;
     this.publishedRate = this.learnedRate;
+    this.lowered = false;
     return this.learnedRate;
   }
 
@@ -156,16 +248,18 @@ export class RateLearner {
    * learn from their own responses, and one that saw only small deficits keeps a far lower bound
    * than another (one replica at 8/s against 16/s for the others, on a tenant allowing 20/s): were
    * every response to write its own figure, the shared rate would flip to the lowest of them many
-   * times a second. Every replica's figure lies between sound bounds of the tenant's rate, a
-   * tenth of the way up from the lower one (an overshoot while the upper bound is loose earns
-   * deficits that tighten it, and that replica then lowers its figure), so the highest one is
-   * kept: a replica writes a figure above the store's, or revises its own when it changed (the
-   * store held what it last wrote at its last answer), never lowers another replica's. An
+   * times a second. Every replica's figure lies between sound bounds of the tenant's rate, at most
+   * 3 % above the lower one, so the highest one is kept: a replica raises the store's figure when
+   * its lower bound is above it, or revises its own when it changed (the store held what it last
+   * wrote at its last answer). It lowers another replica's figure only after a run of 429s at it
+   * (`lowered`), and a replica that sees its figure so revised adopts the revision (adoptRevision):
+   * its lower bound then has to climb above the revision before it raises the figure again, so
+   * it cannot write its old figure back, nor creep 3 % above the revision at each answer. An
    * unchanged figure is not written again: this process's view of the store may predate another
    * replica's higher figure.
    */
   private mayPublish(rate: number, shared: number | null): boolean {
-    if (shared === null || rate > shared) return true;
+    if (shared === null || this.lowered || (rate > shared && this.lowerRate > shared)) return true;
     const published = this.publishedRate;
     // Redis hands rates back through Lua's tostring (14 significant digits).
     return published !== null && rate !== published && Math.abs(shared - published) <= shared * 1e-9;
