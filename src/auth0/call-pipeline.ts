@@ -1,3 +1,4 @@
+import { UpstreamTimeoutError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import {
   endHttpSpan,
@@ -113,7 +114,7 @@ export class Auth0CallPipeline {
 
     for (let attempt = 1; ; attempt++) {
       sent += 1;
-      const token = spec.auth.kind === 'service' ? await tokens.getToken() : spec.auth.token;
+      const token = spec.auth.kind === 'service' ? await this.serviceToken(deadline) : spec.auth.token;
 
       const waitStart = clock.now();
       // A call Auth0 answered 429 waits at the head of the queue: it was in line before the others.
@@ -208,6 +209,25 @@ export class Auth0CallPipeline {
       // Only a 4xx is Auth0 saying no; a 5xx, a redirect or another 2xx may come after it acted.
       throw statusCode >= 400 && statusCode < 500 ? error : markUnclear(spec, error);
     }
+  }
+
+  /**
+   * The service token, waited for no later than `deadline`: a token request (or another replica's,
+   * through the shared slot) can take up to AUTH0_TIMEOUT_MS, and a read-back bounded by the same
+   * timeout must not wait for it and then spend its own. The request goes on for later calls.
+   */
+  private serviceToken(deadline: number | undefined): Promise<string> {
+    const { tokens, clock } = this.services;
+    const token = tokens.getToken();
+    if (deadline === undefined) return token;
+    let cancel = () => undefined as void;
+    const expired = new Promise<never>((_resolve, reject) => {
+      cancel = clock.setTimer(
+        () => reject(new UpstreamTimeoutError('Auth0 did not answer the service token request in time.')),
+        Math.max(0, deadline - clock.now()),
+      );
+    });
+    return Promise.race([token, expired]).finally(() => cancel());
   }
 
   private parse<T>(spec: CallSpec<T>, response: Auth0HttpResponse): T {

@@ -24,6 +24,13 @@ export class CautiousStart {
     });
   }
 
+  /** Milliseconds until the call at queue `position` (0 = next) could go at this pace. */
+  expectedWaitMs(position: number): number {
+    const { tokens } = this.bucket.take(0).state;
+    const deficit = position + 1 - tokens;
+    return deficit > 1e-9 ? (deficit * 1000) / CAUTIOUS_START.perSecond : 0;
+  }
+
   /** Takes up to `wanted` calls' worth; when none is left, says how long until the next one (ms). */
   take(wanted: number): { taken: number; nextInMs: number } {
     const { taken, state } = this.bucket.take(wanted);

@@ -262,11 +262,17 @@ export class UpstreamBudget {
     return Math.min(capacity ?? Infinity, tokens + (elapsed * ratePerSecond) / 1000);
   }
 
-  /** Milliseconds until the call at queue `position` (0 = next) could go, ignoring the concurrency cap. */
+  /**
+   * Milliseconds until the call at queue `position` (0 = next) could go, ignoring the concurrency
+   * cap: at the cautious start's pace before any answer sized the bucket, else at the bucket's.
+   */
   private expectedWaitMs(position: number, now: number): number {
     const start = Math.max(now, this.storeStateAt + this.storeState.pausedForMs);
     const rate = this.storeState.ratePerSecond;
-    if (rate === null) return start - now;
+    if (rate === null) {
+      const paused = start - now;
+      return this.isCautious() ? Math.max(paused, this.cautiousStart.expectedWaitMs(position)) : paused;
+    }
     const deficit = position + 1 - this.prepaid - this.tokensAt(start);
     return start - now + (deficit > EPSILON ? (deficit * 1000) / rate : 0);
   }

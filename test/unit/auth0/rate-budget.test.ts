@@ -39,8 +39,8 @@ describe('UpstreamBudget', () => {
     expect(calls.filter((c) => c.state === 'granted')).toHaveLength(2);
     await step(clock, 1);
     expect(calls.filter((c) => c.state === 'granted')).toHaveLength(3);
-    // No call is refused for the cautious pace, however long the queue behind it.
-    const late = track(budget.acquire(100));
+    // A call that can wait long enough for its turn at that pace waits.
+    const late = track(budget.acquire(60_000));
     await flush();
     expect(late.state).toBe('pending');
     // The first headers end the cautious start: a full bucket teaches no rate, so no limit but the cap.
@@ -51,6 +51,24 @@ describe('UpstreamBudget', () => {
     });
     await flush();
     expect([...calls, late].every((c) => c.state === 'granted')).toBe(true);
+  });
+
+  it('refuses at once, with TENANT_LIMIT, a call that would wait longer than maxWaitMs at the cautious start’s pace', async () => {
+    const budget = new UpstreamBudget({ clock, maxConcurrency: 100 });
+    // The start burst (2) goes; the next six take 500 ms each at 2/s.
+    const queued = Array.from({ length: 8 }, () => track(budget.acquire(60_000)));
+    await flush();
+    expect(queued.filter((c) => c.state === 'granted')).toHaveLength(2);
+    // The ninth would go after 3.5 s: refused now, not after waiting its 3 s.
+    const refused = track(budget.acquire(3000));
+    // One allowed 4 s is queued.
+    const fits = track(budget.acquire(4000));
+    await flush();
+    expect(refused.state).toBe('refused');
+    expect(refused.error).toMatchObject({ code: 'RATE_LIMITED', reason: 'TENANT_LIMIT', retryAfter: 4 });
+    expect(fits.state).toBe('pending');
+    await step(clock, 3500);
+    expect(fits.state).toBe('granted');
   });
 
   it('stops pacing, with one warning naming AUTH0_RATE_LIMIT, after ten answers without rate-limit headers', async () => {
