@@ -1,3 +1,4 @@
+import { UpstreamTimeoutError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import {
   endHttpSpan,
@@ -18,6 +19,9 @@ import {
 } from './to-gateway-error.js';
 import { ShapeError } from './parse-wire.js';
 import { UpstreamError } from '../errors.js';
+
+// A 401 on the service token is retried once with a fresh one: a second means the client itself is refused.
+const TOKEN_REFRESHES = 1;
 
 /** Whose token goes to Auth0: the service's client-credentials token, or the caller's own (JWT mode). */
 export type UpstreamAuth = { kind: 'service' } | { kind: 'user'; token: string };
@@ -124,17 +128,21 @@ export class Auth0CallPipeline {
     const repeatable = isRepeatable(spec);
     const maxAttempts = repeatable ? retry.readAttempts : retry.writeAttempts;
     let waitLeftMs = services.config.maxWaitMs;
-    let refreshed = false;
+    // Three budgets, counted apart: sends after a fault (5xx, network; bounded by the read or write
+    // attempts), sends Auth0 answered 429 (it did nothing; bounded by rateLimitedAttempts and the
+    // wait), and fresh service tokens after a 401 (one).
+    let faultAttempts = 1;
     let rateLimited = 0;
-    // Every send, for telemetry; `attempt` counts only those the fault retries are bounded by.
+    let refreshed = 0;
+    // Every send, for telemetry.
     let sent = 0;
     const { deadline } = spec;
     const timeLeft = () => (deadline === undefined ? Infinity : deadline - clock.now());
 
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       sent += 1;
       this.refuseWhenStopped(spec);
-      const token = spec.auth.kind === 'service' ? await tokens.getToken() : spec.auth.token;
+      const token = spec.auth.kind === 'service' ? await this.serviceToken(deadline) : spec.auth.token;
 
       const waitStart = clock.now();
       // A call Auth0 answered 429 waits at the head of the queue: it was in line before the others.
@@ -183,8 +191,9 @@ export class Auth0CallPipeline {
         this.record(spec, error.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network', started, sent);
         // A write is retried only when the connection was refused: then Auth0 cannot have acted.
         const retryable = repeatable || isConnectionRefused(failure);
-        if (retryable && attempt < maxAttempts && this.canWait(attempt, timeLeft())) {
-          await services.delay(this.backoffMs(attempt));
+        if (retryable && faultAttempts < maxAttempts && this.canWait(faultAttempts, timeLeft())) {
+          await services.delay(this.backoffMs(faultAttempts));
+          faultAttempts += 1;
           continue;
         }
         throw neverSent(failure) ? error : markUnclear(spec, error);
@@ -206,26 +215,22 @@ export class Auth0CallPipeline {
 
       if (statusCode === 429) {
         // Retried at the budget's pace; the next acquire refuses at once if that is too far off.
-        budget.onRateLimited(parseRetryAfter(response.headers, clock.now()));
+        budget.onRateLimited(parseRetryAfter(response.headers, clock.now()), sentAt);
         rateLimited += 1;
-        if (rateLimited < retry.rateLimitedAttempts) {
-          // Not counted against the attempts for other faults: Auth0 did nothing.
-          attempt--;
-          continue;
-        }
-      } else if (statusCode === 401 && spec.auth.kind === 'service' && !refreshed) {
+        if (rateLimited < retry.rateLimitedAttempts) continue;
+      } else if (statusCode === 401 && spec.auth.kind === 'service' && refreshed < TOKEN_REFRESHES) {
         // The cached service token may have been revoked or rotated: one fresh token, one retry.
         await tokens.invalidate(token);
-        refreshed = true;
-        attempt--;
+        refreshed += 1;
         continue;
       } else if (
         repeatable &&
         statusCode >= 500 &&
-        attempt < maxAttempts &&
-        this.canWait(attempt, timeLeft())
+        faultAttempts < maxAttempts &&
+        this.canWait(faultAttempts, timeLeft())
       ) {
-        await services.delay(this.backoffMs(attempt));
+        await services.delay(this.backoffMs(faultAttempts));
+        faultAttempts += 1;
         continue;
       }
       const error = toGatewayError(
@@ -249,6 +254,25 @@ export class Auth0CallPipeline {
     }
   }
 
+  /**
+   * The service token, waited for no later than `deadline`: a token request (or another replica's,
+   * through the shared slot) can take up to AUTH0_TIMEOUT_MS, and a read-back bounded by the same
+   * timeout must not wait for it and then spend its own. The request goes on for later calls.
+   */
+  private serviceToken(deadline: number | undefined): Promise<string> {
+    const { tokens, clock } = this.services;
+    const token = tokens.getToken();
+    if (deadline === undefined) return token;
+    let cancel = () => undefined as void;
+    const expired = new Promise<never>((_resolve, reject) => {
+      cancel = clock.setTimer(
+        () => reject(new UpstreamTimeoutError('Auth0 did not answer the service token request in time.')),
+        Math.max(0, deadline - clock.now()),
+      );
+    });
+    return Promise.race([token, expired]).finally(() => cancel());
+  }
+
   private parse<T>(spec: CallSpec<T>, response: Auth0HttpResponse): T {
     let body: unknown;
     try {
@@ -266,14 +290,17 @@ export class Auth0CallPipeline {
   }
 
   /** Is there time for another attempt after this one's backoff, before the spec's deadline? */
-  private canWait(attempt: number, timeLeftMs: number): boolean {
-    return timeLeftMs > this.backoffMs(attempt);
+  private canWait(faultAttempt: number, timeLeftMs: number): boolean {
+    return timeLeftMs > this.backoffMs(faultAttempt);
   }
 
-  /** Capped exponential backoff with jitter (50–100% of the step), so replicas do not retry in step. */
-  private backoffMs(attempt: number): number {
+  /**
+   * Capped exponential backoff with jitter (50–100% of the step) after fault attempt number
+   * `faultAttempt` (1 = the first send), so replicas do not retry in step.
+   */
+  private backoffMs(faultAttempt: number): number {
     const { backoffBaseMs, backoffMaxMs } = this.services.retry;
-    const step = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (attempt - 1));
+    const step = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (faultAttempt - 1));
     return Math.round(step * (0.5 + Math.random() * 0.5));
   }
 

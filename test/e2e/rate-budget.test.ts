@@ -1,20 +1,29 @@
-import { DEMO } from '../../src/auth0-emulator/index.js';
 import { postGraphQL } from '../support/graphql-client.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 const LINK =
   'mutation L($p: ID!, $i: LinkAccountsInput!) { linkAccounts(primaryId: $p, input: $i) { identities { id } } }';
 
+/**
+ * `count` concurrent admin links, each into its own primary: the one-writer lock (DESIGN §8)
+ * serialises the operations of one primary, so only distinct primaries leave the budget as the one
+ * thing calls wait for.
+ */
 async function burst(h: Harness, count: number) {
-  const ids = Array.from({ length: count }, (_, i) => `auth0|burst${String(i).padStart(19, '0')}`);
-  for (const user_id of ids)
-    h.emulator.tenant.addUser({ user_id, email: 'alice@example.com', email_verified: true });
+  const pairs = Array.from({ length: count }, (_, i) => {
+    const n = String(i).padStart(19, '0');
+    return { primary: `auth0|prima${n}`, secondary: `auth0|burst${n}`, email: `burst${i}@example.com` };
+  });
+  for (const { primary, secondary, email } of pairs) {
+    h.emulator.tenant.addUser({ user_id: primary, email, email_verified: true });
+    h.emulator.tenant.addUser({ user_id: secondary, email, email_verified: true });
+  }
   const token = await h.emulator.tokens.adminToken({ scope: 'update:users' });
   return Promise.all(
-    ids.map((id) =>
+    pairs.map(({ primary, secondary }) =>
       postGraphQL(
         h.url,
-        { query: LINK, variables: { p: DEMO.users.alice, i: { admin: { provider: 'auth0', userId: id } } } },
+        { query: LINK, variables: { p: primary, i: { admin: { provider: 'auth0', userId: secondary } } } },
         { token },
       ),
     ),

@@ -414,6 +414,17 @@ describe('Auth0ManagementApi against the emulator', () => {
       });
     });
 
+    it('gives up a bounded read (the read-back) at its deadline while the service token is still coming', async () => {
+      const { api } = setup({ timeoutMs: 2000 });
+      emulator.faults.add({ route: 'token', latencyMs: 1500 });
+      const error = await refusal(api.getUser(bob, service, { withinMs: 200 }));
+      expect(error.code).toBe('UPSTREAM_TIMEOUT');
+      // Refused while the token request was unanswered: the read did not wait for it.
+      const [tokenRequest] = emulator.journal.entries({ route: 'token' });
+      expect(tokenRequest.status).toBe(0);
+      expect(emulator.journal.count('get-user')).toBe(0);
+    });
+
     it('refreshes the token once after a 401 and retries', async () => {
       const { api } = setup();
       await api.getUser(bob);
