@@ -218,7 +218,7 @@ const schema = z.object({
   USER_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30000),
   USER_CACHE_MAX: positiveInt.default(10000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(25000),
-  SHUTDOWN_MIN_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
+  SHUTDOWN_MIN_DRAIN_MS: z.coerce.number().int().min(0).optional(),
   TRUSTED_DOCUMENTS: z.string().optional(),
   WEBHOOK_URL: z.string().optional(),
   WEBHOOK_SECRET: z
@@ -370,7 +370,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
         : parseCallerRateLimit(e.ADMIN_CALLER_RATE_LIMIT, 'ADMIN_CALLER_RATE_LIMIT'),
     userCache: { ttlMs: e.USER_CACHE_TTL_MS, max: e.USER_CACHE_MAX },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    shutdownMinDrainMs: e.SHUTDOWN_MIN_DRAIN_MS,
+    // A load balancer needs a probe period to see the 503; a developer's Ctrl-C on the embedded
+    // emulator has none to wait for.
+    shutdownMinDrainMs: e.SHUTDOWN_MIN_DRAIN_MS ?? (options.embeddedEmulator === true ? 0 : 5000),
     trustedDocumentsPath: e.TRUSTED_DOCUMENTS ?? null,
     webhook: parseWebhook(e),
     linkUndoWindowMs: parseUndoWindow(e.LINK_UNDO_WINDOW),

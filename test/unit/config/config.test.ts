@@ -198,6 +198,14 @@ describe('loadConfig', () => {
     expect(error.message.startsWith(`${variable}: `)).toBe(true);
   });
 
+  it('keeps the listener open 5 s after a signal by default, 0 s with the embedded emulator', () => {
+    expect(loadConfig(base, { embeddedEmulator: false }).shutdownMinDrainMs).toBe(5000);
+    expect(loadConfig(base, { embeddedEmulator: true }).shutdownMinDrainMs).toBe(0);
+    expect(
+      loadConfig({ ...base, SHUTDOWN_MIN_DRAIN_MS: '1500' }, { embeddedEmulator: true }).shutdownMinDrainMs,
+    ).toBe(1500);
+  });
+
   it('turns the demo page on by default only with the embedded emulator', () => {
     expect(loadConfig(base, { embeddedEmulator: true }).frontend.demoPage).toBe(true);
     expect(loadConfig(base, { embeddedEmulator: false }).frontend.demoPage).toBe(false);
