@@ -77,6 +77,8 @@ export async function underPrimaryLock(
   try {
     return await withPrimaryLock(ctx, primaryId, async (lock) => {
       const record = await ctx.linkRecords.get(operation, primaryId, secondaryId);
+      const opposite = operationAfter(operation);
+      const earlier = await ctx.linkRecords.get(opposite, primaryId, secondaryId);
       const attempt: WriteAttempt = {
         eventId: record && !record.eventRecorded ? record.id : newWebhookId(),
         sent: false,
@@ -89,6 +91,23 @@ export async function underPrimaryLock(
         throw error;
       }
       reconciled = change.reconciled;
+      if (!change.alreadyMade && earlier && !earlier.eventRecorded && earlier.pending) {
+        // The pair's previous operation (a link before this unlink, or the other way round) ended
+        // with its outcome unknown: this one could only be applied if that one was. Its event goes
+        // first, under its own id, so the pair's events stay in order (the reconciliation then
+        // finds it settled).
+        await recordAccountEvent(
+          ctx,
+          opposite === 'link' ? 'account.linked' : 'account.unlinked',
+          {
+            primaryId,
+            secondary: secondaryId,
+            ...earlier.pending,
+            reconciled: true,
+          },
+          earlier.id,
+        );
+      }
       const eventId = change.alreadyMade
         ? (record?.id ?? derivedEventId(type, primaryId, secondaryId))
         : attempt.eventId;
@@ -97,7 +116,7 @@ export async function underPrimaryLock(
       }
       await ctx.linkRecords.put(operation, primaryId, secondaryId, { id: eventId, eventRecorded: true });
       // A link after an unlink of the pair (or the other way round) is a new operation with a new id.
-      await ctx.linkRecords.delete(operation === 'link' ? 'unlink' : 'link', primaryId, secondaryId);
+      await ctx.linkRecords.delete(opposite, primaryId, secondaryId);
       return { ...change, eventId };
     });
   } catch (error) {
@@ -107,6 +126,10 @@ export async function underPrimaryLock(
     if (reconciled) draft.reconciled = true;
   }
 }
+
+/** The other operation of a pair: an unlink follows a link, and a link an unlink. */
+const operationAfter = (operation: RecordedOperation): RecordedOperation =>
+  operation === 'link' ? 'unlink' : 'link';
 
 /** What the event of an applied change says. */
 function appliedChange(draft: AuditDraft, change: AccountChange): AppliedChange {
@@ -135,22 +158,25 @@ async function leavePending(
   attempt: WriteAttempt,
 ): Promise<void> {
   const secondaryId = draft.secondary ?? '';
+  const mergedMetadata = draft.mergedMetadata
+    ? {
+        userMetadataKeys: [...draft.mergedMetadata.userMetadataKeys],
+        appMetadataKeys: [...draft.mergedMetadata.appMetadataKeys],
+      }
+    : null;
+  const mode = draft.mode ?? 'admin';
   await ctx.linkRecords.put(recordOf(type), draft.primaryId, secondaryId, {
     id: attempt.eventId,
     eventRecorded: false,
+    pending: { mode, callerSubject: draft.callerSubject, mergedMetadata },
   });
   await ctx.reconciliations.schedule({
     operation: recordOf(type),
     primaryId: draft.primaryId,
     secondaryId,
-    mode: draft.mode ?? 'admin',
+    mode,
     callerSubject: draft.callerSubject,
     eventId: attempt.eventId,
-    mergedMetadata: draft.mergedMetadata
-      ? {
-          userMetadataKeys: [...draft.mergedMetadata.userMetadataKeys],
-          appMetadataKeys: [...draft.mergedMetadata.appMetadataKeys],
-        }
-      : null,
+    mergedMetadata,
   });
 }

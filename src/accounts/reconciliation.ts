@@ -118,6 +118,13 @@ export class Reconciliation implements ReconciliationScheduler {
       return;
     }
     try {
+      // A later operation of the pair settled it under the lock: a client's retry found it made (its
+      // record now says recorded), or the opposite operation succeeded, which it could only do if
+      // this one was applied (it recorded this one's event first, then dropped the record).
+      const record = await deps.linkRecords.get(check.operation, check.primaryId, check.secondaryId);
+      if (record === null || record.id !== check.eventId || record.eventRecorded) {
+        return await this.settledMeanwhile(check);
+      }
       const primary = await this.readPrimary(check);
       if (primary === null) return await this.readFailed(check);
       const applied = hasIdentity(primary, check.secondaryId) === (check.operation === 'link');
@@ -141,6 +148,20 @@ export class Reconciliation implements ReconciliationScheduler {
     } finally {
       await lock();
     }
+  }
+
+  private async settledMeanwhile(check: PendingCheck): Promise<void> {
+    this.deps.metrics?.reconciliations.inc({ operation: check.operation, outcome: 'applied' });
+    this.logger.info(
+      {
+        reconciliation: 'settled',
+        operation: check.operation,
+        primaryId: check.primaryId,
+        secondary: check.secondaryId,
+      },
+      'reconciliation: settled by a later operation of the pair, which recorded its event',
+    );
+    await this.deps.store.remove(check);
   }
 
   /** A fresh GET with the service token (never the cache); `null` when it fails. */

@@ -81,7 +81,8 @@ export function createAuth0Services(options: Auth0ServicesOptions): Auth0Service
     rateLimit: config.rateLimit,
     maxConcurrency: options.maxConcurrency,
     clock,
-    store: options.shared?.bucket(config.origin),
+    // One bucket per tenant: the key prefix already carries the origin's tag (no origin in clear).
+    store: options.shared?.bucket('tenant'),
     onQueueChange: (length) => metrics?.auth0BudgetQueueLength.set(length),
     warn: (message) => logger.warn({ variable: 'AUTH0_RATE_LIMIT' }, message),
   });

@@ -12,6 +12,19 @@ export interface LinkRecord {
   id: string;
   /** The event under `id` is in the outbox. `false`: the outcome is still unknown. */
   eventRecorded: boolean;
+  /**
+   * While the outcome is unknown: what its event would say, so that the next operation of the pair
+   * that proves it applied (an unlink after an unknown link succeeds only if the link was made)
+   * records that event first, in order.
+   */
+  pending?: PendingEventData;
+}
+
+/** The parts of an event that only the operation itself knew (names and ids, no values). */
+export interface PendingEventData {
+  mode: 'jwt' | 'admin' | 'user' | 'login' | 'dedupe';
+  callerSubject: string | null;
+  mergedMetadata: { userMetadataKeys: string[]; appMetadataKeys: string[] } | null;
 }
 
 /** Link records, each kept for the store's TTL after its last write. Never throws. */
@@ -76,9 +89,10 @@ export function createRedisLinkRecords(
         const stored = await client.get(redisKey(operation, primaryId, secondaryId));
         if (stored === null) return null;
         const parsed = JSON.parse(stored) as LinkRecord;
-        return typeof parsed.id === 'string'
-          ? { id: parsed.id, eventRecorded: parsed.eventRecorded === true }
-          : null;
+        if (typeof parsed.id !== 'string') return null;
+        const record: LinkRecord = { id: parsed.id, eventRecorded: parsed.eventRecorded === true };
+        if (!record.eventRecorded && parsed.pending) record.pending = parsed.pending;
+        return record;
       } catch {
         return null;
       }

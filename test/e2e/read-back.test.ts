@@ -347,7 +347,7 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
       expect(emulator.journal.entries({ route: 'link' }).map((e) => e.status)).toEqual([0, 409]);
       expect(await lastAudit()).toMatchObject({ outcome: 'success', reconciled: true });
       // The first attempt's check finds the link made and the retry's event recorded: no second one.
-      expect(await reconciled()).toMatchObject({ reconciliation: 'applied', eventRecorded: false });
+      expect(await reconciled()).toMatchObject({ reconciliation: 'settled' });
       await receiver.waitForEvents(1);
       expect(receiver.events.map((e) => e.event.data)).toMatchObject([{ reconciled: true }]);
     });
@@ -433,6 +433,33 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
         type: 'account.unlinked',
         data: { primaryId: PRIMARY, detachedUserId: SECONDARY, reconciled: true },
       });
+    });
+    it('a link of unknown outcome that landed, then unlinked before its check: its event first (reconciled), then the unlink, and the check finds it settled', async () => {
+      seedStandalone(emulator);
+      // Lands between the check at 500 ms (not applied yet) and the last one at 1500 ms after the
+      // answer; the unlink comes in between. Whichever comes first, the events are the same.
+      emulator.faults.add({ route: 'link', latencyMs: 1000 + 1200 });
+
+      const answer = await adminLink(gateway.url, admin, PRIMARY, SECONDARY, false);
+      expect(answer).toEqual({ ok: false, code: 'UPSTREAM_TIMEOUT', reason: 'OUTCOME_UNKNOWN' });
+      await lastAudit();
+      // Auth0 applies the held link; the caller, reading the user, unlinks it at once.
+      await waitFor(
+        async () => identitiesInTenant(emulator, PRIMARY)!.includes(SECONDARY),
+        5000,
+        'link landed',
+      );
+      expect(await adminUnlink(gateway.url, admin, PRIMARY, SECONDARY)).toMatchObject({ ok: true });
+      await lastAudit();
+
+      const check = await reconciled();
+      expect(check).toMatchObject({ operation: 'link' });
+      expect(['settled', 'applied', 'not_applied']).toContain(check.reconciliation);
+      await receiver.waitForEvents(2);
+      expect(receiver.events.map((e) => [e.event.type, e.event.data.reconciled])).toEqual([
+        ['account.linked', true],
+        ['account.unlinked', false],
+      ]);
     });
   });
 

@@ -162,8 +162,7 @@ describe('two clients of one tenant on one Redis', () => {
     expect(tenant.journal.count('get-user')).toBe(calls);
 
     const budgetKeys = await inspector.keys('*auth0-budget*');
-    expect(budgetKeys).toHaveLength(1);
-    expect(budgetKeys[0].startsWith(`${PREFIX}${originDiscriminator(tenant.origin)}:`)).toBe(true);
+    expect(budgetKeys).toEqual([`${PREFIX}${originDiscriminator(tenant.origin)}:auth0-budget:tenant`]);
     const tokenKeys = await inspector.keys('*service-token:*');
     expect(tokenKeys.map((key) => key.slice(PREFIX.length, PREFIX.length + 12)).sort()).toEqual(
       [DEMO.serviceClientId, DEMO.adminClientId]

@@ -151,11 +151,13 @@ export async function startTestReceiver(
 /**
  * One metric of a Prometheus text exposition, its samples summed over their labels. Throws when
  * the exposition does not declare it, so a metric that went missing fails the test instead of
- * reading 0. A declared counter with no sample yet (no label set seen) reads 0.
+ * reading 0. A declared counter with no sample yet (no label set seen) reads 0. `name` may carry
+ * one label set (`x_total{operation="link"}`): then only that sample counts.
  */
 export function sampleOf(metricsText: string, name: string): number {
   const lines = metricsText.split('\n');
-  if (!lines.some((line) => line.startsWith(`# TYPE ${name} `))) {
+  const metric = name.split('{')[0];
+  if (!lines.some((line) => line.startsWith(`# TYPE ${metric} `))) {
     throw new Error(`metric ${name} is not in /metrics`);
   }
   return lines
