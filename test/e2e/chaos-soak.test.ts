@@ -5,7 +5,9 @@
 // every answer is a GraphQL answer (a connection cut is counted only on the drained replica) and
 // agrees with the tenant, when it comes and at the end; no merged metadata is lost; nothing is
 // INTERNAL_SERVER_ERROR; the replicas not drained still run and are back on Redis; no lock is
-// left. Each caller draws from its own seeded generator: SOAK_SEED=<n> replays a run's choices
+// left; OUTCOME_UNKNOWN stays within the faults that can cause it, every one is settled by the
+// reconciliation (no check left), and the receiver gets exactly one event per link or unlink that
+// Auth0 applied, whatever the answer said. Each caller draws from its own seeded generator: SOAK_SEED=<n> replays a run's choices
 // (timing still decides who meets which fault). Counts and the seed are printed.
 import { Redis } from 'ioredis';
 import {
@@ -18,6 +20,7 @@ import { adminLink, adminUnlink, identitiesInTenant, type Answer } from '../supp
 import { startGatewayProcess, waitFor, type GatewayProcess } from '../support/gateway-process.js';
 import { UnexpectedAnswerError } from '../support/graphql-client.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { newWebhookSecret, startTestReceiver, type TestReceiver } from '../support/webhook-receiver.js';
 
 const PRIMARIES = 10;
 const CALLERS_PER_PRIMARY = 2;
@@ -38,7 +41,18 @@ const REPLICA_ENV = {
   AUTH0_MAX_WAIT_MS: '8000',
   CALLER_RATE_LIMIT: '1000000/60',
   SHUTDOWN_TIMEOUT_MS: '20000',
+  WEBHOOK_RETRY_DELAYS: '100,200,400,800,1600',
 };
+/** Reconciliation at 1 s and 3 s instead of 10 s and 60 s (DESIGN §8), so the soak can wait for it. */
+const GATEWAY_OPTIONS = { reconciliation: { delaysMs: [1000, 3000], pollMs: 100 } };
+/** Faults after which Auth0 may not have answered: the only ones that can leave an outcome unknown. */
+const UNANSWERED_FAULTS = [
+  'reset applied',
+  'reset',
+  'timeout applied',
+  'timeout',
+  'applied after the timeout',
+];
 
 const primaryId = (p: number) => `auth0|65f0000000000000000so${String(p).padStart(3, '0')}`;
 const secondaryUserId = (n: number) => `77${String(n).padStart(4, '0')}`;
@@ -99,21 +113,25 @@ interface Counts {
 describe('chaos soak: 3 replicas, Redis, 20 callers, random faults', () => {
   let emulator: Auth0Emulator;
   let redis: RedisServer;
+  let receiver: TestReceiver;
+  let env: Record<string, string>;
   const replicas: GatewayProcess[] = [];
+  const startReplica = () => startGatewayProcess(emulator.origin, env, GATEWAY_OPTIONS);
 
   beforeAll(async () => {
     emulator = await startAuth0Emulator({ port: 0 });
-    redis = await startRedisServer();
-    replicas.push(
-      ...(await Promise.all(
-        [0, 1, 2].map(() => startGatewayProcess(emulator.origin, { ...REPLICA_ENV, REDIS_URL: redis.url })),
-      )),
-    );
+    // Restarted once: with its data kept, as a Redis deployed for a durable outbox is.
+    redis = await startRedisServer({ persistent: true });
+    const secret = newWebhookSecret();
+    receiver = await startTestReceiver(secret);
+    env = { ...REPLICA_ENV, REDIS_URL: redis.url, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret };
+    replicas.push(...(await Promise.all([0, 1, 2].map(() => startReplica()))));
   }, 30_000);
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
     await redis?.stop();
     await emulator?.close();
+    await receiver?.stop();
   });
 
   it('every answer agrees with the tenant, no merged metadata is lost, no INTERNAL_SERVER_ERROR, no lock left', async () => {
@@ -160,6 +178,10 @@ describe('chaos soak: 3 replicas, Redis, 20 callers, random faults', () => {
     let live = [...replicas];
     let chaos: Promise<void> = Promise.resolve();
     let redisRestarted = false;
+    // While Redis is away, replicas do not see each other's pending records (DESIGN §10: each goes
+    // on alone): a pair operated on across the outage is left out of the exact event check.
+    const outage = { from: Infinity, to: Infinity };
+    const touchedInOutage = new Set<number>();
     let drained: GatewayProcess | undefined;
     let drainedExit: number | null | undefined;
 
@@ -167,8 +189,15 @@ describe('chaos soak: 3 replicas, Redis, 20 callers, random faults', () => {
       if (!redisRestarted && counts.operations >= REDIS_RESTART_AFTER) {
         redisRestarted = true;
         chaos = chaos.then(async () => {
+          outage.from = performance.now();
           await redis.stop();
           await redis.start();
+          await waitFor(
+            async () => (await Promise.all(live.map((r) => r.readyz()))).every((r) => r.body.checks.redis),
+            15_000,
+            'replicas back on Redis',
+          );
+          outage.to = performance.now();
         });
       }
       if (!drained && counts.operations >= DRAIN_AFTER) {
@@ -178,7 +207,7 @@ describe('chaos soak: 3 replicas, Redis, 20 callers, random faults', () => {
         chaos = chaos.then(async () => {
           target.signal('SIGTERM');
           drainedExit = await target.exited;
-          const fresh = await startGatewayProcess(emulator.origin, { ...REPLICA_ENV, REDIS_URL: redis.url });
+          const fresh = await startReplica();
           replicas.push(fresh);
           live = [...live, fresh];
         });
@@ -223,6 +252,7 @@ describe('chaos soak: 3 replicas, Redis, 20 callers, random faults', () => {
         }
         const target = live[Math.floor(rand() * live.length)];
         const mark = emulator.journal.entries({ route: 'link' }).length;
+        const startedAt = performance.now();
         let answer: Answer | undefined;
         let outcome: Outcome;
         try {
@@ -243,6 +273,7 @@ describe('chaos soak: 3 replicas, Redis, 20 callers, random faults', () => {
             outcome = 'unknown';
           }
         }
+        if (startedAt <= outage.to && performance.now() >= outage.from) touchedInOutage.add(n);
         counts.operations++;
         if (linkedBefore) counts.unlinks++;
         else counts.links++;
@@ -339,16 +370,72 @@ describe('chaos soak: 3 replicas, Redis, 20 callers, random faults', () => {
     let locksLeft: string[];
     try {
       locksLeft = await inspector.keys('*writer-lock*');
+      // Every OUTCOME_UNKNOWN left a check; the reconciliation settles each (no check left).
+      await waitFor(
+        async () => {
+          const [key] = await inspector.keys('*pending-checks');
+          return key === undefined || (await inspector.zcard(key)) === 0;
+        },
+        20_000,
+        'every reconciliation check settled',
+      );
     } finally {
       await inspector.quit().catch(() => inspector.disconnect());
     }
 
+    // One event per operation Auth0 applied (DESIGN §12), whatever its answer said, in order per
+    // pair: the link and unlink requests whose status (or, for an "apply first" fault, the status
+    // it really had) is 2xx, against the events the receiver verified.
+    const appliedOps = new Map<string, string[]>();
+    for (const entry of emulator.journal.entries()) {
+      if (entry.route !== 'link' && entry.route !== 'unlink') continue;
+      const status = entry.appliedStatus ?? entry.status;
+      if (status < 200 || status >= 300) continue;
+      const secondary =
+        entry.route === 'link'
+          ? `github|${(entry.body as { user_id: string }).user_id}`
+          : decodeURIComponent(entry.path.split('/').slice(-2).join('|'));
+      appliedOps.set(secondary, [...(appliedOps.get(secondary) ?? []), entry.route]);
+    }
+    const appliedCount = [...appliedOps.values()].reduce((sum, ops) => sum + ops.length, 0);
+    await receiver.waitForEvents(appliedCount, 20_000).catch(() => undefined);
+    const delivered = new Map(receiver.events.map((e) => [e.webhookId, e.event]));
+    const eventOps = new Map<string, string[]>();
+    for (const event of delivered.values()) {
+      const data = event.data as { formerUserId?: string; detachedUserId?: string };
+      const secondary = (data.formerUserId ?? data.detachedUserId)!;
+      const op = event.type === 'account.linked' ? 'link' : 'unlink';
+      eventOps.set(secondary, [...(eventOps.get(secondary) ?? []), op]);
+    }
+    const eventMismatches: string[] = [];
+    for (let n = 0; n < secondaryCount; n++) {
+      if (touchedInOutage.has(n)) continue;
+      const ops = appliedOps.get(secondaryId(n)) ?? [];
+      const events = eventOps.get(secondaryId(n)) ?? [];
+      if (JSON.stringify(ops) !== JSON.stringify(events)) {
+        eventMismatches.push(`${secondaryId(n)}: applied ${ops.join(',')}; events ${events.join(',')}`);
+      }
+    }
+    const reconciledEvents = [...delivered.values()].filter((event) => event.data.reconciled).length;
+    const unansweredFaults = UNANSWERED_FAULTS.reduce((sum, kind) => sum + (counts.faults[kind] ?? 0), 0);
+
     console.log(
-      `chaos soak counts (seed ${SEED}): ${JSON.stringify({ ...counts, metadataCarried: carried, locksLeft: locksLeft.length })}`,
+      `chaos soak counts (seed ${SEED}): ${JSON.stringify({
+        ...counts,
+        metadataCarried: carried,
+        locksLeft: locksLeft.length,
+        applied: appliedCount,
+        events: delivered.size,
+        pairsTouchedInOutage: touchedInOutage.size,
+        reconciledEvents,
+      })}`,
     );
     expect(disagreements).toEqual([]);
     expect(counts.noAnswer).toBe(0);
     expect(locksLeft).toEqual([]);
+    expect(eventMismatches).toEqual([]);
+    // An unknown outcome needs a fault Auth0 may not have answered (each fault serves one request).
+    expect(counts.outcomeUnknown).toBeLessThanOrEqual(unansweredFaults + counts.cutByDrain);
     expect(counts.operations).toBe(TOTAL_OPERATIONS);
     expect(redisRestarted && drained !== undefined).toBe(true);
     expect(drainedExit).toBe(0);

@@ -2,13 +2,16 @@
 // `npm test` installs the package when it is missing (test/support/ensure-system-packages.sh); a
 // test that needs it fails with one line saying so, never skips.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface RedisServer {
   readonly port: number;
   /** `redis://127.0.0.1:<port>` */
   readonly url: string;
-  /** Stops the server (its data is gone: it saves nothing). */
+  /** Stops the server (its data is gone unless it was started `persistent`). */
   stop(): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
@@ -37,12 +40,15 @@ function assertInstalled(): void {
 /** redis-server could not bind its port: another process took it since it was found free. */
 class PortTakenError extends Error {}
 
-function launch(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+function launch(port: number, dataDir: string | undefined): Promise<ChildProcess> {
+  // Persistent: every write in the append-only file before it is answered, so a restart keeps
+  // what a client was told is stored (a Redis deployed for durability, as the outbox needs).
+  const persistence = dataDir
+    ? ['--dir', dataDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--save', '', '--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
@@ -70,15 +76,20 @@ function launch(port: number): Promise<ChildProcess> {
 const BIND_ATTEMPTS = 5;
 const REBIND_PAUSE_MS = 200;
 
-/** Starts redis-server on a free port of 127.0.0.1; `stop()` it in `afterAll`. */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * Starts redis-server on a free port of 127.0.0.1; `stop()` it in `afterAll`. `persistent`: its
+ * data survives `stop()` and `start()` (an append-only file, fsynced on every write).
+ */
+export async function startRedisServer(options: { persistent?: boolean } = {}): Promise<RedisServer> {
   assertInstalled();
+  const dataDir = options.persistent ? mkdtempSync(join(tmpdir(), 'redis-data-')) : undefined;
+  if (dataDir) process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   let port = 0;
   let child: ChildProcess | undefined;
   for (let attempt = 1; !child; attempt++) {
     port = await freePort();
     try {
-      child = await launch(port);
+      child = await launch(port, dataDir);
     } catch (error) {
       if (!(error instanceof PortTakenError) || attempt === BIND_ATTEMPTS) throw error;
     }
@@ -100,7 +111,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       // connection's ephemeral port) lets go of it soon, so binding is tried a few times.
       for (let attempt = 1; ; attempt++) {
         try {
-          child = await launch(port);
+          child = await launch(port, dataDir);
           return;
         } catch (error) {
           if (!(error instanceof PortTakenError) || attempt === BIND_ATTEMPTS) throw error;
