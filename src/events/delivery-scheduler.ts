@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { AttemptOutcome, OutboxMessage } from './webhook-delivery.js';
 
 /** A message in delivery: where it is kept, and how far its retry schedule has gone. */
@@ -24,6 +25,12 @@ export interface DeliveryHooks {
 
 /** Delivery attempts in flight at once, over all primaries, by default. */
 export const MAX_CONCURRENT_ATTEMPTS = 32;
+
+function unboundedController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
 
 function waitUntil(time: number, signal: AbortSignal): Promise<void> {
   const ms = time - Date.now();
@@ -80,7 +87,9 @@ export class DeliveryScheduler {
   private readonly queues = new Map<string, ScheduledMessage[]>();
   private readonly known = new Set<string>();
   private readonly running = new Set<Promise<void>>();
-  private readonly stopping = new AbortController();
+  // Every waiting primary and every attempt in flight listens to it: as many listeners as the
+  // backlog allows, which Node's leak warning (past 10) would wrongly report.
+  private readonly stopping = unboundedController();
   private readonly slots: AttemptSlots;
   private readonly roomWaiters: { below: number; wake: () => void }[] = [];
 
