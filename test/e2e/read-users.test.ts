@@ -66,6 +66,33 @@ describe('me, user and linkCandidates (gateway + emulator over HTTP)', () => {
       expect(h.emulator.journal.count('get-user')).toBe(0);
     });
 
+    it("resolves a linked-away id under the same rule: the former secondary's own token gets its primary, another user is FORBIDDEN unread", async () => {
+      const admin = await h.emulator.tokens.adminToken({ sub: 'dashboard@clients', scope: 'update:users' });
+      const linked = await fetch(
+        `${h.emulator.origin}/api/v2/users/${encodeURIComponent(alice)}/identities`,
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ provider: 'github', user_id: aliceGithub.split('|')[1] }),
+        },
+      );
+      expect(linked.status).toBe(201);
+      // A token issued to the secondary before the link: its holder is that user, now alice.
+      const formerToken = await h.emulator.tokens.userAccessToken({ sub: aliceGithub });
+      const own = await execute(h.url, UserDocument, { id: aliceGithub }, { token: formerToken });
+      expect(own.body.data?.user?.id).toBe(alice);
+      const readsBefore = h.emulator.journal.count('get-user') + h.emulator.journal.count('search-users');
+      const other = await execute(h.url, UserDocument, { id: aliceGithub }, { token: tokens.bob });
+      expect(other.body.errors?.[0]?.extensions).toMatchObject({
+        code: 'FORBIDDEN',
+        reason: 'SUBJECT_MISMATCH',
+      });
+      expect(other.body.data?.user ?? null).toBeNull();
+      expect(h.emulator.journal.count('get-user') + h.emulator.journal.count('search-users')).toBe(
+        readsBefore,
+      );
+    });
+
     it('returns any user to an admin, and null for one that does not exist', async () => {
       const admin = await h.emulator.tokens.adminToken({ scope: 'update:users' });
       const found = await execute(h.url, UserDocument, { id: bob }, { token: admin });

@@ -37,6 +37,24 @@ describe('UserReadCache (one process, no Redis)', () => {
     expect(f.asked).toHaveLength(2);
   });
 
+  it('keeps at most USER_CACHE_MAX entries in memory, dropping the least recently used', async () => {
+    const cache = new UserReadCache({ ttlMs: 30_000, max: 2 });
+    const f = controlledFetcher();
+    const read = async (key: string) => {
+      const result = cache.getMany([key], f.fetch);
+      f.release();
+      return result;
+    };
+    await read('user:a');
+    await read('user:b');
+    await read('user:a'); // a is now the most recently used
+    await read('user:c'); // evicts b
+    expect(f.asked).toEqual([['user:a'], ['user:b'], ['user:c']]);
+    await read('user:a');
+    await read('user:b');
+    expect(f.asked).toEqual([['user:a'], ['user:b'], ['user:c'], ['user:b']]);
+  });
+
   it('does not keep what a read brought when the key was invalidated while it was under way', async () => {
     const cache = new UserReadCache({ ttlMs: 30_000, max: 100 });
     const f = controlledFetcher();
