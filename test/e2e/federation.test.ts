@@ -2,11 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { print } from 'graphql';
 import { DEMO, journalFingerprint } from '../../src/auth0-emulator/index.js';
 import { LinkAccountsDocument } from '../generated/graphql.js';
-import { codesOf, execute, postGraphQL } from '../support/graphql-client.js';
+import { codesOf, execute, postGraphQL, type GraphQLErrorShape } from '../support/graphql-client.js';
 import { demoTokens, startHarness, type Harness } from '../support/harness.js';
 import {
   composeSupergraph,
   fetchSubgraphSdl,
+  LOYALTY_FAULT,
+  MASKED_SUBGRAPH_ERROR,
   oneOfInputNames,
   startHiveRouter,
   startLoyaltySubgraph,
@@ -19,6 +21,8 @@ import {
 
 const { alice, aliceGoogle, aliceGithub, bob } = DEMO.users;
 const BOB_SECRETS = ['bob@example.com', bob.split('|')[1]];
+/** CALLER_RATE_LIMIT of this suite: link or unlink attempts per caller in 600 s. */
+const CALLER_LIMIT = 6;
 
 const ENTITIES = `query Entities($representations: [_Any!]!) {
   _entities(representations: $representations) {
@@ -42,6 +46,8 @@ type EntitiesData = {
  */
 interface RouterCase {
   name: string;
+  /** Short and unique: names the callers a test of this router uses alone. */
+  id: string;
   router: () => Router;
   /** Both oneOf members in variables: refused by the router's variable coercion. */
   bothModesInVariables: { status: number; code: string | undefined };
@@ -60,12 +66,14 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
   const ROUTERS: RouterCase[] = [
     {
       name: '@apollo/gateway (with the OneOf workaround of docs/federation.md)',
+      id: 'apollo-gateway',
       router: () => apolloRouter,
       bothModesInVariables: { status: 400, code: 'BAD_USER_INPUT' },
       invalidLiteralStatus: 400,
     },
     {
       name: 'Hive Gateway',
+      id: 'hive-gateway',
       router: () => hiveRouter,
       // graphql-yoga answers variable coercion errors without an extensions code.
       bothModesInVariables: { status: 400, code: undefined },
@@ -74,7 +82,9 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
   ];
 
   beforeAll(async () => {
-    h = await startHarness();
+    // A low per-caller limit, so that one test can reach it: each test that reaches it uses a
+    // caller of its own, and alice and bob stay well under it (at most 4 attempts each here).
+    h = await startHarness({ env: { CALLER_RATE_LIMIT: `${CALLER_LIMIT}/600` } });
     loyalty = await startLoyaltySubgraph({ [alice]: 'gold', [bob]: 'silver' });
     subgraphSdl = await fetchSubgraphSdl(h.url);
     const { supergraphSdl } = composeSupergraph([
@@ -264,6 +274,90 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
       expect(result.body.errors?.every((e) => e.extensions?.code === 'FORBIDDEN')).toBe(true);
       for (const secret of BOB_SECRETS) expect(result.text).not.toContain(secret);
       expect(readsOf(bob)).toEqual([]);
+    });
+  });
+
+  describe.each(ROUTERS)('errors through $name (configured as docs/federation.md says)', ({ router, id }) => {
+    /** The error as the subgraph wrote it, as the router must hand it on: it only adds `serviceName`. */
+    const routed = (error: GraphQLErrorShape | undefined) => ({
+      message: error?.message,
+      extensions: { ...error?.extensions, serviceName: 'accounts' },
+    });
+    const linkOnce = (url: string, variables: Record<string, unknown>, token: string) =>
+      postGraphQL(url, { query: print(LinkAccountsDocument), variables }, { token });
+
+    it('hands on a link refused in the service (BAD_USER_INPUT / SAME_ACCOUNT) with its message and extensions unchanged', async () => {
+      const sameAccount = {
+        primaryId: alice,
+        input: { admin: { provider: 'auth0', userId: alice.split('|')[1] } },
+      };
+
+      const direct = await linkOnce(h.url, sameAccount, tokens.admin);
+      const result = await linkOnce(router().url, sameAccount, tokens.admin);
+
+      expect(direct.body.errors?.[0]?.extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        reason: 'SAME_ACCOUNT',
+      });
+      expect(result.body.errors?.map((e) => ({ message: e.message, extensions: e.extensions }))).toEqual([
+        routed(direct.body.errors?.[0]),
+      ]);
+      expect(h.emulator.journal.count('link')).toBe(0);
+    });
+
+    it('hands on an Auth0 refusal (CONFLICT / ALREADY_LINKED from the emulator’s 409) with its message and extensions unchanged', async () => {
+      const linkWith = { jwt: { linkWith: tokens.aliceGoogleIdToken } };
+      expect(
+        (await linkOnce(h.url, { primaryId: alice, input: linkWith }, tokens.alice)).body.errors,
+      ).toBeUndefined();
+
+      // Bob holds a valid ID token of aliceGoogle, which now belongs to alice: Auth0 answers 409.
+      const direct = await linkOnce(h.url, { primaryId: bob, input: linkWith }, tokens.bob);
+      const result = await linkOnce(router().url, { primaryId: bob, input: linkWith }, tokens.bob);
+
+      expect(direct.body.errors?.[0]?.extensions).toMatchObject({
+        code: 'CONFLICT',
+        reason: 'ALREADY_LINKED',
+        auth0: { statusCode: 409 },
+      });
+      expect(result.body.errors?.map((e) => ({ message: e.message, extensions: e.extensions }))).toEqual([
+        routed(direct.body.errors?.[0]),
+      ]);
+      expect(h.emulator.journal.entries({ route: 'link' }).map((e) => e.status)).toEqual([201, 409, 409]);
+    });
+
+    it('hands on RATE_LIMITED / CALLER_LIMIT with retryAfter and the message that names it', async () => {
+      const caller = `auth0|caller-limit-${id}`;
+      const token = await h.emulator.tokens.userAccessToken({ sub: caller });
+      const attempt = { primaryId: caller, input: { jwt: { linkWith: 'not-an-id-token' } } };
+      for (let i = 0; i < CALLER_LIMIT; i++) {
+        const refused = await linkOnce(h.url, attempt, token);
+        expect(refused.body.errors?.[0]?.extensions?.reason).toBe('INVALID_LINK_TOKEN');
+      }
+
+      const result = await linkOnce(router().url, attempt, token);
+
+      const [error] = result.body.errors ?? [];
+      const retryAfter = Number(error?.extensions?.retryAfter);
+      expect(Number.isInteger(retryAfter)).toBe(true);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(600);
+      expect(error).toEqual({
+        message: `Too many link or unlink attempts by this caller (CALLER_RATE_LIMIT); retry after ${retryAfter} s.`,
+        path: ['linkAccounts'],
+        extensions: { code: 'RATE_LIMITED', reason: 'CALLER_LIMIT', retryAfter, serviceName: 'accounts' },
+      });
+      expect(h.emulator.journal.count('link')).toBe(0);
+    });
+
+    it("masks another subgraph's error: its message and code never reach the client", async () => {
+      const result = await postGraphQL(router().url, { query: '{ loyaltyFault }' });
+
+      expect(result.body.errors?.map((e) => [e.message, e.extensions?.code])).toEqual([
+        [MASKED_SUBGRAPH_ERROR.message, MASKED_SUBGRAPH_ERROR.code],
+      ]);
+      expect(result.text).not.toContain(LOYALTY_FAULT.message);
+      expect(result.text).not.toContain(LOYALTY_FAULT.code);
     });
   });
 

@@ -14,6 +14,7 @@ import {
   Logger as HiveLogger,
 } from '@graphql-hive/gateway-runtime';
 import {
+  GraphQLError,
   type GraphQLSchema,
   type InputObjectTypeDefinitionNode,
   type InputObjectTypeExtensionNode,
@@ -31,6 +32,16 @@ export const FORWARDED_HEADERS = ['authorization', 'x-request-id'] as const;
  * the router hands it only to the subgraphs that need it (docs/federation.md, "Headers the router must forward").
  */
 export const AUTHORIZATION_SUBGRAPHS = ['accounts'];
+
+/**
+ * Subgraphs whose errors reach clients as they are (docs/federation.md, "Errors through the
+ * router"): this service's messages and extensions are written for clients; another subgraph's
+ * error becomes {@link MASKED_SUBGRAPH_ERROR}, since nothing says its messages are.
+ */
+export const SHOWN_ERROR_SUBGRAPHS = ['accounts'];
+
+/** What a client gets in place of an error from a subgraph not in `SHOWN_ERROR_SUBGRAPHS`. */
+export const MASKED_SUBGRAPH_ERROR = { message: 'Unexpected error', code: 'INTERNAL_SERVER_ERROR' };
 
 export interface SubgraphSource {
   name: string;
@@ -151,8 +162,11 @@ export async function startRouter(options: {
   enforceOneOf?: boolean;
   /** Subgraphs that receive the caller's `Authorization`; default `AUTHORIZATION_SUBGRAPHS`. */
   authorizationSubgraphs?: string[];
+  /** Subgraphs whose errors pass unchanged; default `SHOWN_ERROR_SUBGRAPHS`. */
+  shownErrorSubgraphs?: string[];
 }): Promise<ApolloRouter> {
   const authorizationSubgraphs = options.authorizationSubgraphs ?? AUTHORIZATION_SUBGRAPHS;
+  const shownErrorSubgraphs = options.shownErrorSubgraphs ?? SHOWN_ERROR_SUBGRAPHS;
   // Without it the gateway reports usage to Apollo and probes cloud metadata addresses.
   if (process.env.APOLLO_TELEMETRY_DISABLED !== 'true') {
     throw new Error('APOLLO_TELEMETRY_DISABLED=true must be set before an ApolloGateway is constructed');
@@ -182,7 +196,22 @@ export async function startRouter(options: {
       router.oneOfInputs = enforceOneOfInputs(schemaContext);
     });
   }
-  const server = new ApolloServer<RouterContext>({ gateway });
+  const server = new ApolloServer<RouterContext>({
+    gateway,
+    // Otherwise Apollo Server adds the gateway's own stack trace unless NODE_ENV is production or test.
+    includeStacktraceInErrorResponses: false,
+    // The gateway copies a subgraph error's message and extensions and adds `serviceName`; errors
+    // of the gateway itself (validation, planning) have none and pass as they are.
+    formatError: (formatted) => {
+      const serviceName = formatted.extensions?.serviceName;
+      if (typeof serviceName !== 'string' || shownErrorSubgraphs.includes(serviceName)) return formatted;
+      return {
+        message: MASKED_SUBGRAPH_ERROR.message,
+        path: formatted.path,
+        extensions: { code: MASKED_SUBGRAPH_ERROR.code },
+      };
+    },
+  });
   const { url } = await startStandaloneServer(server, {
     listen: { host: '127.0.0.1', port: 0 },
     context: async ({ req }) => {
@@ -200,6 +229,33 @@ export async function startRouter(options: {
 }
 
 /**
+ * Hive Gateway passes every subgraph's errors as they are (adding `code: DOWNSTREAM_SERVICE_ERROR`
+ * where none is set, and `serviceName`); its `maskedErrors` masks only unexpected errors, not these.
+ * This replaces the errors of the subgraphs not in `shown` before the gateway merges them.
+ */
+export function maskSubgraphErrorsExcept(shown: string[]): GatewayPlugin {
+  return {
+    onSubgraphExecute({ subgraphName }) {
+      if (shown.includes(subgraphName)) return;
+      return ({ result, setResult }) => {
+        // Subscriptions (async iterables) are not served by these subgraphs.
+        if (Symbol.asyncIterator in result || !result.errors) return;
+        setResult({
+          ...result,
+          errors: result.errors.map(
+            (error) =>
+              new GraphQLError(MASKED_SUBGRAPH_ERROR.message, {
+                path: error.path,
+                extensions: { code: MASKED_SUBGRAPH_ERROR.code },
+              }),
+          ),
+        });
+      };
+    },
+  };
+}
+
+/**
  * Serves a supergraph with Hive Gateway (`@graphql-hive/gateway-runtime`) over node:http on
  * 127.0.0.1, port 0, forwarding headers as {@link startRouter} does, with
  * `propagateHeaders.fromClientToSubgraphs`. The supergraph is given as SDL: no schema registry,
@@ -208,8 +264,11 @@ export async function startRouter(options: {
 export async function startHiveRouter(options: {
   supergraphSdl: string;
   authorizationSubgraphs?: string[];
+  /** Subgraphs whose errors pass unchanged; default `SHOWN_ERROR_SUBGRAPHS`. */
+  shownErrorSubgraphs?: string[];
 }): Promise<HiveRouter> {
   const authorizationSubgraphs = options.authorizationSubgraphs ?? AUTHORIZATION_SUBGRAPHS;
+  const shownErrorSubgraphs = options.shownErrorSubgraphs ?? SHOWN_ERROR_SUBGRAPHS;
   const subgraphRequests: Router['subgraphRequests'] = [];
   const fetchedUrls: string[] = [];
   const recordSubgraphRequests: GatewayPlugin = {
@@ -231,7 +290,7 @@ export async function startHiveRouter(options: {
       fromClientToSubgraphs: ({ request, subgraphName }) =>
         headersFor(subgraphName, (name) => request.headers.get(name), authorizationSubgraphs),
     },
-    plugins: () => [recordSubgraphRequests],
+    plugins: () => [recordSubgraphRequests, maskSubgraphErrorsExcept(shownErrorSubgraphs)],
   });
   const server = createServer(runtime);
   await new Promise<void>((resolve, reject) => {
@@ -283,8 +342,16 @@ type User @key(fields: "id") {
 type Query {
   "Users with the highest tiers, as references the accounts subgraph resolves."
   loyaltyLeaders: [User!]!
+  "Always fails, with a message meant for the loyalty team only: shows what the router does with another subgraph's errors."
+  loyaltyFault: String
 }
 `;
+
+/** The loyalty subgraph's own error, which routers configured as docs/federation.md says mask. */
+export const LOYALTY_FAULT = {
+  message: 'loyalty database at 10.0.0.7:5432 refused the connection',
+  code: 'LOYALTY_DB_DOWN',
+};
 
 /**
  * A second subgraph as a platform team would write one: it extends `User @key(fields: "id")` with
@@ -296,7 +363,12 @@ export async function startLoyaltySubgraph(tiers: Record<string, string>): Promi
   const schema = buildSubgraphSchema({
     typeDefs: parse(LOYALTY_SDL),
     resolvers: {
-      Query: { loyaltyLeaders: () => Object.keys(tiers).map((id) => ({ id })) },
+      Query: {
+        loyaltyLeaders: () => Object.keys(tiers).map((id) => ({ id })),
+        loyaltyFault: () => {
+          throw new GraphQLError(LOYALTY_FAULT.message, { extensions: { code: LOYALTY_FAULT.code } });
+        },
+      },
       User: {
         __resolveReference: (reference: { id: string }) => reference,
         loyaltyTier: (user: { id: string }) => tiers[user.id] ?? null,
