@@ -65,8 +65,9 @@ interface Paging {
 /**
  * One page of `items` as Auth0 answers it: a bare array; with `include_totals=true`
  * `{ start, limit, total, <key> }`; with `from`/`take` (checkpoint routes) `{ <key>, next? }`,
- * where `next` is the `from` of the following page. Unconfirmed: chose the id of the next page's
- * first item as `next` (Auth0's is opaque) and `from` as inclusive.
+ * where `next` is the `from` of the following page and is absent on the last one, as Auth0
+ * documents (the document's oneOf cannot tell such a last page from an offset page). Unconfirmed:
+ * chose the id of the next page's first item as `next` (Auth0's is opaque) and `from` as inclusive.
  */
 function page<T>(
   query: Record<string, string>,
