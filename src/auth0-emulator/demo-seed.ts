@@ -20,6 +20,18 @@ const passwords: Record<keyof typeof users, string> = {
   carol: 'Carol-demo-pass-1',
 };
 
+// Role and organization ids shaped like Auth0's (`rol_` / `org_` and 16 alphanumerics).
+const roles = {
+  editor: 'rol_demoEditor000001',
+  billingAdmin: 'rol_demoBilling00001',
+  viewer: 'rol_demoViewer000001',
+} as const;
+
+const organizations = {
+  acme: 'org_demoAcme00000001',
+  globex: 'org_demoGlobex000001',
+} as const;
+
 export const DEMO = {
   spaClientId: 'demo-spa',
   serviceClientId: 'demo-gateway',
@@ -28,6 +40,8 @@ export const DEMO = {
   adminClientSecret: 'demo-admin-secret-0123456789abcdef',
   users,
   passwords: passwords as Record<string, string>,
+  roles,
+  organizations,
 } as const;
 
 export const DEMO_SEED: EmulatorSeed = {
@@ -144,6 +158,30 @@ export const DEMO_SEED: EmulatorSeed = {
       name: 'Carol Danvers',
       nickname: 'carol',
       password: passwords.carol,
+    },
+  ],
+  // Alice's GitHub account holds access of its own (a direct role, a membership with a role of
+  // its own) that Auth0 drops when it is linked into Alice: what a carry-over keeps.
+  roles: [
+    { id: roles.editor, name: 'editor', description: 'Edits content', users: [users.aliceGithub] },
+    { id: roles.billingAdmin, name: 'billing-admin', description: 'Manages invoices' },
+    { id: roles.viewer, name: 'viewer', description: 'Reads content', users: [users.alice, users.bob] },
+  ],
+  organizations: [
+    {
+      id: organizations.acme,
+      name: 'acme',
+      display_name: 'Acme Corp',
+      members: [
+        { user_id: users.alice, roles: [{ id: roles.viewer }] },
+        { user_id: users.aliceGithub, roles: [{ id: roles.billingAdmin }] },
+      ],
+    },
+    {
+      id: organizations.globex,
+      name: 'globex',
+      display_name: 'Globex',
+      members: [{ user_id: users.aliceGithub }, { user_id: users.bob }],
     },
   ],
 };

@@ -18,6 +18,8 @@ import type {
   RateLimit,
   SeedClient,
   SeedClientGrant,
+  SeedOrganization,
+  SeedRole,
   SeedUser,
   TenantControl,
   TokenMinter,
@@ -154,6 +156,14 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
     lagSearch: () => searchIndex.lag(state.primaries()),
     catchUpSearch: () => searchIndex.catchUp(),
     connectionId: (connection: string) => state.connectionId(connection),
+    addRole: (role: SeedRole) => state.addRole(structuredClone(role)),
+    addOrganization: (organization: SeedOrganization) => state.addOrganization(structuredClone(organization)),
+    userRoleIds: (userId: string) => state.rolesOfUser(userId).map((r) => r.id),
+    userMemberships: (userId: string) =>
+      state.organizationsOfUser(userId).map((o) => ({
+        organizationId: o.id,
+        roleIds: state.memberRoles(o.id, userId).map((r) => r.id),
+      })),
   };
 
   return {

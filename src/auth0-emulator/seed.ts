@@ -1,4 +1,4 @@
-// Seed files: JSON `{ "users": [...], "clients": [...], "client_grants": [...] }` in Auth0's shapes, validated before use.
+// Seed files: JSON `{ "users", "clients", "client_grants", "roles", "organizations" }` in Auth0's shapes, validated before use.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { EmulatorSeed } from './types.js';
@@ -53,10 +53,40 @@ const clientGrantSchema = z.looseObject({
   scope: z.array(z.string()),
 });
 
+// Auth0's `Role`, plus `users`: the ids the role is assigned to directly.
+const roleSchema = z.looseObject({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  description: z.string().optional(),
+  users: z.array(z.string().min(1)).optional(),
+});
+
+// Auth0's `OrganizationMember`: the membership's roles by id (their names are the roles' own).
+const memberSchema = z.looseObject({
+  user_id: z.string().min(1),
+  roles: z.array(z.looseObject({ id: z.string().min(1) })).optional(),
+});
+
+// Auth0's `Organization` (name: lowercase, digits, `-` and `_`, at most 50), plus its `members`.
+const organizationSchema = z.looseObject({
+  id: z.string().min(1).max(50),
+  name: z
+    .string()
+    .min(1)
+    .max(50)
+    .regex(/^[a-z0-9_-]+$/, 'must be lowercase letters, digits, "-" or "_"'),
+  display_name: z.string().min(1).max(255).optional(),
+  branding: z.looseObject({}).optional(),
+  metadata: z.record(z.string(), z.string().max(255).nullable()).optional(),
+  members: z.array(memberSchema).optional(),
+});
+
 const seedSchema = z.looseObject({
   users: z.array(userSchema),
   clients: z.array(clientSchema),
   client_grants: z.array(clientGrantSchema).optional(),
+  roles: z.array(roleSchema).optional(),
+  organizations: z.array(organizationSchema).optional(),
 });
 
 function pathOf(path: PropertyKey[]): string {
@@ -76,7 +106,7 @@ export function parseSeed(json: unknown, source = 'seed'): EmulatorSeed {
   const fail = (path: string, message: string): never => {
     throw new Error(`invalid ${source}: ${path}: ${message}`);
   };
-  const { users, clients, client_grants: grants = [] } = result.data;
+  const { users, clients, client_grants: grants = [], roles = [], organizations = [] } = result.data;
   const userIds = new Set<string>();
   users.forEach((user, i) => {
     if (userIds.has(user.user_id)) fail(`users[${i}].user_id`, `duplicate ${user.user_id}`);
@@ -96,6 +126,34 @@ export function parseSeed(json: unknown, source = 'seed'): EmulatorSeed {
     if (grantKeys.has(key))
       fail(`client_grants[${i}]`, `duplicate grant for ${grant.client_id} on ${grant.audience}`);
     grantKeys.add(key);
+  });
+  const roleIds = new Set<string>();
+  roles.forEach((role, i) => {
+    if (roleIds.has(role.id)) fail(`roles[${i}].id`, `duplicate ${role.id}`);
+    roleIds.add(role.id);
+    role.users?.forEach((userId, j) => {
+      if (!userIds.has(userId)) fail(`roles[${i}].users[${j}]`, `no user ${userId} in users`);
+    });
+  });
+  const organizationIds = new Set<string>();
+  const organizationNames = new Set<string>();
+  organizations.forEach((organization, i) => {
+    if (organizationIds.has(organization.id)) fail(`organizations[${i}].id`, `duplicate ${organization.id}`);
+    organizationIds.add(organization.id);
+    // Auth0 refuses a second organization of the same name (409).
+    if (organizationNames.has(organization.name))
+      fail(`organizations[${i}].name`, `duplicate ${organization.name}`);
+    organizationNames.add(organization.name);
+    const memberIds = new Set<string>();
+    organization.members?.forEach((member, j) => {
+      const at = `organizations[${i}].members[${j}]`;
+      if (!userIds.has(member.user_id)) fail(`${at}.user_id`, `no user ${member.user_id} in users`);
+      if (memberIds.has(member.user_id)) fail(`${at}.user_id`, `duplicate ${member.user_id}`);
+      memberIds.add(member.user_id);
+      member.roles?.forEach((role, k) => {
+        if (!roleIds.has(role.id)) fail(`${at}.roles[${k}].id`, `no role ${role.id} in roles`);
+      });
+    });
   });
   return result.data as EmulatorSeed;
 }

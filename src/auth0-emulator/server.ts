@@ -3,6 +3,20 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { EmulatorContext } from './context.js';
 import { handleAuthorizeGet, handleAuthorizePost, type BrowserRequest } from './authorize-route.js';
+import {
+  handleAddOrganizationMembers,
+  handleAssignMemberRoles,
+  handleAssignUserRoles,
+  handleGetMemberRoles,
+  handleGetOrganizationMembers,
+  handleGetUserOrganizations,
+  handleGetUserRoles,
+  handleListOrganizations,
+  handleListRoles,
+  handleRemoveMemberRoles,
+  handleRemoveOrganizationMembers,
+  handleRemoveUserRoles,
+} from './access-routes.js';
 import { corsHeaders, preflight } from './cors.js';
 import type { FaultInjector } from './faults.js';
 import { managementError, readBody, ReplyError, type Reply } from './http.js';
@@ -45,6 +59,28 @@ const BROWSER_ROUTES: Record<string, { route: RouteName; methods: string[] }> = 
   '/v2/logout': { route: 'logout', methods: ['GET'] },
 };
 
+const BY_METHOD: Record<'roles' | 'members' | 'memberRoles', Record<string, RouteName | undefined>> = {
+  roles: { GET: 'get-user-roles', POST: 'assign-user-roles', DELETE: 'remove-user-roles' },
+  members: {
+    GET: 'get-organization-members',
+    POST: 'add-organization-members',
+    DELETE: 'remove-organization-members',
+  },
+  memberRoles: { GET: 'get-member-roles', POST: 'assign-member-roles', DELETE: 'remove-member-roles' },
+};
+
+/** `/organizations/{id}/members` and `/organizations/{id}/members/{user_id}/roles`. */
+function matchOrganizationRoute(method: string, segments: string[]): Matched {
+  if (!segments[1] || segments[2] !== 'members') return { route: 'unknown' };
+  const route =
+    segments.length === 3
+      ? BY_METHOD.members[method]
+      : segments.length === 5 && segments[3] && segments[4] === 'roles'
+        ? BY_METHOD.memberRoles[method]
+        : undefined;
+  return route ? { route, rawSegments: segments } : { route: 'unknown' };
+}
+
 export function matchRoute(method: string, path: string): Matched {
   const browser = BROWSER_ROUTES[path];
   if (browser?.methods.includes(method)) return { route: browser.route };
@@ -57,9 +93,19 @@ export function matchRoute(method: string, path: string): Matched {
   if (method === 'GET' && segments.length === 1 && resource === 'users') return { route: 'search-users' };
   if (method === 'GET' && segments.length === 1 && resource === 'users-by-email')
     return { route: 'users-by-email' };
+  if (method === 'GET' && segments.length === 1 && resource === 'roles') return { route: 'list-roles' };
+  if (method === 'GET' && segments.length === 1 && resource === 'organizations')
+    return { route: 'list-organizations', rawSegments: segments };
+  if (resource === 'organizations') return matchOrganizationRoute(method, segments);
   if (resource !== 'users' || !segments[1]) return { route: 'unknown' };
   if (method === 'GET' && segments.length === 2) return { route: 'get-user', rawSegments: segments };
   if (method === 'PATCH' && segments.length === 2) return { route: 'update-user', rawSegments: segments };
+  if (segments.length === 3 && segments[2] === 'roles') {
+    const route = BY_METHOD.roles[method];
+    return route ? { route, rawSegments: segments } : { route: 'unknown' };
+  }
+  if (method === 'GET' && segments.length === 3 && segments[2] === 'organizations')
+    return { route: 'get-user-organizations', rawSegments: segments };
   if (segments[2] !== 'identities') return { route: 'unknown' };
   if (method === 'POST' && segments.length === 3) return { route: 'link', rawSegments: segments };
   if (method === 'DELETE' && segments.length === 5 && segments[3] && segments[4]) {
@@ -280,6 +326,30 @@ export class EmulatorServer {
           return await handleSearchUsers(ctx, management);
         case 'update-user':
           return await handleUpdateUser(ctx, management);
+        case 'list-roles':
+          return await handleListRoles(ctx, management);
+        case 'list-organizations':
+          return await handleListOrganizations(ctx, management);
+        case 'get-user-roles':
+          return await handleGetUserRoles(ctx, management);
+        case 'assign-user-roles':
+          return await handleAssignUserRoles(ctx, management);
+        case 'remove-user-roles':
+          return await handleRemoveUserRoles(ctx, management);
+        case 'get-user-organizations':
+          return await handleGetUserOrganizations(ctx, management);
+        case 'get-organization-members':
+          return await handleGetOrganizationMembers(ctx, management);
+        case 'add-organization-members':
+          return await handleAddOrganizationMembers(ctx, management);
+        case 'remove-organization-members':
+          return await handleRemoveOrganizationMembers(ctx, management);
+        case 'get-member-roles':
+          return await handleGetMemberRoles(ctx, management);
+        case 'assign-member-roles':
+          return await handleAssignMemberRoles(ctx, management);
+        case 'remove-member-roles':
+          return await handleRemoveMemberRoles(ctx, management);
       }
     } catch (error) {
       if (error instanceof ReplyError) return error.reply;

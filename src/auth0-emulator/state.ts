@@ -1,7 +1,15 @@
 // The tenant's users and clients, and the account-linking rules that change them.
 import { createHash } from 'node:crypto';
 import { isSocialProvider } from '../auth0/social-providers.js';
-import type { EmulatorSeed, SeedClient, SeedClientGrant, SeedUser, WireIdentity } from './types.js';
+import type {
+  EmulatorSeed,
+  SeedClient,
+  SeedClientGrant,
+  SeedOrganization,
+  SeedRole,
+  SeedUser,
+  WireIdentity,
+} from './types.js';
 
 /** Root profile fields that move into a linked identity's profileData. */
 export const PROFILE_DATA_KEYS = [
@@ -40,6 +48,15 @@ export interface StoredUser {
   app_metadata?: Record<string, unknown>;
   created_at: string;
   updated_at: string;
+}
+
+/** An organization as Auth0 returns it (`Organization`); its members are kept apart. */
+export interface StoredOrganization {
+  id: string;
+  name: string;
+  display_name?: string;
+  branding?: Record<string, unknown>;
+  metadata?: Record<string, string | null>;
 }
 
 export interface LoginCandidate {
@@ -128,6 +145,12 @@ export class TenantState {
   /** Passwords by identity key, so a linked identity keeps its credentials. */
   private readonly passwords = new Map<string, string>();
   private readonly hidden = new Set<string>();
+  private readonly roleList = new Map<string, SeedRole>();
+  private readonly organizationList = new Map<string, StoredOrganization>();
+  /** Directly assigned (tenant-wide) role ids by user id, in assignment order. */
+  private readonly userRoles = new Map<string, Set<string>>();
+  /** Members of each organization by organization id: user id → that membership's role ids. */
+  private readonly members = new Map<string, Map<string, Set<string>>>();
 
   constructor(private readonly now: () => number) {}
 
@@ -137,9 +160,123 @@ export class TenantState {
     this.grants.clear();
     this.passwords.clear();
     this.hidden.clear();
+    this.roleList.clear();
+    this.organizationList.clear();
+    this.userRoles.clear();
+    this.members.clear();
     for (const client of seed.clients) this.addClient(client);
     for (const grant of seed.client_grants ?? []) this.addClientGrant(grant);
     for (const user of seed.users) this.addUser(user, SEED_TIME);
+    for (const role of seed.roles ?? []) this.addRole(role);
+    for (const organization of seed.organizations ?? []) this.addOrganization(organization);
+  }
+
+  /** A role, with `users` (Auth0's role-assignment body) given that role directly. */
+  addRole(seed: SeedRole): void {
+    if (this.roleList.has(seed.id)) throw new Error(`role ${seed.id} already exists`);
+    const { users = [], ...role } = seed;
+    this.roleList.set(role.id, role);
+    for (const userId of users) {
+      if (!this.users.has(userId)) throw new Error(`role ${role.id}: no user ${userId}`);
+      this.assignUserRoles(userId, [role.id]);
+    }
+  }
+
+  /** An organization, with `members` in Auth0's member shape (`roles` by id). */
+  addOrganization(seed: SeedOrganization): void {
+    if (this.organizationList.has(seed.id)) throw new Error(`organization ${seed.id} already exists`);
+    const { id, name, display_name: displayName, branding, metadata, members = [] } = seed;
+    const organization: StoredOrganization = {
+      id,
+      name,
+      ...(displayName === undefined ? {} : { display_name: displayName }),
+      ...(branding === undefined ? {} : { branding }),
+      ...(metadata === undefined ? {} : { metadata }),
+    };
+    this.organizationList.set(organization.id, organization);
+    this.members.set(organization.id, new Map());
+    for (const member of members) {
+      if (!this.users.has(member.user_id))
+        throw new Error(`organization ${organization.id}: no user ${member.user_id}`);
+      const roleIds = (member.roles ?? []).map((r) => r.id);
+      const unknown = roleIds.find((id) => !this.roleList.has(id));
+      if (unknown) throw new Error(`organization ${organization.id}: no role ${unknown}`);
+      this.addMembers(organization.id, [member.user_id]);
+      this.assignMemberRoles(organization.id, member.user_id, roleIds);
+    }
+  }
+
+  roles(): SeedRole[] {
+    return [...this.roleList.values()];
+  }
+
+  role(roleId: string): SeedRole | undefined {
+    return this.roleList.get(roleId);
+  }
+
+  organizations(): StoredOrganization[] {
+    return [...this.organizationList.values()];
+  }
+
+  organization(organizationId: string): StoredOrganization | undefined {
+    return this.organizationList.get(organizationId);
+  }
+
+  /** The user's directly assigned roles, in assignment order. */
+  rolesOfUser(userId: string): SeedRole[] {
+    return [...(this.userRoles.get(userId) ?? [])].map((id) => this.roleList.get(id)!);
+  }
+
+  assignUserRoles(userId: string, roleIds: string[]): void {
+    let assigned = this.userRoles.get(userId);
+    if (!assigned) this.userRoles.set(userId, (assigned = new Set()));
+    for (const id of roleIds) assigned.add(id);
+  }
+
+  removeUserRoles(userId: string, roleIds: string[]): void {
+    const assigned = this.userRoles.get(userId);
+    for (const id of roleIds) assigned?.delete(id);
+  }
+
+  /** Organizations the user is a member of, in the order they were created. */
+  organizationsOfUser(userId: string): StoredOrganization[] {
+    return this.organizations().filter((o) => this.members.get(o.id)?.has(userId));
+  }
+
+  /** Member user ids of an organization, in the order they joined. */
+  memberIds(organizationId: string): string[] {
+    return [...(this.members.get(organizationId)?.keys() ?? [])];
+  }
+
+  isMember(organizationId: string, userId: string): boolean {
+    return this.members.get(organizationId)?.has(userId) ?? false;
+  }
+
+  /** Adding a member twice keeps the membership and its roles as they are. */
+  addMembers(organizationId: string, userIds: string[]): void {
+    const members = this.members.get(organizationId)!;
+    for (const id of userIds) if (!members.has(id)) members.set(id, new Set());
+  }
+
+  /** Removing a membership removes its roles with it. */
+  removeMembers(organizationId: string, userIds: string[]): void {
+    const members = this.members.get(organizationId);
+    for (const id of userIds) members?.delete(id);
+  }
+
+  memberRoles(organizationId: string, userId: string): SeedRole[] {
+    const roleIds = this.members.get(organizationId)?.get(userId) ?? new Set<string>();
+    return [...roleIds].map((id) => this.roleList.get(id)!);
+  }
+
+  assignMemberRoles(organizationId: string, userId: string, roleIds: string[]): void {
+    const assigned = this.members.get(organizationId)?.get(userId);
+    for (const id of roleIds) assigned?.add(id);
+  }
+
+  removeMemberRoles(organizationId: string, userId: string, roleIds: string[]): void {
+    const assigned = this.members.get(organizationId)?.get(userId);
+    for (const id of roleIds) assigned?.delete(id);
   }
 
   addClient(client: SeedClient): void {
@@ -248,6 +385,11 @@ export class TenantState {
     primary.identities.push({ ...main, profileData: pickProfileData(secondary.profile) }, ...alreadyLinked);
     primary.updated_at = new Date(this.now()).toISOString();
     this.users.delete(secondary.user_id);
+    // Auth0 deletes the secondary user, and with it its direct roles and its organization
+    // memberships (with their member roles); nothing moves to the primary. Unconfirmed: chose
+    // that they are gone for good, so a later unlink recreates the user without them.
+    this.userRoles.delete(secondary.user_id);
+    for (const members of this.members.values()) members.delete(secondary.user_id);
   }
 
   /** Detaches identity `index` (never 0) and recreates it as a standalone user without metadata. */

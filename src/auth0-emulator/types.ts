@@ -10,6 +10,18 @@ export type RouteName =
   | 'users-by-email'
   | 'search-users'
   | 'update-user'
+  | 'get-user-roles'
+  | 'assign-user-roles'
+  | 'remove-user-roles'
+  | 'get-user-organizations'
+  | 'get-organization-members'
+  | 'add-organization-members'
+  | 'remove-organization-members'
+  | 'get-member-roles'
+  | 'assign-member-roles'
+  | 'remove-member-roles'
+  | 'list-roles'
+  | 'list-organizations'
   | 'authorize'
   | 'userinfo'
   | 'logout';
@@ -160,6 +172,14 @@ export interface TenantControl {
   catchUpSearch(): void;
   /** The tenant's id for a connection name ('con_' + 16 alphanumerics), as sent in connection_id. */
   connectionId(connection: string): string;
+  /** A role, with `users` it is assigned to directly. */
+  addRole(role: SeedRole): void;
+  /** An organization, with its `members` and their roles. */
+  addOrganization(organization: SeedOrganization): void;
+  /** Role ids assigned to the user directly, in assignment order ([] for a user that is gone). */
+  userRoleIds(userId: string): string[];
+  /** The user's memberships: organization id and that membership's role ids. */
+  userMemberships(userId: string): { organizationId: string; roleIds: string[] }[];
 }
 
 export interface EmulatorSeed {
@@ -167,6 +187,36 @@ export interface EmulatorSeed {
   clients: SeedClient[];
   /** Auth0's client grants: Management API scopes (audience `<any origin>/api/v2/`) or another API's. */
   client_grants?: SeedClientGrant[];
+  /** Roles as `GET /api/v2/roles` returns them, with `users`: who has the role directly. */
+  roles?: SeedRole[];
+  /** Organizations as `GET /api/v2/organizations` returns them, with their `members`. */
+  organizations?: SeedOrganization[];
+  [k: string]: unknown;
+}
+
+/**
+ * A role (`Role`: id, name, description); `users` lists the user ids it is assigned to directly,
+ * as Auth0's `POST /api/v2/roles/{id}/users` body does.
+ */
+export interface SeedRole {
+  id: string;
+  name: string;
+  description?: string;
+  users?: string[];
+  [k: string]: unknown;
+}
+
+/**
+ * An organization (`Organization`: id, name, display_name, branding, metadata); `members` in
+ * Auth0's `OrganizationMember` shape, each with the roles of that membership by id.
+ */
+export interface SeedOrganization {
+  id: string;
+  name: string;
+  display_name?: string;
+  branding?: Record<string, unknown>;
+  metadata?: Record<string, string | null>;
+  members?: { user_id: string; roles?: { id: string; [k: string]: unknown }[]; [k: string]: unknown }[];
   [k: string]: unknown;
 }
 

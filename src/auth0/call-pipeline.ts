@@ -275,6 +275,8 @@ export class Auth0CallPipeline {
 
   private parse<T>(spec: CallSpec<T>, response: Auth0HttpResponse): T {
     let body: unknown;
+    // A 204 (role and member writes) has no body to parse.
+    if (response.statusCode === 204) return spec.parse(undefined);
     try {
       body = JSON.parse(response.body);
     } catch {

@@ -1,14 +1,46 @@
 import type { Auth0Services } from './auth0-services.js';
 import { Auth0CallPipeline, type CallRequest, type CallSpec, type UpstreamAuth } from './call-pipeline.js';
 import { quoteLucene } from './lucene.js';
-import { parseIdentities, parseUser, parseUsers } from './parse-wire.js';
-import { encodePathSegment, parseUserId } from './user-id.js';
-import type { WireIdentity, WireLinkBody, WireUser, WireUserUpdate } from './wire.js';
+import {
+  parseIdentities,
+  parseNoContent,
+  parseOrganizationPage,
+  parseRolePage,
+  parseUser,
+  parseUsers,
+  type WirePage,
+} from './parse-wire.js';
+import { assertPathSegment, encodePathSegment, parseUserId } from './user-id.js';
+import type {
+  WireIdentity,
+  WireLinkBody,
+  WireOrganization,
+  WireRole,
+  WireUser,
+  WireUserUpdate,
+} from './wire.js';
 
 export type { UpstreamAuth } from './call-pipeline.js';
 
 /** Most ids per `searchUsersByIds` call: keeps the Lucene query well below Auth0's URI limit. */
 export const MAX_SEARCH_IDS = 50;
+
+/** Items per page of the paged reads (Auth0's `per_page` maximum). */
+export const LIST_PAGE_SIZE = 100;
+
+/**
+ * Most pages one paged read follows: Auth0 refuses a `page` above 1000 on these routes, and a
+ * user with 100,000 roles or memberships is not one this service carries over.
+ */
+export const MAX_LIST_PAGES = 1000;
+
+/** The ids of a role or member write: each a valid path-free value, at least one, no repeats. */
+function idList(ids: string[], argumentName: string): string[] {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) throw new RangeError(`${argumentName} must name at least one id`);
+  for (const id of unique) assertPathSegment(id, argumentName);
+  return unique;
+}
 
 /**
  * The Auth0 Management API as the gateway uses it: one object per GraphQL request, one method per
@@ -182,6 +214,180 @@ export class Auth0ManagementApi {
       expectedStatus: 200,
       parse: parseUsers,
     });
+  }
+
+  /**
+   * `GET /api/v2/users/{userId}/roles`, every page: the roles assigned to the user directly (not
+   * those of its organization memberships). 404 → NOT_FOUND.
+   */
+  async getUserRoles(userId: string): Promise<WireRole[]> {
+    parseUserId(userId, 'userId');
+    return this.allPages({
+      endpoint: 'get-user-roles',
+      route: '/api/v2/users/{id}/roles',
+      path: `api/v2/users/${encodeURIComponent(userId)}/roles`,
+      parse: parseRolePage,
+    });
+  }
+
+  /** `POST /api/v2/users/{userId}/roles` (204) `{ roles }`: assigns roles to the user directly. */
+  async assignUserRoles(userId: string, roleIds: string[]): Promise<void> {
+    parseUserId(userId, 'userId');
+    await this.write(
+      'POST',
+      'assign-user-roles',
+      '/api/v2/users/{id}/roles',
+      `api/v2/users/${encodeURIComponent(userId)}/roles`,
+      { roles: idList(roleIds, 'roleIds') },
+    );
+  }
+
+  /** `DELETE /api/v2/users/{userId}/roles` (204) `{ roles }`: removes directly assigned roles. */
+  async removeUserRoles(userId: string, roleIds: string[]): Promise<void> {
+    parseUserId(userId, 'userId');
+    await this.write(
+      'DELETE',
+      'remove-user-roles',
+      '/api/v2/users/{id}/roles',
+      `api/v2/users/${encodeURIComponent(userId)}/roles`,
+      { roles: idList(roleIds, 'roleIds') },
+    );
+  }
+
+  /** `GET /api/v2/users/{userId}/organizations`, every page: the user's memberships. 404 → NOT_FOUND. */
+  async getUserOrganizations(userId: string): Promise<WireOrganization[]> {
+    parseUserId(userId, 'userId');
+    return this.allPages({
+      endpoint: 'get-user-organizations',
+      route: '/api/v2/users/{id}/organizations',
+      path: `api/v2/users/${encodeURIComponent(userId)}/organizations`,
+      parse: parseOrganizationPage,
+    });
+  }
+
+  /** `GET /api/v2/organizations/{organizationId}/members/{userId}/roles`, every page: that membership's roles. */
+  async getMemberRoles(organizationId: string, userId: string): Promise<WireRole[]> {
+    parseUserId(userId, 'userId');
+    return this.allPages({
+      endpoint: 'get-member-roles',
+      route: '/api/v2/organizations/{id}/members/{user_id}/roles',
+      path: this.memberRolesPath(organizationId, userId),
+      parse: parseRolePage,
+    });
+  }
+
+  /** `POST /api/v2/organizations/{organizationId}/members` (204) `{ members }`: adds users as members. */
+  async addOrganizationMembers(organizationId: string, userIds: string[]): Promise<void> {
+    await this.write(
+      'POST',
+      'add-organization-members',
+      '/api/v2/organizations/{id}/members',
+      this.membersPath(organizationId),
+      { members: this.memberIds(userIds) },
+    );
+  }
+
+  /** `DELETE /api/v2/organizations/{organizationId}/members` (204) `{ members }`: ends memberships, with their roles. */
+  async removeOrganizationMembers(organizationId: string, userIds: string[]): Promise<void> {
+    await this.write(
+      'DELETE',
+      'remove-organization-members',
+      '/api/v2/organizations/{id}/members',
+      this.membersPath(organizationId),
+      { members: this.memberIds(userIds) },
+    );
+  }
+
+  /** `POST /api/v2/organizations/{organizationId}/members/{userId}/roles` (204) `{ roles }`. */
+  async assignMemberRoles(organizationId: string, userId: string, roleIds: string[]): Promise<void> {
+    parseUserId(userId, 'userId');
+    await this.write(
+      'POST',
+      'assign-member-roles',
+      '/api/v2/organizations/{id}/members/{user_id}/roles',
+      this.memberRolesPath(organizationId, userId),
+      { roles: idList(roleIds, 'roleIds') },
+    );
+  }
+
+  /** `DELETE /api/v2/organizations/{organizationId}/members/{userId}/roles` (204) `{ roles }`. */
+  async removeMemberRoles(organizationId: string, userId: string, roleIds: string[]): Promise<void> {
+    parseUserId(userId, 'userId');
+    await this.write(
+      'DELETE',
+      'remove-member-roles',
+      '/api/v2/organizations/{id}/members/{user_id}/roles',
+      this.memberRolesPath(organizationId, userId),
+      { roles: idList(roleIds, 'roleIds') },
+    );
+  }
+
+  private membersPath(organizationId: string): string {
+    return `api/v2/organizations/${encodePathSegment(organizationId, 'organizationId')}/members`;
+  }
+
+  private memberRolesPath(organizationId: string, userId: string): string {
+    return `${this.membersPath(organizationId)}/${encodeURIComponent(userId)}/roles`;
+  }
+
+  private memberIds(userIds: string[]): string[] {
+    const unique = idList(userIds, 'userIds');
+    for (const id of unique) parseUserId(id, 'userIds');
+    return unique;
+  }
+
+  /**
+   * A role or membership write with the service token. Not retried after a 5xx or a lost answer
+   * (DESIGN §8: Auth0 may have acted); the caller reads back when it must know.
+   */
+  private write(
+    method: 'POST' | 'DELETE',
+    endpoint: string,
+    route: string,
+    path: string,
+    json: { roles: string[] } | { members: string[] },
+  ): Promise<void> {
+    return this.call({
+      operation: 'assign',
+      endpoint,
+      method,
+      route,
+      path,
+      json,
+      auth: { kind: 'service' },
+      expectedStatus: 204,
+      parse: parseNoContent,
+    });
+  }
+
+  /**
+   * Every page of a paged list (`per_page` {@link LIST_PAGE_SIZE}, `include_totals`), each page a
+   * call of its own through the budget and read retries; stops at Auth0's total, at a short page,
+   * or after {@link MAX_LIST_PAGES}.
+   */
+  private async allPages<T>(spec: {
+    endpoint: string;
+    route: string;
+    path: string;
+    parse(body: unknown): WirePage<T>;
+  }): Promise<T[]> {
+    const items: T[] = [];
+    for (let page = 0; page < MAX_LIST_PAGES; page += 1) {
+      const { items: pageItems, total } = await this.call({
+        operation: 'read',
+        endpoint: spec.endpoint,
+        method: 'GET',
+        route: spec.route,
+        path: spec.path,
+        searchParams: { page: String(page), per_page: String(LIST_PAGE_SIZE), include_totals: 'true' },
+        auth: { kind: 'service' },
+        expectedStatus: 200,
+        parse: spec.parse,
+      });
+      items.push(...pageItems);
+      if (pageItems.length < LIST_PAGE_SIZE || (total !== undefined && items.length >= total)) break;
+    }
+    return items;
   }
 
   /**

@@ -14,7 +14,8 @@ import {
 import type { WireErrorBody } from './wire.js';
 
 /** Which kind of Management API call failed; it decides the wording and the reasons. */
-export type Auth0Operation = 'link' | 'unlink' | 'read' | 'update';
+/** What a call does, for its error message; `assign`: a role or membership write. */
+export type Auth0Operation = 'link' | 'unlink' | 'read' | 'update' | 'assign';
 
 /** Whose token the call carried: a 401 on the service's own token is the gateway's fault, not the caller's. */
 export type UpstreamAuthKind = 'service' | 'user';
@@ -160,6 +161,7 @@ const NOUN: Record<Auth0Operation, string> = {
   unlink: 'unlink',
   read: 'read',
   update: 'metadata update',
+  assign: 'role or membership change',
 };
 
 /**

@@ -64,3 +64,19 @@ export interface WireUserUpdate {
   user_metadata?: Record<string, unknown>;
   app_metadata?: Record<string, unknown>;
 }
+
+/** `Role` (`GET /api/v2/roles`, a user's or a member's roles). */
+export interface WireRole {
+  id: string;
+  name?: string;
+  description?: string;
+  [extra: string]: unknown;
+}
+
+/** `Organization` (`GET /api/v2/users/{id}/organizations`). */
+export interface WireOrganization {
+  id: string;
+  name?: string;
+  display_name?: string;
+  [extra: string]: unknown;
+}

@@ -45,11 +45,20 @@ export function expectAnswerMatchesContract(
   }
 }
 
-const REQUEST_ROUTES: RouteName[] = ['link', 'update-user'];
+const REQUEST_ROUTES: RouteName[] = [
+  'link',
+  'update-user',
+  'assign-user-roles',
+  'remove-user-roles',
+  'add-organization-members',
+  'remove-organization-members',
+  'assign-member-roles',
+  'remove-member-roles',
+];
 
 /**
- * Every JSON body the gateway sent on a body-carrying route (link, PATCH user) since the journal
- * was last cleared is one the document allows. Call it in `afterEach`, before the tenant resets.
+ * Every JSON body the gateway sent on a body-carrying route (link, PATCH user, role and member
+ * writes) since the journal was last cleared is one the document allows. Call it in `afterEach`, before the tenant resets.
  * Answers how many bodies it checked, so a suite can tell that it checked some.
  */
 export function expectSentBodiesMatchContract(journal: Journal): number {

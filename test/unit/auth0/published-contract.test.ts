@@ -15,11 +15,17 @@ describe("Auth0's published Management API contract", () => {
     expect(
       Object.fromEntries(Object.entries(document.paths).map(([p, ops]) => [p, Object.keys(ops)])),
     ).toEqual({
+      '/organizations': ['get'],
+      '/organizations/{id}/members': ['get', 'delete', 'post'],
+      '/organizations/{id}/members/{user_id}/roles': ['get', 'delete', 'post'],
+      '/roles': ['get'],
       '/users': ['get'],
       '/users-by-email': ['get'],
       '/users/{id}': ['get', 'patch'],
       '/users/{id}/identities': ['post'],
       '/users/{id}/identities/{provider}/{user_id}': ['delete'],
+      '/users/{id}/organizations': ['get'],
+      '/users/{id}/roles': ['get', 'delete', 'post'],
     });
     expect(readFileSync('src/auth0/openapi/LICENSE', 'utf8')).toContain('MIT License');
   });
@@ -93,6 +99,21 @@ describe("Auth0's published Management API contract", () => {
         '/0/isSocial must be boolean',
       ]),
     );
+  });
+
+  it.each<[string, string, string, unknown]>([
+    ['POST', '/api/v2/users/auth0%7C1/roles', 'roles', { roles: [] }],
+    ['DELETE', '/api/v2/users/auth0%7C1/roles', 'roles', { roles: ['rol_1'], extra: true }],
+    ['POST', '/api/v2/organizations/org_1/members', 'members', { members: 'auth0|1' }],
+    ['DELETE', '/api/v2/organizations/org_1/members', 'members', {}],
+    ['POST', '/api/v2/organizations/org_1/members/auth0%7C1/roles', 'roles', { roles: ['not-a-role-id'] }],
+    ['DELETE', '/api/v2/organizations/org_1/members/auth0%7C1/roles', 'roles', { roles: [1] }],
+  ])('fails a %s %s body the document refuses, and accepts a good one', (method, path, key, bad) => {
+    const route = validator.route(method, path)!;
+    expect(validator.checkRequest(route, bad).valid).toBe(false);
+    const good = key === 'members' ? { members: ['auth0|1'] } : { roles: ['rol_1'] };
+    expect(validator.checkRequest(route, good)).toEqual({ valid: true, errors: [] });
+    expect(validator.checkResponse(route, 204, '')).toEqual({ valid: true, errors: [] });
   });
 
   it('refuses to check a status the document does not list for the route', () => {
