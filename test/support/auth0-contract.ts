@@ -45,10 +45,10 @@ export function expectAnswerMatchesContract(
   }
 }
 
-const REQUEST_ROUTES: RouteName[] = ['link', 'update-user'];
+const REQUEST_ROUTES: RouteName[] = ['link', 'update-user', 'create-users-export'];
 
 /**
- * Every JSON body the gateway sent on a body-carrying route (link, PATCH user) since the journal
+ * Every JSON body the gateway sent on a body-carrying route (link, PATCH user, users export) since the journal
  * was last cleared is one the document allows. Call it in `afterEach`, before the tenant resets.
  * Answers how many bodies it checked, so a suite can tell that it checked some.
  */
