@@ -1,4 +1,5 @@
 // What the route handlers share: the tenant, its keys and its addresses.
+import type { ExportJobs } from './export-jobs.js';
 import type { SearchIndex } from './search.js';
 import type { LoginStore } from './sessions.js';
 import type { TenantState } from './state.js';
@@ -16,4 +17,6 @@ export interface EmulatorContext {
   managementAudience: string;
   tokenLifetimeSeconds: number;
   now: () => number;
+  /** Users-export jobs (DESIGN §16). */
+  exportJobs: ExportJobs;
 }

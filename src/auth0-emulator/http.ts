@@ -7,6 +7,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** Sent as is instead of the JSON of `body` (HTML pages); headers carry its content type. */
   text?: string;
+  /** Sent as is instead of `text` or JSON (a gzipped export file); headers carry its content type. */
+  bytes?: Buffer;
 }
 
 /** A 302 to `location`. */

@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import type { EmulatorContext } from './context.js';
 import { DEMO, DEMO_SEED } from './demo-seed.js';
+import { ExportJobs } from './export-jobs.js';
 import { FaultInjector } from './faults.js';
 import { SearchIndex } from './search.js';
 import { RequestJournal } from './journal.js';
@@ -121,6 +122,7 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
     },
   });
   const searchIndex = new SearchIndex();
+  const exportJobs = new ExportJobs(options.exportJobPolls ?? 2);
   holder.ctx = {
     state,
     searchIndex,
@@ -132,6 +134,7 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
     managementAudience,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 86400,
     now,
+    exportJobs,
   };
 
   const full = { idpTokens: true };
@@ -142,6 +145,7 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
       journal.clear();
       faults.clear();
       searchIndex.catchUp();
+      exportJobs.clear();
       bucket = new TokenBucket(limit, now);
     },
     addUser: (user: SeedUser) => state.addUser(structuredClone(user)),

@@ -15,6 +15,8 @@ const SECRET_FIELDS = new Set([
   'code_verifier',
   'refresh_token',
   'access_token',
+  // The signature of an export file's location: whoever has it can download the tenant's users.
+  'sig',
 ]);
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 

@@ -18,6 +18,12 @@ import {
   handleRemoveUserRoles,
 } from './access-routes.js';
 import { corsHeaders, preflight } from './cors.js';
+import {
+  EXPORT_FILE_PREFIX,
+  handleCreateUsersExport,
+  handleExportFile,
+  handleGetJob,
+} from './export-jobs.js';
 import type { FaultInjector } from './faults.js';
 import { managementError, readBody, ReplyError, type Reply } from './http.js';
 import { redactFields, redactHeaders, type RequestJournal } from './journal.js';
@@ -87,9 +93,18 @@ export function matchRoute(method: string, path: string): Matched {
   if (method === 'GET' && path === '/.well-known/jwks.json') return { route: 'jwks' };
   if (method === 'GET' && path === '/.well-known/openid-configuration')
     return { route: 'openid-configuration' };
+  if (method === 'GET' && path.startsWith(EXPORT_FILE_PREFIX)) {
+    return { route: 'users-export-file', rawSegments: path.slice(EXPORT_FILE_PREFIX.length).split('/') };
+  }
   if (!path.startsWith(MANAGEMENT_PREFIX)) return { route: 'unknown' };
   const segments = path.slice(MANAGEMENT_PREFIX.length).split('/');
   const [resource] = segments;
+  if (resource === 'jobs' && segments.length === 2 && segments[1]) {
+    if (method === 'POST' && segments[1] === 'users-exports') return { route: 'create-users-export' };
+    if (method === 'GET' && segments[1] !== 'users-exports')
+      return { route: 'get-job', rawSegments: segments };
+    return { route: 'unknown' };
+  }
   if (method === 'GET' && segments.length === 1 && resource === 'users') return { route: 'search-users' };
   if (method === 'GET' && segments.length === 1 && resource === 'users-by-email')
     return { route: 'users-by-email' };
@@ -190,7 +205,7 @@ export class EmulatorServer {
 
   private send(res: ServerResponse, entry: JournalEntry | undefined, reply: Reply, raw?: string): void {
     if (entry) entry.status = reply.status;
-    const text = raw ?? reply.text ?? JSON.stringify(reply.body);
+    const text = reply.bytes ?? raw ?? reply.text ?? JSON.stringify(reply.body);
     res.writeHead(reply.status, {
       'content-type': JSON_TYPE,
       'content-length': String(Buffer.byteLength(text)),
@@ -307,6 +322,8 @@ export class EmulatorServer {
           return { status: 200, body: jwksDocument(ctx.keys) };
         case 'openid-configuration':
           return { status: 200, body: discovery(ctx) };
+        case 'users-export-file':
+          return handleExportFile(ctx, matched.rawSegments ?? [], query);
         case 'unknown':
           return managementError(404, 'Not Found');
       }
@@ -350,6 +367,10 @@ export class EmulatorServer {
           return await handleAssignMemberRoles(ctx, management);
         case 'remove-member-roles':
           return await handleRemoveMemberRoles(ctx, management);
+        case 'create-users-export':
+          return await handleCreateUsersExport(ctx, management);
+        case 'get-job':
+          return await handleGetJob(ctx, management);
       }
     } catch (error) {
       if (error instanceof ReplyError) return error.reply;

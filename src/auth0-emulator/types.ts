@@ -24,7 +24,11 @@ export type RouteName =
   | 'list-organizations'
   | 'authorize'
   | 'userinfo'
-  | 'logout';
+  | 'logout'
+  // Users-export job (DESIGN §16); the file route is the job's `location`, outside /api/v2.
+  | 'create-users-export'
+  | 'get-job'
+  | 'users-export-file';
 
 export interface EmulatorOptions {
   /** TCP port, default 0 (ephemeral). */
@@ -45,6 +49,11 @@ export interface EmulatorOptions {
   plan?: RatePlan;
   /** Lifetime of access tokens issued by POST /oauth/token, default 86400. */
   tokenLifetimeSeconds?: number;
+  /**
+   * Reads of `GET /api/v2/jobs/{id}` after which a users-export job is `completed` (earlier reads
+   * answer `processing`), default 2: a test polls the job to completion, with no waiting.
+   */
+  exportJobPolls?: number;
   /** Clock in epoch milliseconds used for token times and the rate-limit bucket, default Date.now. */
   now?: () => number;
 }

@@ -44,7 +44,8 @@ export interface CallSpec<T> {
   searchParams?: Record<string, string>;
   json?: unknown;
   auth: UpstreamAuth;
-  expectedStatus: number;
+  /** The success status, or the statuses Auth0 may answer for success where that is unsettled. */
+  expectedStatus: number | readonly number[];
   parse(body: unknown): T;
   /**
    * Give up (no further attempt, no longer budget wait) at this time, in the budget clock's ms:
@@ -204,7 +205,8 @@ export class Auth0CallPipeline {
       this.record(spec, String(response.statusCode), started, sent);
 
       const { statusCode } = response;
-      if (statusCode === spec.expectedStatus) {
+      const expected = spec.expectedStatus;
+      if (typeof expected === 'number' ? statusCode === expected : expected.includes(statusCode)) {
         try {
           return this.parse(spec, response);
         } catch (error) {

@@ -8,9 +8,17 @@ import {
   parseRolePage,
   parseUser,
   parseUsers,
+  ShapeError,
   type WirePage,
 } from './parse-wire.js';
 import { assertPathSegment, encodePathSegment, parseUserId } from './user-id.js';
+import {
+  JOB_ID,
+  parseJob,
+  streamUsersExport,
+  type WireJob,
+  type WireUsersExportRequest,
+} from './users-export.js';
 import type {
   WireIdentity,
   WireLinkBody,
@@ -20,7 +28,45 @@ import type {
   WireUserUpdate,
 } from './wire.js';
 
+export type { WireExportField, WireJob, WireUsersExportRequest } from './users-export.js';
+
 export type { UpstreamAuth } from './call-pipeline.js';
+
+/** `GET /api/v2/users` options of {@link Auth0ManagementApi.listUsers}. */
+export interface ListUsersOptions {
+  /** Lucene query; all users when absent. */
+  q?: string;
+  page?: number;
+  perPage?: number;
+  includeTotals?: boolean;
+  /** `field:1` (ascending) or `field:-1`, e.g. `created_at:1`. */
+  sort?: string;
+}
+
+/** One page of users; `total` and the paging figures only with `includeTotals`. */
+export interface WireUsersPage {
+  users: WireUser[];
+  start?: number;
+  limit?: number;
+  length?: number;
+  total?: number;
+}
+
+const SORT = /^[A-Za-z0-9_.]+:(1|-1)$/;
+
+function parseUsersPage(body: unknown, withTotals: boolean): WireUsersPage {
+  if (!withTotals) return { users: parseUsers(body) };
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new ShapeError('users page is not an object');
+  const page = body as Record<string, unknown>;
+  const figures: Omit<WireUsersPage, 'users'> = {};
+  for (const key of ['start', 'limit', 'length', 'total'] as const) {
+    if (page[key] === undefined) continue;
+    if (typeof page[key] !== 'number') throw new ShapeError(`users page ${key} is not a number`);
+    figures[key] = page[key];
+  }
+  return { users: parseUsers(page.users), ...figures };
+}
 
 /** Most ids per `searchUsersByIds` call: keeps the Lucene query well below Auth0's URI limit. */
 export const MAX_SEARCH_IDS = 50;
@@ -50,11 +96,13 @@ function idList(ids: string[], argumentName: string): string[] {
 export class Auth0ManagementApi {
   private readonly pipeline: Auth0CallPipeline;
   private readonly clock: Auth0Services['clock'];
+  private readonly timeoutMs: number;
   private readonly touched = new Set<string>();
 
   constructor(services: Auth0Services, request: CallRequest) {
     this.pipeline = new Auth0CallPipeline(services, request);
     this.clock = services.clock;
+    this.timeoutMs = services.config.timeoutMs;
   }
 
   /** `POST /api/v2/users/{primaryId}/identities` (201): the primary's identities after linking. */
@@ -214,6 +262,94 @@ export class Auth0ManagementApi {
       expectedStatus: 200,
       parse: parseUsers,
     });
+  }
+
+  // ---- Bulk reads (DESIGN §16) ----
+
+  /**
+   * `GET /api/v2/users` one page at a time, service token, search engine v3: `page` from 0,
+   * `perPage` ≤ 100, `sort` as `field:1` or `field:-1`. Auth0 answers a page reaching past its
+   * first 1000 results with 400 (BAD_USER_INPUT here); above that, use the export job.
+   * `includeTotals` adds `total` (and `start`, `limit`, `length`) to the answer.
+   */
+  async listUsers(options: ListUsersOptions = {}): Promise<WireUsersPage> {
+    const searchParams: Record<string, string> = { search_engine: 'v3' };
+    if (options.q !== undefined) searchParams.q = options.q;
+    if (options.page !== undefined) searchParams.page = String(options.page);
+    if (options.perPage !== undefined) searchParams.per_page = String(options.perPage);
+    if (options.sort !== undefined) {
+      if (!SORT.test(options.sort))
+        throw new RangeError(`listUsers: sort must be field:1 or field:-1, got ${options.sort}`);
+      searchParams.sort = options.sort;
+    }
+    if (options.includeTotals) searchParams.include_totals = 'true';
+    return this.call({
+      operation: 'read',
+      endpoint: 'list-users',
+      method: 'GET',
+      route: '/api/v2/users',
+      path: 'api/v2/users',
+      searchParams,
+      auth: { kind: 'service' },
+      expectedStatus: 200,
+      parse: (body) => parseUsersPage(body, options.includeTotals === true),
+    });
+  }
+
+  /**
+   * `POST /api/v2/jobs/users-exports` with the service token (`read:users`): the new job,
+   * `pending`. Not retried after a 5xx or a lost answer (a second job would be created).
+   */
+  async createUsersExportJob(body: WireUsersExportRequest = {}): Promise<WireJob> {
+    // Only the keys of the published request schema go to Auth0.
+    const json: WireUsersExportRequest = {
+      ...(body.connection_id === undefined ? {} : { connection_id: body.connection_id }),
+      ...(body.format === undefined ? {} : { format: body.format }),
+      ...(body.limit === undefined ? {} : { limit: body.limit }),
+      ...(body.fields === undefined
+        ? {}
+        : {
+            fields: body.fields.map((f) =>
+              f.export_as === undefined ? { name: f.name } : { name: f.name, export_as: f.export_as },
+            ),
+          }),
+    };
+    return this.call({
+      operation: 'read',
+      endpoint: 'create-users-export',
+      method: 'POST',
+      route: '/api/v2/jobs/users-exports',
+      path: 'api/v2/jobs/users-exports',
+      json,
+      auth: { kind: 'service' },
+      // The published document says 200; 201 is accepted too, as the live API's status is unconfirmed.
+      expectedStatus: [200, 201],
+      parse: parseJob,
+    });
+  }
+
+  /** `GET /api/v2/jobs/{jobId}`: the job's status, and `location` once `completed`. Retried like every read. */
+  async getJob(jobId: string): Promise<WireJob> {
+    if (!JOB_ID.test(jobId)) throw new RangeError('getJob: jobId must look like job_<alphanumerics>');
+    return this.call({
+      operation: 'read',
+      endpoint: 'get-job',
+      method: 'GET',
+      route: '/api/v2/jobs/{id}',
+      path: `api/v2/jobs/${jobId}`,
+      auth: { kind: 'service' },
+      expectedStatus: 200,
+      parse: parseJob,
+    });
+  }
+
+  /**
+   * The users of a completed export (`format: "json"`), one object per NDJSON line as the file
+   * arrives: see {@link streamUsersExport}. `location` is the job's; it is a credential (a signed
+   * URL) and is never logged.
+   */
+  downloadUsersExport(location: string): AsyncGenerator<Record<string, unknown>> {
+    return streamUsersExport(location, { idleTimeoutMs: this.timeoutMs });
   }
 
   /**

@@ -54,11 +54,12 @@ const REQUEST_ROUTES: RouteName[] = [
   'remove-organization-members',
   'assign-member-roles',
   'remove-member-roles',
+  'create-users-export',
 ];
 
 /**
  * Every JSON body the gateway sent on a body-carrying route (link, PATCH user, role and member
- * writes) since the journal was last cleared is one the document allows. Call it in `afterEach`, before the tenant resets.
+ * writes, users export) since the journal was last cleared is one the document allows. Call it in `afterEach`, before the tenant resets.
  * Answers how many bodies it checked, so a suite can tell that it checked some.
  */
 export function expectSentBodiesMatchContract(journal: Journal): number {

@@ -15,6 +15,8 @@ describe("Auth0's published Management API contract", () => {
     expect(
       Object.fromEntries(Object.entries(document.paths).map(([p, ops]) => [p, Object.keys(ops)])),
     ).toEqual({
+      '/jobs/users-exports': ['post'],
+      '/jobs/{id}': ['get'],
       '/organizations': ['get'],
       '/organizations/{id}/members': ['get', 'delete', 'post'],
       '/organizations/{id}/members/{user_id}/roles': ['get', 'delete', 'post'],
