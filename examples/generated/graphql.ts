@@ -21,6 +21,10 @@ export type Scalars = {
 
 /** Server-side link by a caller holding the admin permission; the service's own Management API token is used. */
 export type AdminLinkInput = {
+  /** Before linking, make the primary a member of the secondary's organizations, with that membership's roles, where it lacks them (Auth0 drops the secondary's memberships on link); removed again if the link is known not to have happened. */
+  carryOrganizations?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Before linking, give the primary the secondary's directly assigned roles it lacks (Auth0 drops them on link); removed again if the link is known not to have happened. */
+  carryRoles?: InputMaybe<Scalars['Boolean']['input']>;
   /** Auth0 connection id (`con_…`) of the secondary, when several database connections exist. */
   connectionId?: InputMaybe<Scalars['String']['input']>;
   /** Before linking, deep-merge the secondary's `user_metadata` and `app_metadata` into the primary's, the primary's values winning (Auth0 discards the secondary's metadata on link); undone if the link fails. */
@@ -29,6 +33,19 @@ export type AdminLinkInput = {
   provider: Scalars['String']['input'];
   /** Id of the secondary identity without the provider prefix (`1080…` for `google-oauth2|1080…`); the full `<provider>|<id>` form is accepted and the prefix stripped. */
   userId: Scalars['ID']['input'];
+};
+
+/** What a link carried over from the secondary before Auth0 discarded it: merged metadata keys, roles and organization memberships. */
+export type CarriedOver = {
+  __typename?: 'CarriedOver';
+  /** `app_metadata` keys added to or merged into the primary (admin mode only). */
+  appMetadataKeys: Array<Scalars['String']['output']>;
+  /** The secondary's organization memberships with their roles, all now held by the primary (with `carryOrganizations`; else empty). */
+  organizations: Array<OrganizationMembership>;
+  /** The secondary's directly assigned roles, all now held by the primary (with `carryRoles`; else empty). */
+  roles: Array<Role>;
+  /** `user_metadata` keys added to or merged into the primary. */
+  userMetadataKeys: Array<Scalars['String']['output']>;
 };
 
 /** One identity (login) of an Auth0 user: the main identity first, then linked ones. Provider tokens are never exposed. */
@@ -91,6 +108,8 @@ export type LinkAccountsInput =
 /** Result of linkAccounts. */
 export type LinkAccountsPayload = {
   __typename?: 'LinkAccountsPayload';
+  /** What the link carried over from the secondary; null when nothing was asked (no `mergeMetadata`, `carryRoles` or `carryOrganizations`). */
+  carriedOver?: Maybe<CarriedOver>;
   /** The secondary's user id before the link ("github|123"): evict it from client caches. */
   formerUserId: Scalars['ID']['output'];
   /** The primary user's identities after linking, the main identity first. */
@@ -136,6 +155,17 @@ export type MutationUnlinkAccountArgs = {
   userId: Scalars['ID']['input'];
 };
 
+/** A user's membership of an Auth0 organization, with that membership's roles. */
+export type OrganizationMembership = {
+  __typename?: 'OrganizationMembership';
+  /** Auth0 organization id (`org_…`). */
+  organizationId: Scalars['ID']['output'];
+  /** The organization's name, when Auth0 gave it. */
+  organizationName?: Maybe<Scalars['String']['output']>;
+  /** Roles the user holds in this organization. */
+  roles: Array<Role>;
+};
+
 /** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
 export type Query = {
   __typename?: 'Query';
@@ -157,6 +187,15 @@ export type QueryLinkCandidatesArgs = {
 /** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+/** A role of the tenant (Auth0 RBAC). */
+export type Role = {
+  __typename?: 'Role';
+  /** Auth0 role id (`rol_…`). */
+  id: Scalars['ID']['output'];
+  /** The role's name. */
+  name: Scalars['String']['output'];
 };
 
 /** Result of unlinkAccount. */

@@ -26,6 +26,10 @@ export interface AuditEvent {
   mergedMetadata?: MergedMetadataKeys;
   /** After the link failed behind a merge: whether the primary's metadata was put back. */
   metadataRestore?: 'restored' | 'failed';
+  /** Ids of the secondary's roles and organizations the link carried over (DESIGN §15); only when asked. */
+  carriedOver?: { roleIds: string[]; organizationIds: string[] };
+  /** After the link failed behind a carry-over: whether what it added was removed again. */
+  carryRemoval?: 'removed' | 'failed';
   /** The primary was read back after an unclear or refused answer, and that read decided the outcome. */
   reconciled?: true;
 }
@@ -38,6 +42,8 @@ export interface AuditDraft {
   callerSubject: string | null;
   mergedMetadata?: AuditEvent['mergedMetadata'];
   metadataRestore?: AuditEvent['metadataRestore'];
+  carriedOver?: AuditEvent['carriedOver'];
+  carryRemoval?: AuditEvent['carryRemoval'];
   reconciled?: true;
 }
 

@@ -47,6 +47,22 @@ export class AdminLinkInput {
       "Before linking, deep-merge the secondary's `user_metadata` and `app_metadata` into the primary's, the primary's values winning (Auth0 discards the secondary's metadata on link); undone if the link fails.",
   })
   mergeMetadata?: boolean | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description:
+      "Before linking, give the primary the secondary's directly assigned roles it lacks (Auth0 drops them on link); removed again if the link is known not to have happened.",
+  })
+  carryRoles?: boolean | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description:
+      "Before linking, make the primary a member of the secondary's organizations, with that membership's roles, where it lacks them (Auth0 drops the secondary's memberships on link); removed again if the link is known not to have happened.",
+  })
+  carryOrganizations?: boolean | null;
 }
 
 // Members are nullable and have no initialisers: a default value is illegal on a OneOf field.

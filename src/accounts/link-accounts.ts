@@ -76,6 +76,10 @@ export function linkAccounts(
         callerSubject: draft.callerSubject,
         verifiedEmailPolicy: ctx.config.admin.linkPolicy === 'verified-email',
         mergeKinds: input.admin!.mergeMetadata === true ? ['user_metadata', 'app_metadata'] : null,
+        carry: {
+          roles: input.admin!.carryRoles === true,
+          organizations: input.admin!.carryOrganizations === true,
+        },
         link: () => ctx.auth0.linkIdentity(primaryId, body, { kind: 'service' }),
       };
     }

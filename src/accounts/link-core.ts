@@ -3,9 +3,18 @@
 // and settles every unclear or refused answer by reading the primary back (DESIGN §2, §8), all
 // under the primary's lock, with the event at the one success point.
 import { unclearWriteKind } from '../auth0/call-pipeline.js';
-import type { WireIdentity } from '../auth0/wire.js';
+import type { WireIdentity, WireUser } from '../auth0/wire.js';
 import type { HeldWriterLock } from '../shared-state/shared-state.js';
 import { audited, type AuditDraft } from './audit.js';
+import {
+  applyCarryOver,
+  isEmptyCarry,
+  newCarryProgress,
+  planCarryOver,
+  removeCarried,
+  type CarryKinds,
+  type CarryOverPlan,
+} from './carry-over.js';
 import { enforceVerifiedEmailPolicy, readLinkPair } from './link-policy.js';
 import {
   hasChanges,
@@ -18,7 +27,7 @@ import { assertLockHeld, underPrimaryLock } from './primary-lock.js';
 import { notAppliedByReadBack, readBack, withOutcome, writeFailure } from './read-back.js';
 import { restoreMetadata } from './restore-metadata.js';
 import { needsReadBack, settleLinkFailure } from './settle-failure.js';
-import type { AccountChange, AccountWriteContext, WriteAttempt } from './write-context.js';
+import type { AccountChange, AccountWriteContext, CarriedOver, WriteAttempt } from './write-context.js';
 
 /** Who asked for a link: the caller's own token, an admin, or the service itself (DESIGN §12). */
 export type LinkMode = 'jwt' | 'admin' | 'login' | 'dedupe';
@@ -35,6 +44,8 @@ export interface LinkRequest {
   verifiedEmailPolicy: boolean;
   /** The metadata kinds to merge; null: no merge asked. */
   mergeKinds: readonly MetadataKind[] | null;
+  /** Admin mode: the secondary's roles and memberships to give the primary (DESIGN §15); null: none. */
+  carry?: CarryKinds | null;
   /** The link call itself (the caller's token or the service's). */
   link: () => Promise<WireIdentity[]>;
   /** Argument path of the secondary, for errors (`input.admin`); default `secondaryId`. */
@@ -47,6 +58,11 @@ const NO_KEYS: MergedMetadataKeys = { userMetadataKeys: [], appMetadataKeys: [] 
 const MERGE_UNKNOWN =
   'The link was not made, and whether Auth0 kept the metadata update is unknown: the merged metadata keys may remain on the primary. Read the user before retrying.';
 const MERGE_UNDONE = 'The link was not made, and the metadata update was undone: safe to retry.';
+// A role or membership write of the carry-over failed: the link was never sent.
+const CARRY_UNKNOWN =
+  'The link was not made, and some roles, memberships or merged metadata keys this request added may remain on the primary. Read the user before retrying.';
+const CARRY_UNDONE =
+  'The link was not made, and the roles, memberships and metadata this request added were removed: safe to retry.';
 
 async function runLink(
   ctx: AccountWriteContext,
@@ -57,6 +73,10 @@ async function runLink(
 ): Promise<AccountChange> {
   const { primaryId, secondaryId, mergeKinds } = request;
   const target = { primaryId, secondaryId };
+  const carryKinds =
+    request.carry && (request.carry.roles || request.carry.organizations) ? request.carry : null;
+  let carry: CarryOverPlan | null = null;
+  const progress = newCarryProgress();
   const applied = (
     identities: WireIdentity[] | undefined,
     mergedMetadata: MergedMetadataKeys | null,
@@ -67,20 +87,57 @@ async function runLink(
     secondaryId,
     identities: identities ?? [],
     mergedMetadata,
+    carriedOver: carriedOverOf(mergeKinds, carryKinds, mergedMetadata, alreadyMade ? null : carry),
+    carried: alreadyMade ? undefined : progress.added,
     reconciled,
     alreadyMade,
   });
 
   let plan: MetadataMergePlan | null = null;
-  if (request.verifiedEmailPolicy || mergeKinds) {
+  if (request.verifiedEmailPolicy || mergeKinds || carryKinds) {
     const read = await readLinkPair(ctx, primaryId, secondaryId, request.secondaryField ?? 'secondaryId');
-    // A repeated link: the secondary is already this primary's identity. Nothing is merged again.
+    // A repeated link: the secondary is already this primary's identity. Nothing is merged or
+    // carried again.
     if ('linked' in read) return applied(read.linked.identities, mergeKinds ? NO_KEYS : null, true, true);
     if (request.verifiedEmailPolicy) enforceVerifiedEmailPolicy(...read.pair);
     if (mergeKinds) plan = planMetadataMerge(...read.pair, mergeKinds);
   }
+  if (carryKinds) {
+    carry = await planCarryOver(ctx, primaryId, secondaryId, carryKinds);
+    draft.carriedOver = {
+      roleIds: carry.roles.map((role) => role.id),
+      organizationIds: carry.organizations.map((membership) => membership.organizationId),
+    };
+  }
   const merge = plan !== null && hasChanges(plan) ? plan : null;
   const mergedMetadata = plan ? plan.keys : null;
+
+  /**
+   * The one decision for a link known not to have happened (DESIGN §2, §15): what this request
+   * wrote before it is put back, the merged keys still as it left them and exactly the roles and
+   * memberships it added. When the restore's fresh read shows the link made after all, nothing is
+   * put back (`linked`). `current`: a read of the primary already made after the failure.
+   */
+  const putBack = async (
+    current?: WireUser | null,
+  ): Promise<{ linked: WireUser } | { complete: boolean }> => {
+    let complete = true;
+    if (merge) {
+      const restore = await restoreMetadata(ctx, lock, target, merge, current);
+      if (restore.outcome === 'linked') return { linked: restore.primary };
+      draft.metadataRestore = restore.outcome;
+      if (restore.outcome === 'failed' && restore.lockLost) assertLockHeld(lock, 'metadata restore', true);
+      complete = restore.outcome === 'restored';
+    }
+    if (!isEmptyCarry(progress.added)) {
+      const removed = await removeCarried(ctx, lock, primaryId, progress.added);
+      draft.carryRemoval = removed ? 'removed' : 'failed';
+      if (!removed && lock.signal.aborted) assertLockHeld(lock, 'carry-over removal', true);
+      complete &&= removed;
+    }
+    return { complete };
+  };
+
   if (merge) {
     assertLockHeld(lock, 'metadata merge');
     try {
@@ -103,7 +160,18 @@ async function runLink(
   }
   if (plan) draft.mergedMetadata = plan.keys;
 
-  assertLockHeld(lock, 'link call', merge !== null);
+  if (carry && !isEmptyCarry(carry.writes)) {
+    try {
+      await applyCarryOver(ctx, lock, primaryId, carry.writes, progress);
+    } catch (error) {
+      const back = await putBack();
+      if ('linked' in back) return applied(back.linked.identities, mergedMetadata, true, true);
+      if (progress.unanswered || !back.complete) throw withOutcome(error, 'OUTCOME_UNKNOWN', CARRY_UNKNOWN);
+      throw withOutcome(error, 'NOT_APPLIED', CARRY_UNDONE);
+    }
+  }
+
+  assertLockHeld(lock, 'link call', merge !== null || !isEmptyCarry(progress.added));
   attempt.sent = true;
   try {
     return applied(await request.link(), mergedMetadata, false);
@@ -115,17 +183,29 @@ async function runLink(
     if (settlement === 'applied') {
       return applied(back!.primary!.identities, mergedMetadata, true, failure === 'maybe-repeated');
     }
+    // Applied or unknown: nothing is removed (Auth0 may have linked, and then the carried copy is
+    // the only one left).
     if (settlement === 'unknown') throw withOutcome(error, 'OUTCOME_UNKNOWN');
-    // Known not to have happened: the merge is put back (DESIGN §2).
-    if (merge) {
-      const restore = await restoreMetadata(ctx, lock, target, merge, back?.primary);
-      if (restore.outcome === 'linked')
-        return applied(restore.primary.identities, mergedMetadata, true, true);
-      draft.metadataRestore = restore.outcome;
-      if (restore.outcome === 'failed' && restore.lockLost) assertLockHeld(lock, 'metadata restore', true);
-    }
+    const put = await putBack(back?.primary);
+    if ('linked' in put) return applied(put.linked.identities, mergedMetadata, true, true);
     throw settlement === 'not_applied' ? notAppliedByReadBack(error) : error;
   }
+}
+
+/** The payload's `carriedOver`: null when neither a merge nor a carry-over was asked. */
+function carriedOverOf(
+  mergeKinds: readonly MetadataKind[] | null,
+  carryKinds: CarryKinds | null,
+  merged: MergedMetadataKeys | null,
+  carry: CarryOverPlan | null,
+): CarriedOver | null {
+  if (!mergeKinds && !carryKinds) return null;
+  return {
+    userMetadataKeys: [...(merged?.userMetadataKeys ?? [])],
+    appMetadataKeys: [...(merged?.appMetadataKeys ?? [])],
+    roles: carry?.roles ?? [],
+    organizations: carry?.organizations ?? [],
+  };
 }
 
 /**

@@ -36,14 +36,16 @@ export async function withPrimaryLock<T>(
  * Stops before a write once the lock may have been lost (its Redis lease lapsed: review M1): the
  * operation makes no further write and is answered CONFLICT / PRIMARY_BUSY, so that another holder
  * of the primary is not overwritten. `write` names the write in the message; `mergedKeysMayRemain`
- * says the merge PATCH went out before (its keys may stay on the primary). This narrows the window
+ * says the merge PATCH or a carry-over write went out before (what it added may stay). This narrows the window
  * in which two writers overlap; it cannot close it (a lease can lapse just after the check).
  */
 export function assertLockHeld(lock: HeldWriterLock, write: string, mergedKeysMayRemain = false): void {
   if (!lock.signal.aborted) return;
   throw new ConflictError(
     `The gateway lost its lock on this primary before the ${write} and stopped there${
-      mergedKeysMayRemain ? ': the merged metadata keys may remain on the primary' : ''
+      mergedKeysMayRemain
+        ? ': the merged metadata keys may remain on the primary, with any roles or memberships carried over'
+        : ''
     }. Read the user, then retry.`,
     { reason: 'PRIMARY_BUSY' },
   );
@@ -139,6 +141,7 @@ function appliedChange(draft: AuditDraft, change: AccountChange): AppliedChange 
     mode: draft.mode ?? 'admin',
     callerSubject: draft.callerSubject,
     mergedMetadata: change.mergedMetadata ?? draft.mergedMetadata ?? null,
+    carriedOver: draft.carriedOver ?? null,
     reconciled: change.reconciled,
   };
 }

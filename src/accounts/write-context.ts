@@ -3,7 +3,14 @@
 // reconciliation of DESIGN §8): they build one with the service token and call the cores.
 import type { WireIdentity } from '../auth0/wire.js';
 import type { GatewayContext } from '../context.js';
+import type { CarriedMembership, CarriedRole, CarryWrites } from './carry-over.js';
 import type { MergedMetadataKeys } from './merge-metadata.js';
+
+/** What a link carried over from the secondary (the payload's `carriedOver`, DESIGN §15). */
+export interface CarriedOver extends MergedMetadataKeys {
+  roles: CarriedRole[];
+  organizations: CarriedMembership[];
+}
 
 export type AccountWriteContext = Pick<
   GatewayContext,
@@ -26,6 +33,10 @@ export interface AccountChange {
   identities: WireIdentity[];
   /** Link only: the keys a metadata merge changed; null when no merge was asked. */
   mergedMetadata?: MergedMetadataKeys | null;
+  /** Link only: what it carried over; null when neither a merge nor a carry-over was asked. */
+  carriedOver?: CarriedOver | null;
+  /** Link only: the role and membership writes this attempt made on the primary (for the undo record). */
+  carried?: CarryWrites;
   /**
    * The primary read back after an unclear or refused answer decided this success (DESIGN §8):
    * the identities are from that read. Audit lines and events carry it as `reconciled: true`.

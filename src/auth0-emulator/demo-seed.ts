@@ -70,7 +70,21 @@ export const DEMO_SEED: EmulatorSeed = {
       name: 'Account linking gateway',
       app_type: 'non_interactive',
       grant_types: ['client_credentials'],
-      scopes: ['read:users', 'update:users'],
+      // Roles and memberships for the carry-over and undo of DESIGN §15 (update:users covers a
+      // user's own role assignments).
+      scopes: [
+        'read:users',
+        'update:users',
+        'read:roles',
+        'read:role_members',
+        'read:organizations',
+        'read:organization_members',
+        'read:organization_member_roles',
+        'create:organization_members',
+        'delete:organization_members',
+        'create:organization_member_roles',
+        'delete:organization_member_roles',
+      ],
     },
     {
       client_id: DEMO.adminClientId,

@@ -23,6 +23,11 @@ export interface AccountLinkedData {
   /** Top-level metadata keys the link merged into the primary; `null` when no merge was asked. */
   mergedMetadata: { userMetadataKeys: string[]; appMetadataKeys: string[] } | null;
   /**
+   * Ids of the secondary's roles and organizations the link carried over to the primary (DESIGN
+   * §15); present only when `carryRoles` or `carryOrganizations` was asked.
+   */
+  carriedOver?: { roleIds: string[]; organizationIds: string[] };
+  /**
    * Id of this link: the event's webhook-id, and the `linkId` of linkAccounts' answer. A repeated
    * link answers the same id and records no second event (DESIGN §12).
    */
@@ -56,6 +61,8 @@ export interface AppliedChange {
   mode: 'jwt' | 'admin' | 'user' | 'login' | 'dedupe';
   callerSubject: string | null;
   mergedMetadata?: { userMetadataKeys: readonly string[]; appMetadataKeys: readonly string[] } | null;
+  /** Ids of the roles and organizations a link carried over; only when a carry-over was asked. */
+  carriedOver?: { roleIds: readonly string[]; organizationIds: readonly string[] } | null;
   /** The link's id (its event's webhook-id); links only. */
   linkId?: string;
   reconciled: boolean;
@@ -97,6 +104,14 @@ export function toAccountEvent(
       mergedMetadata: merged
         ? { userMetadataKeys: [...merged.userMetadataKeys], appMetadataKeys: [...merged.appMetadataKeys] }
         : null,
+      ...(change.carriedOver
+        ? {
+            carriedOver: {
+              roleIds: [...change.carriedOver.roleIds],
+              organizationIds: [...change.carriedOver.organizationIds],
+            },
+          }
+        : {}),
       linkId: change.linkId ?? '',
       reconciled: change.reconciled,
     },

@@ -2,6 +2,12 @@ import { decodeJwt } from 'jose';
 import { DEMO } from '../../../src/auth0-emulator/index.js';
 import { call, useEmulator } from '../../support/emulator-fixture.js';
 
+// The demo gateway client's grant: users, and the roles and memberships of the carry-over (DESIGN §15).
+const GATEWAY_SCOPE = [
+  'read:users update:users read:roles read:role_members read:organizations',
+  'read:organization_members read:organization_member_roles create:organization_members',
+  'delete:organization_members create:organization_member_roles delete:organization_member_roles',
+].join(' ');
 const PASSWORD_REALM = 'http://auth0.com/oauth/grant-type/password-realm';
 const CLIENT_GRANT_HINT =
   'You need to create a "client-grant" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants';
@@ -32,7 +38,7 @@ describe('POST /oauth/token', () => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         access_token: expect.any(String),
-        scope: 'read:users update:users',
+        scope: GATEWAY_SCOPE,
         expires_in: 7200,
         token_type: 'Bearer',
       });
@@ -42,7 +48,7 @@ describe('POST /oauth/token', () => {
         sub: `${DEMO.serviceClientId}@clients`,
         aud: e.managementAudience,
         azp: DEMO.serviceClientId,
-        scope: 'read:users update:users',
+        scope: GATEWAY_SCOPE,
         gty: 'client-credentials',
       });
       expect((claims.exp as number) - (claims.iat as number)).toBe(7200);
