@@ -6,6 +6,8 @@ import { toIdentity, toUser } from './to-identity.js';
 import { linkAccounts, unlinkAccount, type AccountChange } from './link-accounts.js';
 import { LinkAccountsArgs, UnlinkAccountArgs } from './accounts.args.js';
 import { LinkAccountsPayload, UnlinkAccountPayload } from './payloads.type.js';
+import { previewLink } from './link-preview.js';
+import { LinkPreview } from './link-preview.type.js';
 import { readLinkCandidates, readMe, readUser } from './read-users.js';
 import { limitCandidateExposure } from './candidate-exposure.js';
 import { User } from './user.type.js';
@@ -75,6 +77,16 @@ export class AccountsResolver {
     @Ctx() ctx: GatewayContext,
   ): Promise<AccountChange> {
     return afterWrites(ctx, unlinkAccount(ctx, primaryId, provider, userId), 'unlink');
+  }
+
+  @Query(() => LinkPreview, {
+    description: 'What linkAccounts with this input would do now, without doing it.',
+  })
+  linkPreview(
+    @Args() { primaryId, input }: LinkAccountsArgs,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<LinkPreview> {
+    return previewLink(ctx, primaryId, input);
   }
 
   @Query(() => User, { nullable: true, description: "The user of the caller's token." })
