@@ -31,6 +31,19 @@ export type AdminLinkInput = {
   userId: Scalars['ID']['input'];
 };
 
+/** What a link carries over from the secondary (or, in a preview, what it would carry or discard): metadata keys, roles, organization memberships. */
+export type CarriedOver = {
+  __typename?: 'CarriedOver';
+  /** Top-level `app_metadata` keys. */
+  appMetadataKeys: Array<Scalars['String']['output']>;
+  /** Organization memberships, each with its roles. */
+  organizations: Array<OrganizationMembership>;
+  /** Roles assigned to the user directly. */
+  roles: Array<Role>;
+  /** Top-level `user_metadata` keys. */
+  userMetadataKeys: Array<Scalars['String']['output']>;
+};
+
 /** One identity (login) of an Auth0 user: the main identity first, then linked ones. Provider tokens are never exposed. */
 export type Identity = {
   __typename?: 'Identity';
@@ -103,6 +116,38 @@ export type LinkAccountsPayload = {
   user: User;
 };
 
+/** What linkAccounts with this input would do now, without doing it. */
+export type LinkPreview = {
+  __typename?: 'LinkPreview';
+  /** Whether the link would be made (or found already made). */
+  allowed: Scalars['Boolean']['output'];
+  /** The primary's `app_metadata` after the link, in admin mode with `mergeMetadata`; else null. */
+  appMetadataAfter?: Maybe<Scalars['JSONObject']['output']>;
+  /** Management API calls the link would make (reads, PATCH, role and membership writes, the link); for a refusal, those it would make before it is refused. */
+  auth0Calls: Scalars['Int']['output'];
+  /** What the input would carry over from the secondary (merged metadata keys, roles and memberships the primary lacks); null when nothing is asked. */
+  carriedOver?: Maybe<CarriedOver>;
+  /** What Auth0 would discard that this input does not carry: the secondary's metadata keys whose values the primary would not hold, its roles and its memberships. */
+  discarded: CarriedOver;
+  /** The primary's identities after the link, the main identity first; empty when refused. */
+  identitiesAfter: Array<Identity>;
+  /** The error the link would get now (same code and reason as linkAccounts); null when allowed. */
+  refusal?: Maybe<LinkRefusal>;
+  /** The primary's `user_metadata` after the link, with `mergeMetadata`; else null. */
+  userMetadataAfter?: Maybe<Scalars['JSONObject']['output']>;
+};
+
+/** Why linkAccounts with this input would be refused now. */
+export type LinkRefusal = {
+  __typename?: 'LinkRefusal';
+  /** The `extensions.code` linkAccounts would answer (DESIGN §4). */
+  code: Scalars['String']['output'];
+  /** The message linkAccounts would answer. */
+  message: Scalars['String']['output'];
+  /** The `extensions.reason` linkAccounts would answer; null when it would give none. */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
 /** What the link carried over from the secondary before Auth0 discarded it: the top-level metadata keys that changed in the primary. */
 export type MergedMetadata = {
   __typename?: 'MergedMetadata';
@@ -136,11 +181,24 @@ export type MutationUnlinkAccountArgs = {
   userId: Scalars['ID']['input'];
 };
 
-/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
+/** A membership in an Auth0 organization, with the roles it gives there. */
+export type OrganizationMembership = {
+  __typename?: 'OrganizationMembership';
+  /** Auth0 organization id (`org_…`). */
+  organizationId: Scalars['ID']['output'];
+  /** The organization's name; null when Auth0 gave none. */
+  organizationName?: Maybe<Scalars['String']['output']>;
+  /** The roles of this membership (organization member roles). */
+  roles: Array<Role>;
+};
+
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
 export type Query = {
   __typename?: 'Query';
   /** Other users with the same verified email as `primaryId`: accounts the user may want to link. */
   linkCandidates: Array<User>;
+  /** What linkAccounts with this input would do now, without doing it. */
+  linkPreview: LinkPreview;
   /** The user of the caller's token. */
   me?: Maybe<User>;
   /** A user by Auth0 user id; the caller must be that user or hold the admin permission. */
@@ -148,15 +206,31 @@ export type Query = {
 };
 
 
-/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
 export type QueryLinkCandidatesArgs = {
   primaryId: Scalars['ID']['input'];
 };
 
 
-/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
+export type QueryLinkPreviewArgs = {
+  input: LinkAccountsInput;
+  primaryId: Scalars['ID']['input'];
+};
+
+
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+/** A role of the tenant (Auth0 RBAC), by id and name. */
+export type Role = {
+  __typename?: 'Role';
+  /** Auth0 role id (`rol_…`). */
+  id: Scalars['ID']['output'];
+  /** The role's name. */
+  name: Scalars['String']['output'];
 };
 
 /** Result of unlinkAccount. */

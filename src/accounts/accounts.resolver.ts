@@ -79,16 +79,6 @@ export class AccountsResolver {
     return afterWrites(ctx, unlinkAccount(ctx, primaryId, provider, userId), 'unlink');
   }
 
-  @Query(() => LinkPreview, {
-    description: 'What linkAccounts with this input would do now, without doing it.',
-  })
-  linkPreview(
-    @Args() { primaryId, input }: LinkAccountsArgs,
-    @Ctx() ctx: GatewayContext,
-  ): Promise<LinkPreview> {
-    return previewLink(ctx, primaryId, input);
-  }
-
   @Query(() => User, { nullable: true, description: "The user of the caller's token." })
   me(@Ctx() ctx: GatewayContext): Promise<User | null> {
     return readMe(ctx);
@@ -115,6 +105,16 @@ export class AccountsResolver {
     @Ctx() ctx: GatewayContext,
   ): Promise<User[]> {
     return readLinkCandidates(ctx, primaryId).then((users) => limitCandidateExposure(users, ctx.auth.caller));
+  }
+
+  @Query(() => LinkPreview, {
+    description: 'What linkAccounts with this input would do now, without doing it.',
+  })
+  linkPreview(
+    @Args() { primaryId, input }: LinkAccountsArgs,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<LinkPreview> {
+    return previewLink(ctx, primaryId, input);
   }
 }
 
