@@ -51,7 +51,8 @@ function enforceOneOf(schema: GraphQLSchema): void {
 
 /** DESIGN §2: every type has a description, the root types included. */
 export const ROOT_TYPE_DESCRIPTIONS = {
-  Query: "Reads: the caller's own user, a user by id, and the accounts a user may want to link.",
+  Query:
+    "Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview.",
   Mutation: 'Account linking: link a secondary account into a primary one, or unlink it again.',
 } as const;
 

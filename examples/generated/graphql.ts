@@ -35,16 +35,16 @@ export type AdminLinkInput = {
   userId: Scalars['ID']['input'];
 };
 
-/** What a link carried over from the secondary before Auth0 discarded it: merged metadata keys, roles and organization memberships. */
+/** What a link carries over from the secondary (or, in a preview, what it would carry or discard): metadata keys, roles, organization memberships. */
 export type CarriedOver = {
   __typename?: 'CarriedOver';
-  /** `app_metadata` keys added to or merged into the primary (admin mode only). */
+  /** Top-level `app_metadata` keys. */
   appMetadataKeys: Array<Scalars['String']['output']>;
-  /** The secondary's organization memberships with their roles, all now held by the primary (with `carryOrganizations`; else empty). */
+  /** Organization memberships, each with its roles. */
   organizations: Array<OrganizationMembership>;
-  /** The secondary's directly assigned roles, all now held by the primary (with `carryRoles`; else empty). */
+  /** Roles assigned to the user directly. */
   roles: Array<Role>;
-  /** `user_metadata` keys added to or merged into the primary. */
+  /** Top-level `user_metadata` keys. */
   userMetadataKeys: Array<Scalars['String']['output']>;
 };
 
@@ -122,6 +122,38 @@ export type LinkAccountsPayload = {
   user: User;
 };
 
+/** What linkAccounts with this input would do now, without doing it. */
+export type LinkPreview = {
+  __typename?: 'LinkPreview';
+  /** Whether the link would be made (or found already made). */
+  allowed: Scalars['Boolean']['output'];
+  /** The primary's `app_metadata` after the link, in admin mode with `mergeMetadata`; else null. */
+  appMetadataAfter?: Maybe<Scalars['JSONObject']['output']>;
+  /** Management API calls the link would make (reads, PATCH, role and membership writes, the link); for a refusal, those it would make before it is refused. */
+  auth0Calls: Scalars['Int']['output'];
+  /** What the input would carry over from the secondary (merged metadata keys, roles and memberships the primary lacks); null when nothing is asked. */
+  carriedOver?: Maybe<CarriedOver>;
+  /** What Auth0 would discard that this input does not carry: the secondary's metadata keys whose values the primary would not hold, its roles and its memberships. */
+  discarded: CarriedOver;
+  /** The primary's identities after the link, the main identity first; empty when refused. */
+  identitiesAfter: Array<Identity>;
+  /** The error the link would get now (same code and reason as linkAccounts); null when allowed. */
+  refusal?: Maybe<LinkRefusal>;
+  /** The primary's `user_metadata` after the link, with `mergeMetadata`; else null. */
+  userMetadataAfter?: Maybe<Scalars['JSONObject']['output']>;
+};
+
+/** Why linkAccounts with this input would be refused now. */
+export type LinkRefusal = {
+  __typename?: 'LinkRefusal';
+  /** The `extensions.code` linkAccounts would answer (DESIGN §4). */
+  code: Scalars['String']['output'];
+  /** The message linkAccounts would answer. */
+  message: Scalars['String']['output'];
+  /** The `extensions.reason` linkAccounts would answer; null when it would give none. */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
 /** What the link carried over from the secondary before Auth0 discarded it: the top-level metadata keys that changed in the primary. */
 export type MergedMetadata = {
   __typename?: 'MergedMetadata';
@@ -155,22 +187,24 @@ export type MutationUnlinkAccountArgs = {
   userId: Scalars['ID']['input'];
 };
 
-/** A user's membership of an Auth0 organization, with that membership's roles. */
+/** A membership in an Auth0 organization, with the roles it gives there. */
 export type OrganizationMembership = {
   __typename?: 'OrganizationMembership';
   /** Auth0 organization id (`org_…`). */
   organizationId: Scalars['ID']['output'];
-  /** The organization's name, when Auth0 gave it. */
+  /** The organization's name; null when Auth0 gave none. */
   organizationName?: Maybe<Scalars['String']['output']>;
-  /** Roles the user holds in this organization. */
+  /** The roles of this membership (organization member roles). */
   roles: Array<Role>;
 };
 
-/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
 export type Query = {
   __typename?: 'Query';
   /** Other users with the same verified email as `primaryId`: accounts the user may want to link. */
   linkCandidates: Array<User>;
+  /** What linkAccounts with this input would do now, without doing it. */
+  linkPreview: LinkPreview;
   /** The user of the caller's token. */
   me?: Maybe<User>;
   /** A user by Auth0 user id; the caller must be that user or hold the admin permission. */
@@ -178,18 +212,25 @@ export type Query = {
 };
 
 
-/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
 export type QueryLinkCandidatesArgs = {
   primaryId: Scalars['ID']['input'];
 };
 
 
-/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
+export type QueryLinkPreviewArgs = {
+  input: LinkAccountsInput;
+  primaryId: Scalars['ID']['input'];
+};
+
+
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
 };
 
-/** A role of the tenant (Auth0 RBAC). */
+/** A role of the tenant (Auth0 RBAC), by id and name. */
 export type Role = {
   __typename?: 'Role';
   /** Auth0 role id (`rol_…`). */

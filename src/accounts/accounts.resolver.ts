@@ -6,6 +6,8 @@ import { toIdentity, toUser } from './to-identity.js';
 import { linkAccounts, unlinkAccount, type AccountChange } from './link-accounts.js';
 import { LinkAccountsArgs, UnlinkAccountArgs } from './accounts.args.js';
 import { LinkAccountsPayload, UnlinkAccountPayload } from './payloads.type.js';
+import { previewLink } from './link-preview.js';
+import { LinkPreview } from './link-preview.type.js';
 import { readLinkCandidates, readMe, readUser } from './read-users.js';
 import { limitCandidateExposure } from './candidate-exposure.js';
 import { User } from './user.type.js';
@@ -103,6 +105,16 @@ export class AccountsResolver {
     @Ctx() ctx: GatewayContext,
   ): Promise<User[]> {
     return readLinkCandidates(ctx, primaryId).then((users) => limitCandidateExposure(users, ctx.auth.caller));
+  }
+
+  @Query(() => LinkPreview, {
+    description: 'What linkAccounts with this input would do now, without doing it.',
+  })
+  linkPreview(
+    @Args() { primaryId, input }: LinkAccountsArgs,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<LinkPreview> {
+    return previewLink(ctx, primaryId, input);
   }
 }
 

@@ -5,7 +5,7 @@ import { authorizeAdmin, authorizeJwtLink, authorizeUnlink } from '../auth/autho
 import { parseUserId } from '../auth0/user-id.js';
 import type { GatewayContext } from '../context.js';
 import { BadUserInputError } from '../errors.js';
-import { audited } from './audit.js';
+import { audited, type AuditDraft } from './audit.js';
 import { linkUnderLock, type LinkRequest } from './link-core.js';
 import type { LinkAccountsInput } from './link-accounts.input.js';
 import { assertIdentityProvider, parseAdminInput, parseIdentityArguments } from './link-input.js';
@@ -20,71 +20,83 @@ export function linkAccounts(
   primaryId: string,
   input: LinkAccountsInput,
 ): Promise<AccountChange> {
-  return audited(ctx.audit, { event: 'account.link', primaryId }, async (draft) => {
-    draft.callerSubject = ctx.auth.caller?.subject ?? null;
-    if (draft.callerSubject !== null) await ctx.limitCaller(draft.callerSubject);
-    parseUserId(primaryId, 'primaryId');
-    // graphql-js enforces the OneOf rule; this guards callers that bypass validation.
-    if ((input.jwt == null) === (input.admin == null)) {
-      throw new BadUserInputError('input: give exactly one of `jwt` or `admin`.');
-    }
+  return audited(ctx.audit, { event: 'account.link', primaryId }, async (draft) =>
+    linkUnderLock(ctx, draft, await checkLinkRequest(ctx, draft, primaryId, input)),
+  );
+}
 
-    let request: LinkRequest;
-    if (input.jwt) {
-      draft.mode = 'jwt';
-      const caller = authorizeJwtLink(ctx.auth, primaryId);
-      // Trimmed once: the string checked is the string sent (an untrimmed copy could differ).
-      const linkWith = input.jwt.linkWith.trim();
-      const { subject } = await ctx.verifyLinkToken(linkWith, caller);
-      draft.secondary = subject;
-      if (subject === primaryId) {
-        throw new BadUserInputError('input.jwt.linkWith: the ID token is of the primary account itself.', {
-          reason: 'SAME_ACCOUNT',
-        });
-      }
-      request = {
-        primaryId,
-        secondaryId: subject,
-        secondaryField: 'input.jwt.linkWith',
-        mode: 'jwt',
-        callerSubject: draft.callerSubject,
-        verifiedEmailPolicy: false,
-        // The ID token proves the secondary's owner; app_metadata belongs to the tenant, not to them.
-        mergeKinds: input.jwt.mergeMetadata ? ['user_metadata'] : null,
-        link: () =>
-          ctx.auth0.linkIdentity(primaryId, { link_with: linkWith }, { kind: 'user', token: caller.token }),
-      };
-    } else {
-      draft.mode = 'admin';
-      authorizeAdmin(ctx.auth, { adminPermission: ctx.config.admin.permission });
-      const { provider, userId, connectionId } = parseAdminInput(input.admin!);
-      const secondaryId = `${provider}|${userId}`;
-      draft.secondary = secondaryId;
-      if (secondaryId === primaryId) {
-        throw new BadUserInputError('input.admin: the secondary is the primary account itself.', {
-          reason: 'SAME_ACCOUNT',
-        });
-      }
-      const body = connectionId
-        ? { provider, user_id: userId, connection_id: connectionId }
-        : { provider, user_id: userId };
-      request = {
-        primaryId,
-        secondaryId,
-        secondaryField: 'input.admin',
-        mode: 'admin',
-        callerSubject: draft.callerSubject,
-        verifiedEmailPolicy: ctx.config.admin.linkPolicy === 'verified-email',
-        mergeKinds: input.admin!.mergeMetadata === true ? ['user_metadata', 'app_metadata'] : null,
-        carry: {
-          roles: input.admin!.carryRoles === true,
-          organizations: input.admin!.carryOrganizations === true,
-        },
-        link: () => ctx.auth0.linkIdentity(primaryId, body, { kind: 'service' }),
-      };
+/**
+ * Every check linkAccounts makes before any Auth0 call (caller, its limit, scope or permission,
+ * arguments, `linkWith`, same account), as DESIGN §4 errors: the link this input asks for, ready
+ * for the core. linkPreview runs the same function, so a preview refuses exactly as the link would.
+ * `draft` learns the mode, secondary and caller as they become known (the audit line's fields).
+ */
+export async function checkLinkRequest(
+  ctx: GatewayContext,
+  draft: AuditDraft,
+  primaryId: string,
+  input: LinkAccountsInput,
+): Promise<LinkRequest> {
+  draft.callerSubject = ctx.auth.caller?.subject ?? null;
+  if (draft.callerSubject !== null) await ctx.limitCaller(draft.callerSubject);
+  parseUserId(primaryId, 'primaryId');
+  // graphql-js enforces the OneOf rule; this guards callers that bypass validation.
+  if ((input.jwt == null) === (input.admin == null)) {
+    throw new BadUserInputError('input: give exactly one of `jwt` or `admin`.');
+  }
+
+  if (input.jwt) {
+    draft.mode = 'jwt';
+    const caller = authorizeJwtLink(ctx.auth, primaryId);
+    // Trimmed once: the string checked is the string sent (an untrimmed copy could differ).
+    const linkWith = input.jwt.linkWith.trim();
+    const { subject } = await ctx.verifyLinkToken(linkWith, caller);
+    draft.secondary = subject;
+    if (subject === primaryId) {
+      throw new BadUserInputError('input.jwt.linkWith: the ID token is of the primary account itself.', {
+        reason: 'SAME_ACCOUNT',
+      });
     }
-    return linkUnderLock(ctx, draft, request);
-  });
+    return {
+      primaryId,
+      secondaryId: subject,
+      secondaryField: 'input.jwt.linkWith',
+      mode: 'jwt',
+      callerSubject: draft.callerSubject,
+      verifiedEmailPolicy: false,
+      // The ID token proves the secondary's owner; app_metadata belongs to the tenant, not to them.
+      mergeKinds: input.jwt.mergeMetadata ? ['user_metadata'] : null,
+      link: () =>
+        ctx.auth0.linkIdentity(primaryId, { link_with: linkWith }, { kind: 'user', token: caller.token }),
+    };
+  }
+  draft.mode = 'admin';
+  authorizeAdmin(ctx.auth, { adminPermission: ctx.config.admin.permission });
+  const { provider, userId, connectionId } = parseAdminInput(input.admin!);
+  const secondaryId = `${provider}|${userId}`;
+  draft.secondary = secondaryId;
+  if (secondaryId === primaryId) {
+    throw new BadUserInputError('input.admin: the secondary is the primary account itself.', {
+      reason: 'SAME_ACCOUNT',
+    });
+  }
+  const body = connectionId
+    ? { provider, user_id: userId, connection_id: connectionId }
+    : { provider, user_id: userId };
+  return {
+    primaryId,
+    secondaryId,
+    secondaryField: 'input.admin',
+    mode: 'admin',
+    callerSubject: draft.callerSubject,
+    verifiedEmailPolicy: ctx.config.admin.linkPolicy === 'verified-email',
+    mergeKinds: input.admin!.mergeMetadata === true ? ['user_metadata', 'app_metadata'] : null,
+    carry: {
+      roles: input.admin!.carryRoles === true,
+      organizations: input.admin!.carryOrganizations === true,
+    },
+    link: () => ctx.auth0.linkIdentity(primaryId, body, { kind: 'service' }),
+  };
 }
 
 /**

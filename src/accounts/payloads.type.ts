@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
+import { CarriedOver } from './carried-over.type.js';
 import { Identity } from './identity.type.js';
 import { User } from './user.type.js';
 
@@ -15,53 +16,6 @@ export class MergedMetadata {
       '`app_metadata` keys added to or merged into the primary (admin mode only; empty in JWT mode).',
   })
   appMetadataKeys!: string[];
-}
-
-@ObjectType({ description: 'A role of the tenant (Auth0 RBAC).' })
-export class Role {
-  @Field(() => ID, { description: 'Auth0 role id (`rol_…`).' })
-  id!: string;
-
-  @Field(() => String, { description: "The role's name." })
-  name!: string;
-}
-
-@ObjectType({ description: "A user's membership of an Auth0 organization, with that membership's roles." })
-export class OrganizationMembership {
-  @Field(() => ID, { description: 'Auth0 organization id (`org_…`).' })
-  organizationId!: string;
-
-  @Field(() => String, { nullable: true, description: "The organization's name, when Auth0 gave it." })
-  organizationName!: string | null;
-
-  @Field(() => [Role], { description: 'Roles the user holds in this organization.' })
-  roles!: Role[];
-}
-
-@ObjectType({
-  description:
-    'What a link carried over from the secondary before Auth0 discarded it: merged metadata keys, roles and organization memberships.',
-})
-export class CarriedOver {
-  @Field(() => [String], { description: '`user_metadata` keys added to or merged into the primary.' })
-  userMetadataKeys!: string[];
-
-  @Field(() => [String], {
-    description: '`app_metadata` keys added to or merged into the primary (admin mode only).',
-  })
-  appMetadataKeys!: string[];
-
-  @Field(() => [Role], {
-    description:
-      "The secondary's directly assigned roles, all now held by the primary (with `carryRoles`; else empty).",
-  })
-  roles!: Role[];
-
-  @Field(() => [OrganizationMembership], {
-    description:
-      "The secondary's organization memberships with their roles, all now held by the primary (with `carryOrganizations`; else empty).",
-  })
-  organizations!: OrganizationMembership[];
 }
 
 @ObjectType({ description: 'Result of linkAccounts.' })

@@ -35,16 +35,16 @@ export type AdminLinkInput = {
   userId: Scalars['ID']['input'];
 };
 
-/** What a link carried over from the secondary before Auth0 discarded it: merged metadata keys, roles and organization memberships. */
+/** What a link carries over from the secondary (or, in a preview, what it would carry or discard): metadata keys, roles, organization memberships. */
 export type CarriedOver = {
   __typename?: 'CarriedOver';
-  /** `app_metadata` keys added to or merged into the primary (admin mode only). */
+  /** Top-level `app_metadata` keys. */
   appMetadataKeys: Array<Scalars['String']['output']>;
-  /** The secondary's organization memberships with their roles, all now held by the primary (with `carryOrganizations`; else empty). */
+  /** Organization memberships, each with its roles. */
   organizations: Array<OrganizationMembership>;
-  /** The secondary's directly assigned roles, all now held by the primary (with `carryRoles`; else empty). */
+  /** Roles assigned to the user directly. */
   roles: Array<Role>;
-  /** `user_metadata` keys added to or merged into the primary. */
+  /** Top-level `user_metadata` keys. */
   userMetadataKeys: Array<Scalars['String']['output']>;
 };
 
@@ -122,6 +122,38 @@ export type LinkAccountsPayload = {
   user: User;
 };
 
+/** What linkAccounts with this input would do now, without doing it. */
+export type LinkPreview = {
+  __typename?: 'LinkPreview';
+  /** Whether the link would be made (or found already made). */
+  allowed: Scalars['Boolean']['output'];
+  /** The primary's `app_metadata` after the link, in admin mode with `mergeMetadata`; else null. */
+  appMetadataAfter?: Maybe<Scalars['JSONObject']['output']>;
+  /** Management API calls the link would make (reads, PATCH, role and membership writes, the link); for a refusal, those it would make before it is refused. */
+  auth0Calls: Scalars['Int']['output'];
+  /** What the input would carry over from the secondary (merged metadata keys, roles and memberships the primary lacks); null when nothing is asked. */
+  carriedOver?: Maybe<CarriedOver>;
+  /** What Auth0 would discard that this input does not carry: the secondary's metadata keys whose values the primary would not hold, its roles and its memberships. */
+  discarded: CarriedOver;
+  /** The primary's identities after the link, the main identity first; empty when refused. */
+  identitiesAfter: Array<Identity>;
+  /** The error the link would get now (same code and reason as linkAccounts); null when allowed. */
+  refusal?: Maybe<LinkRefusal>;
+  /** The primary's `user_metadata` after the link, with `mergeMetadata`; else null. */
+  userMetadataAfter?: Maybe<Scalars['JSONObject']['output']>;
+};
+
+/** Why linkAccounts with this input would be refused now. */
+export type LinkRefusal = {
+  __typename?: 'LinkRefusal';
+  /** The `extensions.code` linkAccounts would answer (DESIGN §4). */
+  code: Scalars['String']['output'];
+  /** The message linkAccounts would answer. */
+  message: Scalars['String']['output'];
+  /** The `extensions.reason` linkAccounts would answer; null when it would give none. */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
 /** What the link carried over from the secondary before Auth0 discarded it: the top-level metadata keys that changed in the primary. */
 export type MergedMetadata = {
   __typename?: 'MergedMetadata';
@@ -155,22 +187,24 @@ export type MutationUnlinkAccountArgs = {
   userId: Scalars['ID']['input'];
 };
 
-/** A user's membership of an Auth0 organization, with that membership's roles. */
+/** A membership in an Auth0 organization, with the roles it gives there. */
 export type OrganizationMembership = {
   __typename?: 'OrganizationMembership';
   /** Auth0 organization id (`org_…`). */
   organizationId: Scalars['ID']['output'];
-  /** The organization's name, when Auth0 gave it. */
+  /** The organization's name; null when Auth0 gave none. */
   organizationName?: Maybe<Scalars['String']['output']>;
-  /** Roles the user holds in this organization. */
+  /** The roles of this membership (organization member roles). */
   roles: Array<Role>;
 };
 
-/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
 export type Query = {
   __typename?: 'Query';
   /** Other users with the same verified email as `primaryId`: accounts the user may want to link. */
   linkCandidates: Array<User>;
+  /** What linkAccounts with this input would do now, without doing it. */
+  linkPreview: LinkPreview;
   /** The user of the caller's token. */
   me?: Maybe<User>;
   /** A user by Auth0 user id; the caller must be that user or hold the admin permission. */
@@ -178,18 +212,25 @@ export type Query = {
 };
 
 
-/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
 export type QueryLinkCandidatesArgs = {
   primaryId: Scalars['ID']['input'];
 };
 
 
-/** Reads: the caller's own user, a user by id, and the accounts a user may want to link. */
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
+export type QueryLinkPreviewArgs = {
+  input: LinkAccountsInput;
+  primaryId: Scalars['ID']['input'];
+};
+
+
+/** Reads: the caller's own user, a user by id, the accounts a user may want to link, and a link's preview. */
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
 };
 
-/** A role of the tenant (Auth0 RBAC). */
+/** A role of the tenant (Auth0 RBAC), by id and name. */
 export type Role = {
   __typename?: 'Role';
   /** Auth0 role id (`rol_…`). */
@@ -274,6 +315,24 @@ export type LinkAccountsCarryingOverMutationVariables = Exact<{
 
 export type LinkAccountsCarryingOverMutation = { __typename?: 'Mutation', linkAccounts: { __typename?: 'LinkAccountsPayload', linkId: string, formerUserId: string, identities: Array<{ __typename?: 'Identity', id: string }>, carriedOver?: { __typename?: 'CarriedOver', userMetadataKeys: Array<string>, appMetadataKeys: Array<string>, roles: Array<{ __typename?: 'Role', id: string, name: string }>, organizations: Array<{ __typename?: 'OrganizationMembership', organizationId: string, organizationName?: string | null, roles: Array<{ __typename?: 'Role', id: string, name: string }> }> } | null } };
 
+export type LinkPreviewQueryVariables = Exact<{
+  primaryId: Scalars['ID']['input'];
+  input: LinkAccountsInput;
+}>;
+
+
+export type LinkPreviewQuery = { __typename?: 'Query', linkPreview: { __typename?: 'LinkPreview', allowed: boolean, userMetadataAfter?: Record<string, unknown> | null, appMetadataAfter?: Record<string, unknown> | null, auth0Calls: number, refusal?: { __typename?: 'LinkRefusal', code: string, reason?: string | null, message: string } | null, identitiesAfter: Array<{ __typename?: 'Identity', id: string }>, carriedOver?: { __typename?: 'CarriedOver', userMetadataKeys: Array<string>, appMetadataKeys: Array<string>, roles: Array<{ __typename?: 'Role', id: string, name: string }>, organizations: Array<{ __typename?: 'OrganizationMembership', organizationId: string, organizationName?: string | null, roles: Array<{ __typename?: 'Role', id: string, name: string }> }> } | null, discarded: { __typename?: 'CarriedOver', userMetadataKeys: Array<string>, appMetadataKeys: Array<string>, roles: Array<{ __typename?: 'Role', id: string, name: string }>, organizations: Array<{ __typename?: 'OrganizationMembership', organizationId: string, organizationName?: string | null, roles: Array<{ __typename?: 'Role', id: string, name: string }> }> } } };
+
+export type CarriedOverPartsFragment = { __typename?: 'CarriedOver', userMetadataKeys: Array<string>, appMetadataKeys: Array<string>, roles: Array<{ __typename?: 'Role', id: string, name: string }>, organizations: Array<{ __typename?: 'OrganizationMembership', organizationId: string, organizationName?: string | null, roles: Array<{ __typename?: 'Role', id: string, name: string }> }> };
+
+export type LinkAccountsIdentitiesOnlyMutationVariables = Exact<{
+  primaryId: Scalars['ID']['input'];
+  input: LinkAccountsInput;
+}>;
+
+
+export type LinkAccountsIdentitiesOnlyMutation = { __typename?: 'Mutation', linkAccounts: { __typename?: 'LinkAccountsPayload', identities: Array<{ __typename?: 'Identity', id: string }> } };
+
 export type LinkAccountsMergingMetadataMutationVariables = Exact<{
   primaryId: Scalars['ID']['input'];
   input: LinkAccountsInput;
@@ -290,11 +349,14 @@ export type UserMetadataQueryVariables = Exact<{
 export type UserMetadataQuery = { __typename?: 'Query', user?: { __typename?: 'User', id: string, email?: string | null, userMetadata?: Record<string, unknown> | null, appMetadata?: Record<string, unknown> | null } | null };
 
 export const IdentityFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"IdentityFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Identity"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"connection"}},{"kind":"Field","name":{"kind":"Name","value":"isSocial"}},{"kind":"Field","name":{"kind":"Name","value":"profileData"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"emailVerified"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]} as unknown as DocumentNode<IdentityFieldsFragment, unknown>;
+export const CarriedOverPartsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"CarriedOverParts"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CarriedOver"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"userMetadataKeys"}},{"kind":"Field","name":{"kind":"Name","value":"appMetadataKeys"}},{"kind":"Field","name":{"kind":"Name","value":"roles"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}},{"kind":"Field","name":{"kind":"Name","value":"organizations"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"organizationId"}},{"kind":"Field","name":{"kind":"Name","value":"organizationName"}},{"kind":"Field","name":{"kind":"Name","value":"roles"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}}]} as unknown as DocumentNode<CarriedOverPartsFragment, unknown>;
 export const LinkAccountsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"LinkAccounts"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LinkAccountsInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"linkAccounts"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"primaryId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}}},{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"identities"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"IdentityFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"user"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"IdentityFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Identity"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"connection"}},{"kind":"Field","name":{"kind":"Name","value":"isSocial"}},{"kind":"Field","name":{"kind":"Name","value":"profileData"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"emailVerified"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]} as unknown as DocumentNode<LinkAccountsMutation, LinkAccountsMutationVariables>;
 export const UnlinkAccountDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"UnlinkAccount"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"provider"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"userId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"unlinkAccount"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"primaryId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}}},{"kind":"Argument","name":{"kind":"Name","value":"provider"},"value":{"kind":"Variable","name":{"kind":"Name","value":"provider"}}},{"kind":"Argument","name":{"kind":"Name","value":"userId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"userId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"identities"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"IdentityFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"user"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"IdentityFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Identity"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"connection"}},{"kind":"Field","name":{"kind":"Name","value":"isSocial"}},{"kind":"Field","name":{"kind":"Name","value":"profileData"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"emailVerified"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]} as unknown as DocumentNode<UnlinkAccountMutation, UnlinkAccountMutationVariables>;
 export const MeDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Me"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"me"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"emailVerified"}},{"kind":"Field","name":{"kind":"Name","value":"identities"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"IdentityFields"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"IdentityFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Identity"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"connection"}},{"kind":"Field","name":{"kind":"Name","value":"isSocial"}},{"kind":"Field","name":{"kind":"Name","value":"profileData"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"emailVerified"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]} as unknown as DocumentNode<MeQuery, MeQueryVariables>;
 export const UserDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"User"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"user"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"identities"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"IdentityFields"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"IdentityFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Identity"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"connection"}},{"kind":"Field","name":{"kind":"Name","value":"isSocial"}},{"kind":"Field","name":{"kind":"Name","value":"profileData"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"emailVerified"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]} as unknown as DocumentNode<UserQuery, UserQueryVariables>;
 export const LinkCandidatesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"LinkCandidates"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"linkCandidates"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"primaryId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"emailVerified"}}]}}]}}]} as unknown as DocumentNode<LinkCandidatesQuery, LinkCandidatesQueryVariables>;
 export const LinkAccountsCarryingOverDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"LinkAccountsCarryingOver"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LinkAccountsInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"linkAccounts"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"primaryId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}}},{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"identities"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"linkId"}},{"kind":"Field","name":{"kind":"Name","value":"formerUserId"}},{"kind":"Field","name":{"kind":"Name","value":"carriedOver"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"userMetadataKeys"}},{"kind":"Field","name":{"kind":"Name","value":"appMetadataKeys"}},{"kind":"Field","name":{"kind":"Name","value":"roles"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}},{"kind":"Field","name":{"kind":"Name","value":"organizations"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"organizationId"}},{"kind":"Field","name":{"kind":"Name","value":"organizationName"}},{"kind":"Field","name":{"kind":"Name","value":"roles"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<LinkAccountsCarryingOverMutation, LinkAccountsCarryingOverMutationVariables>;
+export const LinkPreviewDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"LinkPreview"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LinkAccountsInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"linkPreview"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"primaryId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}}},{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"allowed"}},{"kind":"Field","name":{"kind":"Name","value":"refusal"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}},{"kind":"Field","name":{"kind":"Name","value":"identitiesAfter"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"userMetadataAfter"}},{"kind":"Field","name":{"kind":"Name","value":"appMetadataAfter"}},{"kind":"Field","name":{"kind":"Name","value":"carriedOver"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"CarriedOverParts"}}]}},{"kind":"Field","name":{"kind":"Name","value":"discarded"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"CarriedOverParts"}}]}},{"kind":"Field","name":{"kind":"Name","value":"auth0Calls"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"CarriedOverParts"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CarriedOver"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"userMetadataKeys"}},{"kind":"Field","name":{"kind":"Name","value":"appMetadataKeys"}},{"kind":"Field","name":{"kind":"Name","value":"roles"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}},{"kind":"Field","name":{"kind":"Name","value":"organizations"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"organizationId"}},{"kind":"Field","name":{"kind":"Name","value":"organizationName"}},{"kind":"Field","name":{"kind":"Name","value":"roles"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}}]} as unknown as DocumentNode<LinkPreviewQuery, LinkPreviewQueryVariables>;
+export const LinkAccountsIdentitiesOnlyDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"LinkAccountsIdentitiesOnly"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LinkAccountsInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"linkAccounts"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"primaryId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}}},{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"identities"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}}]}}]} as unknown as DocumentNode<LinkAccountsIdentitiesOnlyMutation, LinkAccountsIdentitiesOnlyMutationVariables>;
 export const LinkAccountsMergingMetadataDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"LinkAccountsMergingMetadata"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LinkAccountsInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"linkAccounts"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"primaryId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"primaryId"}}},{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"identities"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"user"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"userMetadata"}}]}},{"kind":"Field","name":{"kind":"Name","value":"mergedMetadata"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"userMetadataKeys"}},{"kind":"Field","name":{"kind":"Name","value":"appMetadataKeys"}}]}}]}}]}}]} as unknown as DocumentNode<LinkAccountsMergingMetadataMutation, LinkAccountsMergingMetadataMutationVariables>;
 export const UserMetadataDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"UserMetadata"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"user"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"userMetadata"}},{"kind":"Field","name":{"kind":"Name","value":"appMetadata"}}]}}]}}]} as unknown as DocumentNode<UserMetadataQuery, UserMetadataQueryVariables>;
