@@ -193,6 +193,53 @@ describe('linkPreview: the link, shown before it is made (gateway + emulator ove
     });
   });
 
+  it('with carryRoles and carryOrganizations: carriedOver names them, nothing is discarded, and auth0Calls is what the link then made', async () => {
+    h.emulator.tenant.addClientGrant({
+      client_id: DEMO.serviceClientId,
+      audience: h.emulator.managementAudience,
+      scope: [
+        ...ROLE_READ_SCOPES,
+        'update:users',
+        'read:users',
+        'read:organization_members',
+        'create:organization_members',
+        'delete:organization_members',
+        'create:organization_member_roles',
+        'delete:organization_member_roles',
+      ],
+    });
+    h.emulator.tenant.addRole({ id: 'rol_editor0000000001', name: 'editor', users: [SECONDARY] });
+    h.emulator.tenant.addRole({ id: 'rol_billing000000001', name: 'billing', users: [SECONDARY, PRIMARY] });
+    h.emulator.tenant.addOrganization({
+      id: 'org_acme000000000001',
+      name: 'acme',
+      members: [{ user_id: SECONDARY, roles: [{ id: 'rol_billing000000001' }] }],
+    });
+    const token = await admin();
+    const input: LinkAccountsInput = {
+      admin: {
+        provider: SECONDARY.slice(0, SECONDARY.indexOf('|')),
+        userId: SECONDARY,
+        carryRoles: true,
+        carryOrganizations: true,
+      },
+    };
+
+    const seen = await preview(PRIMARY, input, token);
+    expect(writes()).toEqual([]);
+    expect(seen.discarded.roles).toEqual([]);
+    expect(seen.discarded.organizations).toEqual([]);
+    expect(seen.carriedOver?.organizations.map((o) => o.organizationId)).toEqual(['org_acme000000000001']);
+
+    const made = await link(PRIMARY, input, token);
+    expect(made.code).toBeNull();
+    expect(made.calls).toBe(seen.auth0Calls);
+    expect(h.emulator.tenant.userRoleIds(PRIMARY).sort()).toEqual([
+      'rol_billing000000001',
+      'rol_editor0000000001',
+    ]);
+  });
+
   describe('what the link would keep and discard', () => {
     it('admin with mergeMetadata: the merged metadata after, merged keys carried, the primary’s winners discarded', async () => {
       const seen = await preview(PRIMARY, adminInput(SECONDARY, true), await admin());
