@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import {
   DEMO,
   DEMO_SEED,
@@ -17,6 +17,7 @@ import {
 import type { DedupeReport } from '../../src/dedupe/apply.js';
 import type { DedupePlan } from '../../src/dedupe/plan.js';
 import type { ApplyState } from '../../src/dedupe/state-file.js';
+import { expectSentBodiesMatchContract } from '../support/auth0-contract.js';
 import { loopbackOnlyEnv } from '../support/network-guard.js';
 
 const CLI = resolve('dist/src/dedupe/cli.js');
@@ -30,6 +31,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emulator.close();
+});
+// Every body the job sent to Auth0 is one Auth0's published document allows.
+afterEach(() => {
+  expectSentBodiesMatchContract(emulator.journal);
 });
 
 // Three users of Alice (one with the email in other case), Bob with one verified and one
@@ -450,6 +455,51 @@ describe('dedupe apply, stopped and resumed', () => {
     expect(new Set(linked).size).toBe(3);
     // Links done before the signal keep their ids.
     for (const earlier of partial.linked) expect(report.linked).toContainEqual(earlier);
+  });
+
+  it('after kill -9 in the middle of a link, the next apply finds it made and links no pair twice', async () => {
+    const dir = workDir();
+    await plan(dir);
+    emulator.faults.add({ route: 'link', times: 1, latencyMs: 1000 });
+    const run = startCli(dir, ['apply', 'plan.json']);
+    await waitFor(() => emulator.journal.count('link') >= 1, 10_000, 'a link in flight');
+    run.child.kill('SIGKILL');
+    expect((await run.done).code).toBeNull();
+    // The emulator finishes the link the killed job sent: it is made, and no state says so.
+    await waitFor(
+      () => emulator.journal.entries({ route: 'link' })[0].status === 201,
+      5000,
+      'the link applied',
+    );
+    const killedState = existsSync(join(dir, 'dedupe-state.json'))
+      ? readJson<ApplyState>(join(dir, 'dedupe-state.json')).pairs.length
+      : 0;
+    expect(killedState).toBeLessThan(3);
+
+    const resumed = await cli(dir, 'apply', 'plan.json');
+    expect(resumed.code).toBe(0);
+    const report = readJson<DedupeReport>(join(dir, 'dedupe-report.json'));
+    expect(report.totals).toEqual({ pairs: 3, linked: 3, skipped: 0, failed: 0, pending: 0 });
+    for (const { linkId } of report.linked) expect(linkId).toMatch(/^msg_/);
+    const made = emulator.journal
+      .entries({ route: 'link' })
+      .filter((e) => e.status === 201)
+      .map((e) => JSON.stringify([e.path, e.body]));
+    expect(made).toHaveLength(3);
+    expect(new Set(made).size).toBe(3);
+    // The link found made was not sent again.
+    expect(emulator.journal.count('link')).toBe(3);
+    expect(emulator.tenant.getUser('auth0|alice1')?.identities).toHaveLength(3);
+  });
+
+  it('refuses --max-rate that is not a positive number with exit 2', async () => {
+    const dir = workDir();
+    await plan(dir);
+    emulator.journal.clear();
+    const result = await cli(dir, 'apply', 'plan.json', '--max-rate', '0');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--max-rate');
+    expect(emulator.journal.count()).toBe(0);
   });
 
   it('--dry-run re-checks every pair, reports what it would link without linkIds, and links nothing', async () => {
