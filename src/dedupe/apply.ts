@@ -42,7 +42,7 @@ export interface DedupeReport {
   /** Every pair has an outcome (false after SIGINT: the rest are `pending`). */
   complete: boolean;
   totals: { pairs: number; linked: number; skipped: number; failed: number; pending: number };
-  /** With `linkId` (undoLink takes it), except in a dry run: what it would link. */
+  /** With each link's `linkId` (its event's webhook-id), except in a dry run: what it would link. */
   linked: (PairRecord & { linkId?: string })[];
   skipped: (PairRecord & { reason: string })[];
   failed: (PairRecord & { code: string; reason: string | null })[];

@@ -39,7 +39,7 @@ apply   Links each secondary of the plan into its primary through the gateway's 
   --state FILE       each pair's outcome, rewritten after every pair (default dedupe-state.json);
                      running apply again resumes: linked and skipped pairs are not touched again,
                      failed ones are retried
-  --report FILE      the report: linked (with linkId for undoLink), skipped, failed, pending
+  --report FILE      the report: linked (with each linkId), skipped, failed, pending
                      (default dedupe-report.json)
   --dry-run          re-check every pair and write the report; link nothing, write no state
   --max-rate N       start at most N pairs per second (below the tenant budget)
