@@ -62,6 +62,8 @@ export interface ApplyOptions {
   planText: string;
   plan: DedupePlan;
   mergeMetadata: boolean;
+  /** Roles and organization memberships given to the primary before each link (DESIGN §15). */
+  carry?: { roles: boolean; organizations: boolean };
   statePath: string;
   /** Re-check every pair and report what would be linked; no link, no write, no state file. */
   dryRun: boolean;
@@ -151,6 +153,7 @@ async function settlePair(
       // without a second link call. Otherwise the re-check above was the policy's check.
       verifiedEmailPolicy: found.kind === 'already-linked',
       mergeKinds: options.mergeMetadata ? ['user_metadata', 'app_metadata'] : null,
+      ...(options.carry ? { carry: options.carry } : {}),
       link: () => ctx.auth0.linkIdentity(pair.primary, { provider, user_id: id }, { kind: 'service' }),
     });
     return { outcome: 'linked', linkId: change.eventId ?? '' };

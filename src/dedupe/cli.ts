@@ -19,8 +19,8 @@ export const HELP = `Links the duplicate users a tenant already has (same verifi
 
 usage:
   npm run dedupe -- plan --out plan.json [--primary RULE]
-  npm run dedupe -- apply plan.json [--merge-metadata] [--state FILE] [--report FILE]
-                                    [--dry-run] [--max-rate N]
+  npm run dedupe -- apply plan.json [--merge-metadata] [--carry-roles] [--carry-organizations]
+                                    [--state FILE] [--report FILE] [--dry-run] [--max-rate N]
 
 plan    Reads every user (GET /api/v2/users while the tenant has at most 1000, else a
         users-export job), groups users whose email is verified by the lowercased email
@@ -36,6 +36,10 @@ apply   Links each secondary of the plan into its primary through the gateway's 
         is re-checked just before its link (both users exist, both still have the plan's
         email verified, the secondary is standalone); otherwise it is skipped with a reason.
   --merge-metadata   merge the secondary's user_metadata and app_metadata into the primary
+  --carry-roles      give the primary the secondary's directly assigned roles it lacks
+  --carry-organizations
+                     give the primary the secondary's organization memberships (and their
+                     roles) it lacks
   --state FILE       each pair's outcome, rewritten after every pair (default dedupe-state.json);
                      running apply again resumes: linked and skipped pairs are not touched again,
                      failed ones are retried
@@ -153,6 +157,8 @@ async function runApply(args: string[]): Promise<number> {
     args,
     options: {
       'merge-metadata': { type: 'boolean', default: false },
+      'carry-roles': { type: 'boolean', default: false },
+      'carry-organizations': { type: 'boolean', default: false },
       state: { type: 'string', default: 'dedupe-state.json' },
       report: { type: 'string', default: 'dedupe-report.json' },
       'dry-run': { type: 'boolean', default: false },
@@ -206,6 +212,7 @@ async function runApply(args: string[]): Promise<number> {
       planText,
       plan,
       mergeMetadata: values['merge-metadata'],
+      carry: { roles: values['carry-roles'], organizations: values['carry-organizations'] },
       statePath: values.state,
       dryRun: values['dry-run'],
       maxRatePerSecond: maxRate,

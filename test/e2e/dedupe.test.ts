@@ -368,6 +368,28 @@ describe('dedupe apply', () => {
   });
 });
 
+describe('dedupe apply with --carry-roles and --carry-organizations', () => {
+  beforeEach(() => seed());
+
+  it("gives each primary the secondary's roles and memberships before the link, through the link core", async () => {
+    emulator.tenant.addRole({ id: 'rol_dedupe0000000001', name: 'editor', users: ['auth0|carol2'] });
+    emulator.tenant.addOrganization({
+      id: 'org_dedupe0000000001',
+      name: 'acme',
+      members: [{ user_id: 'auth0|carol2' }],
+    });
+    const dir = workDir();
+    await plan(dir);
+    const applied = await cli(dir, 'apply', 'plan.json', '--carry-roles', '--carry-organizations');
+    expect(applied.code).toBe(0);
+    expect(emulator.tenant.userRoleIds('auth0|carol1')).toEqual(['rol_dedupe0000000001']);
+    expect(emulator.tenant.userMemberships('auth0|carol1')).toEqual([
+      { organizationId: 'org_dedupe0000000001', roleIds: [] },
+    ]);
+    expect(emulator.tenant.getUser('auth0|carol2')).toBeUndefined();
+  });
+});
+
 describe('dedupe apply on a tenant that changed after the plan', () => {
   beforeEach(() => seed());
 
