@@ -88,6 +88,7 @@ export function createBrowserRoutes(config: Config, graphqlPath = '/graphql'): B
     documentIds: {
       me: `sha256:${documentIdOf(EXAMPLE_OPERATIONS.me)}`,
       link: `sha256:${documentIdOf(EXAMPLE_OPERATIONS.link)}`,
+      preview: `sha256:${documentIdOf(EXAMPLE_OPERATIONS.preview)}`,
       unlink: `sha256:${documentIdOf(EXAMPLE_OPERATIONS.unlink)}`,
     },
     trustedDocuments: config.trustedDocumentsPath !== null,

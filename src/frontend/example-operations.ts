@@ -23,6 +23,16 @@ export const EXAMPLE_OPERATIONS = {
     user { id email }
   }
 }`,
+  preview: /* GraphQL */ `query Preview($primaryId: ID!, $input: LinkAccountsInput!) {
+  linkPreview(primaryId: $primaryId, input: $input) {
+    allowed
+    refusal { code reason message }
+    identitiesAfter { id provider userId connection }
+    carriedOver { userMetadataKeys }
+    discarded { userMetadataKeys }
+    auth0Calls
+  }
+}`,
   unlink: /* GraphQL */ `mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {
   unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {
     identities { id provider userId connection isSocial profileData { email name } }

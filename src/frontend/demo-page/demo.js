@@ -216,19 +216,87 @@ async function main() {
     run(() => primary.logout({ logoutParams: { returnTo: redirectUri } })),
   );
 
+  /** The linkAccounts input the shown preview was made for; null while no preview is open. */
+  let pendingInput = null;
+
+  function closePreview() {
+    pendingInput = null;
+    $('#preview').hidden = true;
+  }
+
+  /** A list of metadata keys as text, or what an empty list means here. */
+  const keyList = (keys, none) => (keys.length ? keys.join(', ') : none);
+
+  /**
+   * Shows what linkAccounts with `input` would do (linkPreview): allowed or the refusal, the
+   * identities after, the secondary's user_metadata keys kept and those Auth0 discards. Roles and
+   * memberships are carried in admin mode only, so this jwt-mode page shows the metadata parts.
+   */
+  function showPreview(preview, input) {
+    const panel = $('#preview');
+    panel.classList.toggle('refused', !preview.allowed);
+    $('#preview-verdict').textContent = preview.allowed
+      ? 'Allowed: linking would give you these identities.'
+      : `Refused: ${preview.refusal.code}${preview.refusal.reason ? ` ${preview.refusal.reason}` : ''}. ${preview.refusal.message}`;
+    const known = new Set(me.identities.map((identity) => identity.id));
+    const body = $('#preview-identities tbody');
+    body.replaceChildren();
+    for (const identity of preview.identitiesAfter) {
+      const row = body.insertRow();
+      row.dataset.identityId = identity.id;
+      const added = !known.has(identity.id);
+      for (const text of [identity.provider, identity.userId, identity.connection, added ? 'added' : '']) {
+        row.insertCell().textContent = text;
+      }
+    }
+    $('#preview-identities').hidden = preview.identitiesAfter.length === 0;
+    $('#preview-kept').textContent = preview.carriedOver
+      ? `user_metadata keys: ${keyList(preview.carriedOver.userMetadataKeys, 'none to merge')}`
+      : 'its identity only (mergeMetadata not asked)';
+    $('#preview-discarded').textContent =
+      `user_metadata keys: ${keyList(preview.discarded.userMetadataKeys, 'none')}`;
+    $('#preview-calls').textContent = String(preview.auth0Calls);
+    $('#preview-link').hidden = !preview.allowed;
+    pendingInput = preview.allowed ? input : null;
+    panel.hidden = false;
+    // The refusal is also explained as any error is: code, reason and what the app should do.
+    if (!preview.allowed) showProblem({ message: preview.refusal.message, extensions: preview.refusal });
+  }
+
   $('#link-form').addEventListener('submit', (event) => {
     event.preventDefault();
+    closePreview();
     const connection = $('#connection').value;
+    const mergeMetadata = $('#merge-metadata').checked;
     run(async () => {
       // prompt=login: always sign in to the second account, even with a session at Auth0.
       await secondary.loginWithPopup({ authorizationParams: { connection, prompt: 'login' } });
       const claims = await secondary.getIdTokenClaims();
-      const result = await graphql('link', {
-        primaryId: me.id,
-        input: { jwt: { linkWith: claims.__raw } },
-      });
-      if (result.data) renderIdentities(result.data.linkAccounts.identities);
+      const input = { jwt: { linkWith: claims.__raw, mergeMetadata } };
+      // Nothing changes yet: the preview runs the link's checks and reads, without any write.
+      const result = await graphql('preview', { primaryId: me.id, input });
+      if (result.data) showPreview(result.data.linkPreview, input);
     });
+  });
+
+  $('#preview-link').addEventListener('click', () => {
+    const input = pendingInput;
+    if (!input) return;
+    closePreview();
+    run(async () => {
+      const result = await graphql('link', { primaryId: me.id, input });
+      if (result.data) {
+        me = { ...me, identities: result.data.linkAccounts.identities };
+        renderIdentities(me.identities);
+      }
+      // Issue 25's "Undo" button goes here once undoLink exists: shown after this link while its
+      // undo window (LINK_UNDO_WINDOW) is open.
+    });
+  });
+
+  $('#preview-cancel').addEventListener('click', () => {
+    closePreview();
+    appendLog('cancelled', 'Link cancelled: nothing was sent to linkAccounts');
   });
 
   $('#identities').addEventListener('click', (event) => {
@@ -240,7 +308,10 @@ async function main() {
         provider: button.dataset.provider,
         userId: button.dataset.userId,
       });
-      if (result.data) renderIdentities(result.data.unlinkAccount.identities);
+      if (result.data) {
+        me = { ...me, identities: result.data.unlinkAccount.identities };
+        renderIdentities(me.identities);
+      }
     });
   });
 
