@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
-import { DEMO } from '../../src/auth0-emulator/index.js';
+import { DEMO, startAuth0Emulator, type Auth0Emulator } from '../../src/auth0-emulator/index.js';
 import { launchBrowser, type BrowserSession } from '../support/browser.js';
 import {
   killAllMain,
@@ -25,6 +25,12 @@ async function screenshot(page: Page, name: string) {
     mask: [page.locator('#tenant')],
     maskColor: '#e9ecef',
   });
+}
+
+/** Screenshot of one part of the page into docs/. */
+async function screenshotOf(page: Page, selector: string, name: string) {
+  mkdirSync(DOCS, { recursive: true });
+  await page.locator(selector).screenshot({ path: `${DOCS}/${name}.png` });
 }
 
 const identityRows = (page: Page) =>
@@ -52,6 +58,23 @@ const storedJwts = (page: Page) =>
         .filter((entry) => /eyJ[\w-]+\.[\w-]+\./.test(entry)),
     ),
   );
+
+/** Signs in as Alice on the tenant's login form the page redirects to, and waits for her identity. */
+async function signInAsAlice(page: Page) {
+  await page.click('#sign-in');
+  await page.fill('input[name="username"]', 'alice@example.com');
+  await page.fill('input[name="password"]', DEMO.passwords.alice);
+  await page.click('button[type="submit"]');
+  await waitForIdentities(page, 1);
+}
+
+/** The preview panel's identities after the link, each with its mark ('added' for the new one). */
+const previewRows = (page: Page) =>
+  page
+    .locator('#preview-identities tbody tr')
+    .evaluateAll((rows) =>
+      rows.map((r) => [(r as HTMLElement).dataset.identityId, r.lastElementChild?.textContent ?? '']),
+    );
 
 /** Signs in to the second account in the popup the page opens for `connection`. */
 async function linkThroughPopup(page: Page, connection: string, signIn: (popup: Page) => Promise<void>) {
@@ -88,11 +111,7 @@ describe('the demo page on the embedded tenant (npm start), in Chromium', () => 
     await screenshot(page, 'demo-signed-out');
 
     // Sign in: the SDK redirects to the tenant's login form and back with a code (PKCE).
-    await page.click('#sign-in');
-    await page.fill('input[name="username"]', 'alice@example.com');
-    await page.fill('input[name="password"]', DEMO.passwords.alice);
-    await page.click('button[type="submit"]');
-    await waitForIdentities(page, 1);
+    await signInAsAlice(page);
     expect(await page.locator('#user-id').innerText()).toBe(DEMO.users.alice);
     expect(await identityRows(page)).toEqual([DEMO.users.alice]);
     await screenshot(page, 'demo-signed-in');
@@ -109,7 +128,18 @@ describe('the demo page on the embedded tenant (npm start), in Chromium', () => 
     await linkThroughPopup(page, 'google-oauth2', (popup) =>
       popup.click(`button[data-user-id="${DEMO.users.aliceGoogle}"]`),
     );
+    // First the preview (linkPreview): nothing is linked until the user says so.
+    await page.getByRole('region', { name: 'Before you link' }).waitFor();
+    expect(await previewRows(page)).toEqual([
+      [DEMO.users.alice, ''],
+      [DEMO.users.aliceGoogle, 'added'],
+    ]);
+    expect(await page.locator('#preview-discarded').innerText()).toBe('user_metadata keys: from');
+    expect(await identityRows(page)).toEqual([DEMO.users.alice]);
+    await screenshotOf(page, '#signed-in', 'demo-preview');
+    await page.getByRole('button', { name: 'Link', exact: true }).click();
     await waitForIdentities(page, 2);
+    expect(await page.locator('#preview').isHidden()).toBe(true);
     expect(await identityRows(page)).toEqual([DEMO.users.alice, DEMO.users.aliceGoogle]);
     // Still Alice: the popup's session did not replace the primary's.
     expect(await page.locator('#user-id').innerText()).toBe(DEMO.users.alice);
@@ -127,7 +157,13 @@ describe('the demo page on the embedded tenant (npm start), in Chromium', () => 
       await popup.fill('input[name="password"]', DEMO.passwords.alice);
       await popup.click('button[type="submit"]');
     });
+    // The preview already names the refusal, and the panel offers no Link button.
     await page.locator('#problem:not([hidden])').waitFor();
+    expect(await page.locator('#preview-verdict').innerText()).toMatch(
+      /^Refused: BAD_USER_INPUT SAME_ACCOUNT\./,
+    );
+    expect(await page.locator('#preview-link').isHidden()).toBe(true);
+    expect(await page.locator('#preview dl').isHidden()).toBe(true);
     expect(await page.locator('#problem-code').innerText()).toBe('BAD_USER_INPUT');
     expect(await page.locator('#problem-reason').innerText()).toBe('SAME_ACCOUNT');
     expect(await page.locator('#problem-explanation').innerText()).toMatch(/signed-in account itself/);
@@ -140,12 +176,14 @@ describe('the demo page on the embedded tenant (npm start), in Chromium', () => 
       // After the reload: the log starts again.
       '→ POST /graphql · Me',
       '← 200 · Me',
+      '→ POST /graphql · Preview',
+      '← 200 · Preview',
       '→ POST /graphql · Link',
       '← 200 · Link',
       '→ POST /graphql · Unlink',
       '← 200 · Unlink',
-      '→ POST /graphql · Link',
-      '← 200 · Link',
+      '→ POST /graphql · Preview',
+      '← 200 · Preview',
     ]);
     const logText = await page.locator('#log').innerText();
     expect(logText).toContain('Bearer <JWT elided>');
@@ -153,6 +191,86 @@ describe('the demo page on the embedded tenant (npm start), in Chromium', () => 
     expect(logText).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
 
     expect(await storedJwts(page)).toEqual([]);
+    expect(browser.offLoopbackRequests).toEqual([]);
+    expect(browser.problems).toEqual([]);
+  });
+});
+
+describe('the demo page asks linkPreview before it links (gateway beside an emulator the test reads)', () => {
+  let emulator: Auth0Emulator;
+  let gateway: MainProcess;
+  let urls: ReturnType<typeof printedUrls>;
+  let browser: BrowserSession;
+
+  beforeAll(async () => {
+    emulator = await startAuth0Emulator({ port: 0 });
+    gateway = runMain({
+      PORT: '0',
+      AUTH0_DOMAIN: emulator.origin,
+      AUTH0_CLIENT_ID: DEMO.serviceClientId,
+      AUTH0_CLIENT_SECRET: DEMO.serviceClientSecret,
+      DEMO_PAGE: 'true',
+    });
+    urls = printedUrls(await waitForOutput(gateway, /^Demo page: \S+$/m));
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    killAllMain();
+    await emulator?.close();
+  });
+
+  it('Cancel sends no link to Auth0; Link after a preview with mergeMetadata links and keeps the metadata', async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(urls.demoPage!);
+    await page.locator('#sign-in').waitFor();
+    await signInAsAlice(page);
+    const continueAsGoogle = (popup: Page) => popup.click(`button[data-user-id="${DEMO.users.aliceGoogle}"]`);
+
+    // Without mergeMetadata: the Google account's user_metadata key is what Auth0 would discard.
+    await linkThroughPopup(page, 'google-oauth2', continueAsGoogle);
+    const panel = page.getByRole('region', { name: 'Before you link' });
+    await panel.waitFor();
+    expect(await page.locator('#preview-verdict').innerText()).toMatch(/^Allowed/);
+    expect(await previewRows(page)).toEqual([
+      [DEMO.users.alice, ''],
+      [DEMO.users.aliceGoogle, 'added'],
+    ]);
+    expect(await page.locator('#preview-kept').innerText()).toBe(
+      'its identity only (mergeMetadata not asked)',
+    );
+    expect(await page.locator('#preview-discarded').innerText()).toBe('user_metadata keys: from');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await panel.waitFor({ state: 'hidden' });
+    expect(await page.locator('#log .log-title').first().innerText()).toBe(
+      'Link cancelled: nothing was sent to linkAccounts',
+    );
+    // The preview read both users and wrote nothing: no link, no metadata PATCH reached the tenant.
+    expect(emulator.journal.entries({ route: 'link' })).toEqual([]);
+    expect(emulator.journal.entries({ method: 'PATCH' })).toEqual([]);
+    expect(emulator.tenant.getUser(DEMO.users.aliceGoogle)).toBeDefined();
+    expect(await identityRows(page)).toEqual([DEMO.users.alice]);
+
+    // With mergeMetadata: the key is kept, nothing is discarded; Link makes exactly one link call.
+    await page.check('#merge-metadata');
+    await linkThroughPopup(page, 'google-oauth2', continueAsGoogle);
+    await panel.waitFor();
+    expect(await page.locator('#preview-kept').innerText()).toBe('user_metadata keys: from');
+    expect(await page.locator('#preview-discarded').innerText()).toBe('user_metadata keys: none');
+    expect(emulator.journal.entries({ route: 'link' })).toEqual([]);
+    await page.getByRole('button', { name: 'Link', exact: true }).click();
+    await waitForIdentities(page, 2);
+    expect(await identityRows(page)).toEqual([DEMO.users.alice, DEMO.users.aliceGoogle]);
+    const links = emulator.journal.entries({ route: 'link' });
+    expect(links).toHaveLength(1);
+    expect(links[0]!.status).toBe(201);
+    expect(emulator.tenant.getUser(DEMO.users.alice)?.user_metadata).toEqual({
+      theme: 'dark',
+      from: 'google',
+    });
+    expect(emulator.tenant.getUser(DEMO.users.aliceGoogle)).toBeUndefined();
+
     expect(browser.offLoopbackRequests).toEqual([]);
     expect(browser.problems).toEqual([]);
   });

@@ -249,7 +249,9 @@ async function main() {
         row.insertCell().textContent = text;
       }
     }
-    $('#preview-identities').hidden = preview.identitiesAfter.length === 0;
+    // A refusal keeps nothing and discards nothing: only the verdict and Cancel are shown.
+    $('#preview-identities').hidden = !preview.allowed;
+    $('#preview dl').hidden = !preview.allowed;
     $('#preview-kept').textContent = preview.carriedOver
       ? `user_metadata keys: ${keyList(preview.carriedOver.userMetadataKeys, 'none to merge')}`
       : 'its identity only (mergeMetadata not asked)';
