@@ -33,8 +33,8 @@ describe('the Postman collection (examples/postman), run by newman', () => {
     const { requests, assertions, testScripts, prerequestScripts } = summary.run.stats;
     expect(summary.run.failures.map((f) => `${f.source?.name}: ${f.error.message}`)).toEqual([]);
     // Three token requests (user, linkWith, admin), made once: the second pass reuses the tokens.
-    expect(requests).toMatchObject({ total: 2 * 5 + 3, failed: 0 });
-    expect(assertions.total).toBe(2 * 10);
+    expect(requests).toMatchObject({ total: 2 * 6 + 3, failed: 0 });
+    expect(assertions.total).toBe(2 * 12);
     expect(assertions.failed).toBe(0);
     expect(testScripts.failed).toBe(0);
     expect(prerequestScripts.failed).toBe(0);
@@ -42,6 +42,7 @@ describe('the Postman collection (examples/postman), run by newman', () => {
     const names = new Set(summary.run.executions.map((e) => e.item.name));
     expect([...names]).toEqual([
       'me',
+      'linkPreview (jwt mode)',
       'linkAccounts (jwt mode)',
       'linkAccounts (admin mode)',
       'unlinkAccount (user)',
