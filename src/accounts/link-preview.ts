@@ -77,33 +77,33 @@ export function planCarryOver(
   secondary: RoleHoldings,
   carry: { roles: boolean; organizations: boolean },
 ): CarryOverPlan {
+  // What is carried is all of the secondary's (the primary ends holding every one, as the link's
+  // `carriedOver` says); what costs calls is only what the primary lacks.
   const plan: CarryOverPlan = { roles: [], organizations: [], calls: 0 };
   if (carry.roles) {
     const held = new Set(primary.roles.map((r) => r.id));
-    plan.roles = secondary.roles.filter((r) => !held.has(r.id)).map(toRole);
+    plan.roles = secondary.roles.map(toRole);
+    const missing = secondary.roles.filter((r) => !held.has(r.id));
     plan.calls +=
       pagedReadCalls(secondary.roles.length) +
       pagedReadCalls(primary.roles.length) +
-      (plan.roles.length ? 1 : 0);
+      (missing.length ? 1 : 0);
   }
   if (carry.organizations) {
     const primaryMemberships = new Map(primary.organizations.map((m) => [m.organization.id, m.roles]));
     plan.calls +=
       pagedReadCalls(secondary.organizations.length) + pagedReadCalls(primary.organizations.length);
     for (const { organization, roles } of secondary.organizations) {
+      plan.organizations.push(toMembership(organization, roles));
       plan.calls += pagedReadCalls(roles.length);
       const primaryRoles = primaryMemberships.get(organization.id);
       if (primaryRoles === undefined) {
-        plan.organizations.push(toMembership(organization, roles));
         plan.calls += 1 + (roles.length ? 1 : 0);
         continue;
       }
       plan.calls += pagedReadCalls(primaryRoles.length);
       const held = new Set(primaryRoles.map((r) => r.id));
-      const missing = roles.filter((r) => !held.has(r.id));
-      if (missing.length === 0) continue;
-      plan.organizations.push(toMembership(organization, missing));
-      plan.calls += 1;
+      if (roles.some((r) => !held.has(r.id))) plan.calls += 1;
     }
   }
   return plan;

@@ -230,6 +230,11 @@ describe('linkPreview: the link, shown before it is made (gateway + emulator ove
     expect(seen.discarded.roles).toEqual([]);
     expect(seen.discarded.organizations).toEqual([]);
     expect(seen.carriedOver?.organizations.map((o) => o.organizationId)).toEqual(['org_acme000000000001']);
+    // All of the secondary's, as the link's own carriedOver lists them (the primary's role included).
+    expect(seen.carriedOver?.roles.map((r) => r.id).sort()).toEqual([
+      'rol_billing000000001',
+      'rol_editor0000000001',
+    ]);
 
     const made = await link(PRIMARY, input, token);
     expect(made.code).toBeNull();

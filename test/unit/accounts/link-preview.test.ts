@@ -43,9 +43,9 @@ describe('planCarryOver', () => {
     });
   });
 
-  it('carries the roles the primary lacks: both users read, one assignment', () => {
+  it('carries every role of the secondary; only those the primary lacks cost a write: both users read, one assignment', () => {
     const plan = planCarryOver(primary, secondary, { roles: true, organizations: false });
-    expect(plan.roles).toEqual([role('rol_billing')]);
+    expect(plan.roles).toEqual([role('rol_editor'), role('rol_billing')]);
     expect(plan.calls).toBe(1 + 1 + 1);
   });
 
@@ -53,11 +53,16 @@ describe('planCarryOver', () => {
     expect(planCarryOver(secondary, secondary, { roles: true, organizations: false }).calls).toBe(2);
   });
 
-  it('carries new memberships with their roles and only the missing roles of shared ones', () => {
+  it('carries every membership with its roles; new memberships and the missing roles of shared ones cost writes', () => {
     const plan = planCarryOver(primary, secondary, { roles: false, organizations: true });
     expect(plan.organizations).toEqual([
-      { organizationId: 'org_acme', organizationName: 'acme', roles: [role('rol_admin')] },
+      {
+        organizationId: 'org_acme',
+        organizationName: 'acme',
+        roles: [role('rol_billing'), role('rol_admin')],
+      },
       { organizationId: 'org_globex', organizationName: 'globex', roles: [] },
+      { organizationId: 'org_initech', organizationName: 'initech', roles: [role('rol_viewer')] },
     ]);
     // Reads: both users' memberships (2), the secondary's 3 member-role lists, the primary's 2
     // shared ones. Writes: acme's missing role (1), globex's membership without roles (1).
