@@ -74,6 +74,9 @@ describe('a frontend on another origin, in Chromium', () => {
       await page.selectOption('#connection', 'google-oauth2');
       const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#link')]);
       await popup.click(`button[data-user-id="${DEMO.users.aliceGoogle}"]`);
+      // The page previews the link (linkPreview, cross-origin too) before it links.
+      await page.locator('#preview-identities tbody tr').nth(1).waitFor();
+      await page.getByRole('button', { name: 'Link', exact: true }).click();
       await page.waitForFunction(() => document.querySelectorAll('#identities tbody tr').length === 2);
       expect(
         await page
