@@ -4,6 +4,7 @@
 // under the primary's lock, with the event at the one success point.
 import { unclearWriteKind } from '../auth0/call-pipeline.js';
 import type { WireIdentity, WireUser } from '../auth0/wire.js';
+import { GatewayError } from '../errors.js';
 import type { HeldWriterLock } from '../shared-state/shared-state.js';
 import { audited, type AuditDraft } from './audit.js';
 import {
@@ -83,6 +84,7 @@ async function runLink(
   const undoOn = ctx.undoRecords !== undefined && ctx.config.linkUndoWindowMs > 0;
   let secondaryBefore: WireUser | null = null;
   let undoHoldings: Pick<UndoSnapshot, 'roles' | 'organizations'> | null = null;
+  const readForUndoOnly = undoOn && !request.verifiedEmailPolicy && !mergeKinds && !carryKinds;
   const applied = (
     identities: WireIdentity[] | undefined,
     mergedMetadata: MergedMetadataKeys | null,
@@ -110,13 +112,24 @@ async function runLink(
 
   let plan: MetadataMergePlan | null = null;
   if (request.verifiedEmailPolicy || mergeKinds || carryKinds || undoOn) {
-    const read = await readLinkPair(ctx, primaryId, secondaryId, request.secondaryField ?? 'secondaryId');
+    const read = await readLinkPair(
+      ctx,
+      primaryId,
+      secondaryId,
+      request.secondaryField ?? 'secondaryId',
+    ).catch((error: unknown) => {
+      // Read only for the undo record: a missing user is left to Auth0's own answer to the link
+      // call (a secondary linked elsewhere is its 409), as without the record; no record is kept.
+      if (readForUndoOnly && isMissingUser(error)) return null;
+      throw error;
+    });
     // A repeated link: the secondary is already this primary's identity. Nothing is merged or
     // carried again.
-    if ('linked' in read) return applied(read.linked.identities, mergeKinds ? NO_KEYS : null, true, true);
-    if (request.verifiedEmailPolicy) enforceVerifiedEmailPolicy(...read.pair);
-    if (mergeKinds) plan = planMetadataMerge(...read.pair, mergeKinds);
-    if (undoOn) secondaryBefore = read.pair[1];
+    if (read && 'linked' in read)
+      return applied(read.linked.identities, mergeKinds ? NO_KEYS : null, true, true);
+    if (read && request.verifiedEmailPolicy) enforceVerifiedEmailPolicy(...read.pair);
+    if (read && mergeKinds) plan = planMetadataMerge(...read.pair, mergeKinds);
+    if (read && undoOn) secondaryBefore = read.pair[1];
   }
   if (carryKinds) {
     carry = await planCarryOver(ctx, primaryId, secondaryId, carryKinds);
@@ -125,7 +138,7 @@ async function runLink(
       organizationIds: carry.organizations.map((membership) => membership.organizationId),
     };
   }
-  if (undoOn) {
+  if (secondaryBefore) {
     // The carry-over's reads already hold the secondary's roles or memberships; only the rest is read.
     const rest = await readHoldings(ctx, secondaryId, {
       roles: !carryKinds?.roles,
@@ -217,6 +230,14 @@ async function runLink(
     if ('linked' in put) return applied(put.linked.identities, mergedMetadata, true, true);
     throw settlement === 'not_applied' ? notAppliedByReadBack(error) : error;
   }
+}
+
+/** A pre-read's missing primary or secondary (DESIGN §4 reasons of readLinkPair). */
+function isMissingUser(error: unknown): boolean {
+  return (
+    error instanceof GatewayError &&
+    (error.reason === 'PRIMARY_NOT_FOUND' || error.reason === 'SECONDARY_NOT_FOUND')
+  );
 }
 
 /** The payload's `carriedOver`: null when neither a merge nor a carry-over was asked. */

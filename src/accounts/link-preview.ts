@@ -224,7 +224,12 @@ export async function previewLink(
   try {
     read = await readLinkPair(ctx, primaryId, secondaryId, request.secondaryField ?? 'secondaryId');
   } catch (error) {
-    return refused(error, callsBeforePairRefusal(linkReads, error));
+    // Read only for the undo record, a missing user is left to the link call (link-core.ts).
+    const undoOnly = undoOn && !request.verifiedEmailPolicy && mergeKinds === null && !carryAsked;
+    return refused(
+      error,
+      undoOnly ? 2 + callsBeforePairRefusal(false, error) : callsBeforePairRefusal(linkReads, error),
+    );
   }
   if ('linked' in read) {
     // A repeated link: it answers success with nothing merged or carried again. Without a

@@ -84,9 +84,7 @@ describe('Federation 2: the accounts subgraph composed with another subgraph beh
   beforeAll(async () => {
     // A low per-caller limit, so that one test can reach it: each test that reaches it uses a
     // caller of its own, and alice and bob stay well under it (at most 4 attempts each here).
-    // LINK_UNDO_WINDOW=0: the refusal test needs Auth0's own 409 for the link call; the undo record's
-    // pre-read of the users (DESIGN §15) would answer it first.
-    h = await startHarness({ env: { LINK_UNDO_WINDOW: '0', CALLER_RATE_LIMIT: `${CALLER_LIMIT}/600` } });
+    h = await startHarness({ env: { CALLER_RATE_LIMIT: `${CALLER_LIMIT}/600` } });
     loyalty = await startLoyaltySubgraph({ [alice]: 'gold', [bob]: 'silver' });
     subgraphSdl = await fetchSubgraphSdl(h.url);
     const { supergraphSdl } = composeSupergraph([

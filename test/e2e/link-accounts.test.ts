@@ -4,9 +4,6 @@ import { expectSentBodiesMatchContract } from '../support/auth0-contract.js';
 import { codesOf, execute, postGraphQL } from '../support/graphql-client.js';
 import { demoTokens, startHarness, type Harness } from '../support/harness.js';
 
-// LINK_UNDO_WINDOW=0: this suite pins the exact Auth0 calls of a link; the undo record's extra
-// reads (DESIGN §15) are tested in undo-link.test.ts.
-
 const { alice, aliceGoogle, aliceGithub, bob } = DEMO.users;
 const encodedAlice = encodeURIComponent(alice);
 
@@ -15,7 +12,7 @@ describe('linkAccounts end to end (gateway + emulator over HTTP)', () => {
   let tokens: Awaited<ReturnType<typeof demoTokens>>;
 
   beforeAll(async () => {
-    h = await startHarness({ env: { LINK_UNDO_WINDOW: '0', AUTH0_TIMEOUT_MS: '1000' } });
+    h = await startHarness({ env: { AUTH0_TIMEOUT_MS: '1000' } });
   });
   afterAll(() => h.close());
   beforeEach(async () => {
@@ -99,7 +96,7 @@ describe('linkAccounts end to end (gateway + emulator over HTTP)', () => {
     });
     // A fresh gateway in learned mode: its service token is not cached yet, and the 50 calls also
     // start behind the cautious start (DESIGN §8: none is refused for it).
-    const fresh = await startHarness({ env: { LINK_UNDO_WINDOW: '0' } });
+    const fresh = await startHarness();
     try {
       for (const { primary, secondary, email } of pairs) {
         fresh.emulator.tenant.addUser({ user_id: primary, email, email_verified: true });
@@ -322,7 +319,7 @@ describe('linkAccounts end to end (gateway + emulator over HTTP)', () => {
   it.each(['auth0|a/b', 'auth0|a?b=c', 'auth0|a#b', 'auth0|a%2Fb', 'auth0|..'])(
     'keeps primaryId %s one encoded path segment',
     async (primaryId) => {
-      const trusting = await startHarness({ env: { LINK_UNDO_WINDOW: '0', ADMIN_LINK_POLICY: 'trust' } });
+      const trusting = await startHarness({ env: { ADMIN_LINK_POLICY: 'trust' } });
       try {
         const admin = await trusting.emulator.tokens.adminToken({ scope: 'update:users' });
         const result = await execute(
