@@ -246,6 +246,10 @@ describe('undo records in Redis (REDIS_URL set)', () => {
     const keys = await client.keys(`${prefix}*undo-record*`);
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(new RegExp(`^${prefix}[0-9a-f]{12}:undo-record:[0-9a-f]{64}$`));
+    // Kept for the window and no longer (LINK_UNDO_WINDOW=1500 ms).
+    const ttl = await client.pttl(keys[0]);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(1500);
     const stored = (await client.get(keys[0]))!;
     expect(stored).not.toContain('c-42');
     expect(stored).not.toContain(SECONDARY);
