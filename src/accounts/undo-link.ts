@@ -60,6 +60,12 @@ export async function putUndoRecord(ctx: AccountWriteContext, change: AccountCha
   const identity = undo.secondary.identities?.[0];
   const record: UndoRecord = {
     ...undo,
+    // Only what the undo writes back: never the user's provider tokens or profile.
+    secondary: {
+      user_id: change.secondaryId,
+      user_metadata: undo.secondary.user_metadata,
+      app_metadata: undo.secondary.app_metadata,
+    },
     expiresAt: Date.now() + ctx.config.linkUndoWindowMs,
     primaryId: change.primaryId,
     secondaryId: change.secondaryId,

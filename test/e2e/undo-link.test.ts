@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import type { SeedUser } from '../../src/auth0-emulator/index.js';
+import { DEMO, type SeedUser } from '../../src/auth0-emulator/index.js';
+import { deriveTokenKeys, openValue } from '../../src/shared-state/token-crypto.js';
 import { LinkAccountsForUndoDocument, UndoLinkDocument } from '../generated/graphql.js';
 import { execute } from '../support/graphql-client.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -253,6 +254,17 @@ describe('undo records in Redis (REDIS_URL set)', () => {
     const stored = (await client.get(keys[0]))!;
     expect(stored).not.toContain('c-42');
     expect(stored).not.toContain(SECONDARY);
+    // Opened with the gateway's keys (the client secret): what the undo writes back.
+    const keysOfGateway = deriveTokenKeys(
+      DEMO.serviceClientSecret,
+      `undo-record|${h.emulator.origin}|${DEMO.serviceClientId}`,
+    );
+    const record = openValue(keysOfGateway, stored, keys[0]) as Record<string, unknown>;
+    expect(record).toMatchObject({
+      primaryId: PRIMARY,
+      secondaryId: SECONDARY,
+      secondary: { user_metadata: { theme: 'light', locale: 'de' }, app_metadata: { crm: 'c-42' } },
+    });
 
     // Redis drops the key at the window's end (PX): wait for that, not for a time.
     while ((await client.exists(keys[0])) === 1) await new Promise((resolve) => setTimeout(resolve, 50));
