@@ -10,6 +10,7 @@ import { RateLimitedError } from './errors.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import type { TraceParent } from './observability/tracing.js';
 import type { CallerLimiter, LinkRecordStore, WriterLock } from './shared-state/shared-state.js';
+import type { UndoRecordStore } from './shared-state/undo-records.js';
 import type { ReconciliationScheduler } from './accounts/reconciliation.js';
 import { createAuditLog, skipAudit, type AuditEvent } from './accounts/audit.js';
 import { createUserLoader } from './accounts/user-loader.js';
@@ -59,6 +60,8 @@ export interface GatewayContext {
   readonly metrics?: GatewayMetrics;
   /** The records of applied links and unlinks: one id and one event per operation (DESIGN §12). */
   readonly linkRecords: LinkRecordStore;
+  /** What undoLink needs of each link (DESIGN §15); absent: links are not recorded for undo. */
+  readonly undoRecords?: UndoRecordStore;
   /** Checks again, later, a link or unlink whose outcome was unknown (DESIGN §8). */
   readonly reconciliations: ReconciliationScheduler;
 }
@@ -78,6 +81,7 @@ export interface ContextDependencies {
   readonly adminCallerLimiter: CallerLimiter | null;
   readonly userCache?: UserReadCache;
   readonly linkRecords: LinkRecordStore;
+  readonly undoRecords?: UndoRecordStore;
   readonly reconciliations: ReconciliationScheduler;
 }
 
@@ -155,6 +159,7 @@ export async function createContext(
     primaryLocks: deps.primaryLocks,
     metrics: deps.services.metrics,
     linkRecords: deps.linkRecords,
+    undoRecords: deps.undoRecords,
     reconciliations: deps.reconciliations,
   };
 }

@@ -33,6 +33,10 @@ export const ERROR_REASONS = [
   'OUTCOME_UNKNOWN',
   /** Another operation on the same primary held it longer than AUTH0_MAX_WAIT_MS. */
   'PRIMARY_BUSY',
+  /** undoLink: no link of this id can be undone (unknown, or LINK_UNDO_WINDOW has passed). */
+  'UNDO_EXPIRED',
+  /** undoLink stopped after some of its steps: calling it again resumes where it stopped. */
+  'UNDO_INCOMPLETE',
 ] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 

@@ -156,6 +156,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       : null,
     userCache,
     linkRecords,
+    undoRecords: shared.undoRecords({
+      name: `${config.auth0.origin}|${config.auth0.clientId}`,
+      secret: config.auth0.clientSecret,
+    }),
     reconciliations: reconciliation,
   };
 

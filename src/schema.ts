@@ -6,6 +6,7 @@ import {
   AccountsResolver,
   LinkAccountsPayloadResolver,
   LinkIdentityFieldsResolver,
+  UndoLinkPayloadResolver,
   UnlinkAccountPayloadResolver,
   UserMetadataResolver,
 } from './accounts/accounts.resolver.js';
@@ -71,6 +72,7 @@ export async function buildGatewaySchema(): Promise<GatewaySchema> {
       AccountsResolver,
       LinkAccountsPayloadResolver,
       LinkIdentityFieldsResolver,
+      UndoLinkPayloadResolver,
       UnlinkAccountPayloadResolver,
       UserMetadataResolver,
     ],

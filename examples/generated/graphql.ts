@@ -168,6 +168,8 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Links a secondary account into the primary account `primaryId`; returns the primary's identities. */
   linkAccounts: LinkAccountsPayload;
+  /** Takes back a link made through this service within LINK_UNDO_WINDOW: the secondary is restored as it was. */
+  undoLink: UndoLinkPayload;
   /** Detaches one secondary identity from `primaryId`; it becomes a standalone user again. */
   unlinkAccount: UnlinkAccountPayload;
 };
@@ -177,6 +179,12 @@ export type Mutation = {
 export type MutationLinkAccountsArgs = {
   input: LinkAccountsInput;
   primaryId: Scalars['ID']['input'];
+};
+
+
+/** Account linking: link a secondary account into a primary one, or unlink it again. */
+export type MutationUndoLinkArgs = {
+  linkId: Scalars['ID']['input'];
 };
 
 
@@ -237,6 +245,17 @@ export type Role = {
   id: Scalars['ID']['output'];
   /** The role's name. */
   name: Scalars['String']['output'];
+};
+
+/** Result of undoLink. */
+export type UndoLinkPayload = {
+  __typename?: 'UndoLinkPayload';
+  /** Keys, roles or memberships of the primary changed since the link and therefore left as they are. */
+  keptOnPrimary: Array<Scalars['String']['output']>;
+  /** The primary user, as Auth0 has it after the undo. */
+  primary: User;
+  /** The former secondary, standalone again, as it was before the link. */
+  restored: User;
 };
 
 /** Result of unlinkAccount. */

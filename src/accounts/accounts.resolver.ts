@@ -5,7 +5,8 @@ import type { GatewayContext } from '../context.js';
 import { toIdentity, toUser } from './to-identity.js';
 import { linkAccounts, unlinkAccount, type AccountChange } from './link-accounts.js';
 import { LinkAccountsArgs, UnlinkAccountArgs } from './accounts.args.js';
-import { LinkAccountsPayload, UnlinkAccountPayload } from './payloads.type.js';
+import { LinkAccountsPayload, UndoLinkPayload, UnlinkAccountPayload } from './payloads.type.js';
+import { undoLink, type UndoResult } from './undo-link.js';
 import { previewLink } from './link-preview.js';
 import { LinkPreview } from './link-preview.type.js';
 import { readLinkCandidates, readMe, readUser } from './read-users.js';
@@ -77,6 +78,25 @@ export class AccountsResolver {
     @Ctx() ctx: GatewayContext,
   ): Promise<AccountChange> {
     return afterWrites(ctx, unlinkAccount(ctx, primaryId, provider, userId), 'unlink');
+  }
+
+  @Mutation(() => UndoLinkPayload, {
+    description:
+      'Takes back a link made through this service within LINK_UNDO_WINDOW: the secondary is restored as it was.',
+  })
+  async undoLink(
+    @Arg('linkId', () => ID, { description: "The link's `linkId` (its account.linked event's webhook-id)." })
+    linkId: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<UndoResult> {
+    try {
+      return await undoLink(ctx, linkId);
+    } finally {
+      // Both users changed (or may have): out of the read cache before the answer (DESIGN §11).
+      if (!(await ctx.invalidateTouchedUsers({ emails: [] }))) {
+        ctx.logger().warn('read cache: invalidation not taken by Redis; kept and replayed once it answers');
+      }
+    }
   }
 
   @Query(() => User, { nullable: true, description: "The user of the caller's token." })
@@ -198,5 +218,19 @@ export class UserMetadataResolver {
   appMetadata(@Root() user: User, @Ctx() ctx: GatewayContext): Metadata | null {
     authorizeMetadataRead(ctx.auth, user.id, 'appMetadata', { adminPermission: ctx.config.admin.permission });
     return user.metadata?.app_metadata ?? null;
+  }
+}
+
+/** `primary` and `restored` of undoLink's payload: each read when asked. */
+@Resolver(() => UndoLinkPayload)
+export class UndoLinkPayloadResolver {
+  @FieldResolver(() => User)
+  async primary(@Root() result: UndoResult, @Ctx() ctx: GatewayContext): Promise<User> {
+    return toUser(await ctx.auth0.getUser(result.primaryId));
+  }
+
+  @FieldResolver(() => User)
+  async restored(@Root() result: UndoResult, @Ctx() ctx: GatewayContext): Promise<User> {
+    return toUser(await ctx.auth0.getUser(result.restoredId));
   }
 }

@@ -32,6 +32,8 @@ export interface AuditEvent {
   carryRemoval?: 'removed' | 'failed';
   /** The primary was read back after an unclear or refused answer, and that read decided the outcome. */
   reconciled?: true;
+  /** An unlink made by undoLink (DESIGN §15): the id of the link it undoes. */
+  undoOf?: string;
 }
 
 /** What an operation learns about itself while it runs, for its audit line. */
@@ -45,6 +47,7 @@ export interface AuditDraft {
   carriedOver?: AuditEvent['carriedOver'];
   carryRemoval?: AuditEvent['carryRemoval'];
   reconciled?: true;
+  undoOf?: string;
 }
 
 /**

@@ -185,7 +185,7 @@ export function newCarryProgress(): CarryProgress {
 }
 
 /**
- * Removes what a carry-over added, when the link is known not to have happened: the roles of
+ * Removes what a carry-over added, when the link is known not to have happened or is undone: the roles of
  * memberships the primary already had, the memberships it was given (their roles go with them),
  * and its directly assigned roles. Never once the lock may be lost. Best effort: `false` when a
  * removal failed or was not tried (logged with the ids, at error level).
@@ -217,8 +217,31 @@ export async function removeCarried(
       .logger()
       .error(
         { err: error, primaryId, roleIds: added.roleIds, organizationIds: added.organizationIds },
-        'could not remove the roles and memberships carried over before a link that did not happen: they may stay',
+        'could not remove the roles and memberships carried over (a link that did not happen, or undoLink): they may stay',
       );
     return false;
   }
+}
+
+/**
+ * The secondary's own roles and memberships (with each membership's roles), every page, of the
+ * kinds asked: what undoLink gives back to it (DESIGN §15). Reads only.
+ */
+export async function readHoldings(
+  ctx: Pick<AccountWriteContext, 'auth0'>,
+  userId: string,
+  kinds: CarryKinds,
+): Promise<{ roles: CarriedRole[]; organizations: CarriedMembership[] }> {
+  const roles = kinds.roles ? (await ctx.auth0.getUserRoles(userId)).map(toRole) : [];
+  const organizations: CarriedMembership[] = [];
+  if (kinds.organizations) {
+    for (const organization of await ctx.auth0.getUserOrganizations(userId)) {
+      organizations.push({
+        organizationId: organization.id,
+        organizationName: organization.name ?? null,
+        roles: (await ctx.auth0.getMemberRoles(organization.id, userId)).map(toRole),
+      });
+    }
+  }
+  return { roles, organizations };
 }

@@ -4,6 +4,7 @@
 // under the primary's lock, with the event at the one success point.
 import { unclearWriteKind } from '../auth0/call-pipeline.js';
 import type { WireIdentity, WireUser } from '../auth0/wire.js';
+import { GatewayError } from '../errors.js';
 import type { HeldWriterLock } from '../shared-state/shared-state.js';
 import { audited, type AuditDraft } from './audit.js';
 import {
@@ -11,6 +12,7 @@ import {
   isEmptyCarry,
   newCarryProgress,
   planCarryOver,
+  readHoldings,
   removeCarried,
   type CarryKinds,
   type CarryOverPlan,
@@ -27,6 +29,7 @@ import { assertLockHeld, underPrimaryLock } from './primary-lock.js';
 import { notAppliedByReadBack, readBack, withOutcome, writeFailure } from './read-back.js';
 import { restoreMetadata } from './restore-metadata.js';
 import { needsReadBack, settleLinkFailure } from './settle-failure.js';
+import { putUndoRecord, type UndoSnapshot } from './undo-link.js';
 import type { AccountChange, AccountWriteContext, CarriedOver, WriteAttempt } from './write-context.js';
 
 /** Who asked for a link: the caller's own token, an admin, or the service itself (DESIGN §12). */
@@ -77,6 +80,11 @@ async function runLink(
     request.carry && (request.carry.roles || request.carry.organizations) ? request.carry : null;
   let carry: CarryOverPlan | null = null;
   const progress = newCarryProgress();
+  // DESIGN §15: with LINK_UNDO_WINDOW, the secondary as it was is kept for undoLink.
+  const undoOn = ctx.undoRecords !== undefined && ctx.config.linkUndoWindowMs > 0;
+  let secondaryBefore: WireUser | null = null;
+  let undoHoldings: Pick<UndoSnapshot, 'roles' | 'organizations'> | null = null;
+  const readForUndoOnly = undoOn && !request.verifiedEmailPolicy && !mergeKinds && !carryKinds;
   const applied = (
     identities: WireIdentity[] | undefined,
     mergedMetadata: MergedMetadataKeys | null,
@@ -91,16 +99,37 @@ async function runLink(
     carried: alreadyMade ? undefined : progress.added,
     reconciled,
     alreadyMade,
+    undo:
+      alreadyMade || !secondaryBefore || !undoHoldings
+        ? undefined
+        : {
+            secondary: secondaryBefore,
+            ...undoHoldings,
+            merge: merge ? { update: merge.update, restore: merge.restore } : null,
+            carried: progress.added,
+          },
   });
 
   let plan: MetadataMergePlan | null = null;
-  if (request.verifiedEmailPolicy || mergeKinds || carryKinds) {
-    const read = await readLinkPair(ctx, primaryId, secondaryId, request.secondaryField ?? 'secondaryId');
+  if (request.verifiedEmailPolicy || mergeKinds || carryKinds || undoOn) {
+    const read = await readLinkPair(
+      ctx,
+      primaryId,
+      secondaryId,
+      request.secondaryField ?? 'secondaryId',
+    ).catch((error: unknown) => {
+      // Read only for the undo record: a missing user is left to Auth0's own answer to the link
+      // call (a secondary linked elsewhere is its 409), as without the record; no record is kept.
+      if (readForUndoOnly && isMissingUser(error)) return null;
+      throw error;
+    });
     // A repeated link: the secondary is already this primary's identity. Nothing is merged or
     // carried again.
-    if ('linked' in read) return applied(read.linked.identities, mergeKinds ? NO_KEYS : null, true, true);
-    if (request.verifiedEmailPolicy) enforceVerifiedEmailPolicy(...read.pair);
-    if (mergeKinds) plan = planMetadataMerge(...read.pair, mergeKinds);
+    if (read && 'linked' in read)
+      return applied(read.linked.identities, mergeKinds ? NO_KEYS : null, true, true);
+    if (read && request.verifiedEmailPolicy) enforceVerifiedEmailPolicy(...read.pair);
+    if (read && mergeKinds) plan = planMetadataMerge(...read.pair, mergeKinds);
+    if (read && undoOn) secondaryBefore = read.pair[1];
   }
   if (carryKinds) {
     carry = await planCarryOver(ctx, primaryId, secondaryId, carryKinds);
@@ -109,7 +138,18 @@ async function runLink(
       organizationIds: carry.organizations.map((membership) => membership.organizationId),
     };
   }
-  const merge = plan !== null && hasChanges(plan) ? plan : null;
+  if (secondaryBefore) {
+    // The carry-over's reads already hold the secondary's roles or memberships; only the rest is read.
+    const rest = await readHoldings(ctx, secondaryId, {
+      roles: !carryKinds?.roles,
+      organizations: !carryKinds?.organizations,
+    });
+    undoHoldings = {
+      roles: carryKinds?.roles ? (carry?.roles ?? []) : rest.roles,
+      organizations: carryKinds?.organizations ? (carry?.organizations ?? []) : rest.organizations,
+    };
+  }
+  const merge: MetadataMergePlan | null = plan !== null && hasChanges(plan) ? plan : null;
   const mergedMetadata = plan ? plan.keys : null;
 
   /**
@@ -192,6 +232,14 @@ async function runLink(
   }
 }
 
+/** A pre-read's missing primary or secondary (DESIGN §4 reasons of readLinkPair). */
+function isMissingUser(error: unknown): boolean {
+  return (
+    error instanceof GatewayError &&
+    (error.reason === 'PRIMARY_NOT_FOUND' || error.reason === 'SECONDARY_NOT_FOUND')
+  );
+}
+
 /** The payload's `carriedOver`: null when neither a merge nor a carry-over was asked. */
 function carriedOverOf(
   mergeKinds: readonly MetadataKind[] | null,
@@ -220,8 +268,13 @@ export function linkUnderLock(
   draft.mode = request.mode;
   draft.secondary = request.secondaryId;
   draft.callerSubject = request.callerSubject;
-  return underPrimaryLock(ctx, 'account.linked', draft, (lock, attempt) =>
-    runLink(ctx, draft, request, lock, attempt),
+  return underPrimaryLock(
+    ctx,
+    'account.linked',
+    draft,
+    (lock, attempt) => runLink(ctx, draft, request, lock, attempt),
+    // At the success point, under the lock: the undo record, under the link's id (DESIGN §15).
+    (_lock, change) => putUndoRecord(ctx, change),
   );
 }
 

@@ -210,8 +210,10 @@ export async function previewLink(
     return refused(error, 0);
   }
   const { secondaryId, mergeKinds } = request;
-  // The link reads both users only for its policy or its merge; the preview always does.
-  const linkReads = request.verifiedEmailPolicy || mergeKinds !== null;
+  // The link reads both users for its policy, its merge, or its undo record (DESIGN §15); the
+  // preview always does.
+  const undoOn = ctx.undoRecords !== undefined && ctx.config.linkUndoWindowMs > 0;
+  const linkReads = request.verifiedEmailPolicy || mergeKinds !== null || undoOn;
   const asked = mergeKinds !== null;
   // Carry-over is an admin-mode input (DESIGN §15); read defensively until the flags are in the schema.
   const flags = (input.admin ?? {}) as { carryRoles?: boolean | null; carryOrganizations?: boolean | null };
@@ -222,7 +224,12 @@ export async function previewLink(
   try {
     read = await readLinkPair(ctx, primaryId, secondaryId, request.secondaryField ?? 'secondaryId');
   } catch (error) {
-    return refused(error, callsBeforePairRefusal(linkReads, error));
+    // Read only for the undo record, a missing user is left to the link call (link-core.ts).
+    const undoOnly = undoOn && !request.verifiedEmailPolicy && mergeKinds === null && !carryAsked;
+    return refused(
+      error,
+      undoOnly ? 2 + callsBeforePairRefusal(false, error) : callsBeforePairRefusal(linkReads, error),
+    );
   }
   if ('linked' in read) {
     // A repeated link: it answers success with nothing merged or carried again. Without a
@@ -290,6 +297,25 @@ export async function previewLink(
         ? []
         : secondaryHoldings.organizations.map((m) => toMembership(m.organization, m.roles)),
     },
-    auth0Calls: (linkReads ? 2 : 0) + (hasChanges(plan) ? 1 : 0) + carried.calls + 1,
+    auth0Calls:
+      (linkReads ? 2 : 0) +
+      (hasChanges(plan) ? 1 : 0) +
+      carried.calls +
+      (undoOn ? undoReadCalls(secondaryHoldings, carry) : 0) +
+      1,
   };
+}
+
+/**
+ * The reads the link adds for its undo record (DESIGN §15): the secondary's roles and memberships
+ * (each membership's roles) that its carry-over does not already read.
+ */
+function undoReadCalls(secondary: RoleHoldings, carry: { roles: boolean; organizations: boolean }): number {
+  let calls = 0;
+  if (!carry.roles) calls += pagedReadCalls(secondary.roles.length);
+  if (!carry.organizations) {
+    calls += pagedReadCalls(secondary.organizations.length);
+    for (const { roles } of secondary.organizations) calls += pagedReadCalls(roles.length);
+  }
+  return calls;
 }

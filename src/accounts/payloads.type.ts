@@ -61,3 +61,18 @@ export class UnlinkAccountPayload {
   @Field(() => User, { description: 'The primary user, as Auth0 has it after unlinking.' })
   user!: User;
 }
+
+@ObjectType({ description: 'Result of undoLink.' })
+export class UndoLinkPayload {
+  @Field(() => User, { description: 'The primary user, as Auth0 has it after the undo.' })
+  primary!: User;
+
+  @Field(() => User, { description: 'The former secondary, standalone again, as it was before the link.' })
+  restored!: User;
+
+  @Field(() => [String], {
+    description:
+      'Keys, roles or memberships of the primary changed since the link and therefore left as they are.',
+  })
+  keptOnPrimary!: string[];
+}

@@ -65,12 +65,14 @@ const recordOf = (type: AccountEventType) =>
  * its record's id and records no second event, or, with no record, gets an id derived from the
  * pair. A call whose outcome is unknown leaves its record pending and a check for the
  * reconciliation (DESIGN §8). The audit draft's `reconciled` is written here and only here.
+ * `afterSuccess` runs after the success point, still holding the lock (undoLink's restore steps).
  */
 export async function underPrimaryLock(
   ctx: AccountWriteContext,
   type: AccountEventType,
   draft: AuditDraft,
   run: (lock: HeldWriterLock, attempt: WriteAttempt) => Promise<AccountChange>,
+  afterSuccess?: (lock: HeldWriterLock, change: AccountChange) => Promise<void>,
 ): Promise<AccountChange> {
   const { primaryId } = draft;
   const secondaryId = draft.secondary ?? '';
@@ -119,6 +121,9 @@ export async function underPrimaryLock(
       await ctx.linkRecords.put(operation, primaryId, secondaryId, { id: eventId, eventRecorded: true });
       // A link after an unlink of the pair (or the other way round) is a new operation with a new id.
       await ctx.linkRecords.delete(opposite, primaryId, secondaryId);
+      // Still under the lock, after the event: undoLink's later steps (an error there leaves the
+      // unlink applied and its event recorded).
+      if (afterSuccess) await afterSuccess(lock, { ...change, eventId });
       return { ...change, eventId };
     });
   } catch (error) {
@@ -143,6 +148,7 @@ function appliedChange(draft: AuditDraft, change: AccountChange): AppliedChange 
     mergedMetadata: change.mergedMetadata ?? draft.mergedMetadata ?? null,
     carriedOver: draft.carriedOver ?? null,
     reconciled: change.reconciled,
+    ...(draft.undoOf ? { undoOf: draft.undoOf } : {}),
   };
 }
 

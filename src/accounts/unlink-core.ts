@@ -18,6 +18,8 @@ export interface UnlinkRequest {
   callerSubject: string | null;
   /** The unlink call itself. */
   unlink: () => Promise<WireIdentity[]>;
+  /** undoLink: the link undone (the event's `undoOf`), and its steps after the unlink, under the lock. */
+  undo?: { linkId: string; after: (lock: HeldWriterLock) => Promise<void> };
 }
 
 async function runUnlink(
@@ -56,7 +58,13 @@ export function unlinkUnderLock(
   draft.mode = request.mode;
   draft.secondary = request.secondaryId;
   draft.callerSubject = request.callerSubject;
-  return underPrimaryLock(ctx, 'account.unlinked', draft, (lock, attempt) =>
-    runUnlink(ctx, request, lock, attempt),
+  if (request.undo) draft.undoOf = request.undo.linkId;
+  const after = request.undo?.after;
+  return underPrimaryLock(
+    ctx,
+    'account.unlinked',
+    draft,
+    (lock, attempt) => runUnlink(ctx, request, lock, attempt),
+    after ? (lock) => after(lock) : undefined,
   );
 }

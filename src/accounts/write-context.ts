@@ -5,6 +5,7 @@ import type { WireIdentity } from '../auth0/wire.js';
 import type { GatewayContext } from '../context.js';
 import type { CarriedMembership, CarriedRole, CarryWrites } from './carry-over.js';
 import type { MergedMetadataKeys } from './merge-metadata.js';
+import type { UndoSnapshot } from './undo-link.js';
 
 /** What a link carried over from the secondary (the payload's `carriedOver`, DESIGN §15). */
 export interface CarriedOver extends MergedMetadataKeys {
@@ -22,6 +23,7 @@ export type AccountWriteContext = Pick<
   | 'metrics'
   | 'audit'
   | 'linkRecords'
+  | 'undoRecords'
   | 'reconciliations'
 >;
 
@@ -47,6 +49,8 @@ export interface AccountChange {
    * 409 or 400 read back as applied, or a restore's read). It keeps the first link's id and event.
    */
   alreadyMade?: boolean;
+  /** Link only, with LINK_UNDO_WINDOW: what undoLink needs (DESIGN §15); absent for a repeated link. */
+  undo?: UndoSnapshot;
   /** The operation's id, its event's webhook-id (a link's `linkId`); set at its success point. */
   eventId?: string;
 }

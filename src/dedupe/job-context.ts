@@ -33,6 +33,11 @@ export async function startDedupeJob(config: Config, logger: Logger): Promise<De
   const events = await startAccountEvents(config, { logger, metrics });
   const primaryLocks = shared.writerLock('primary');
   const linkRecords = shared.linkRecords({ ttlMs: Math.max(config.linkUndoWindowMs, LINK_RECORD_MIN_MS) });
+  // Its links can be undone by the gateways sharing its Redis (DESIGN §15).
+  const undoRecords = shared.undoRecords({
+    name: `${config.auth0.origin}|${config.auth0.clientId}`,
+    secret: config.auth0.clientSecret,
+  });
   // A link whose outcome stayed unknown is checked again later: by this run while it lasts, and
   // by the gateways sharing Redis after it (the checks are kept there).
   const reconciliation = new Reconciliation({
@@ -62,6 +67,7 @@ export async function startDedupeJob(config: Config, logger: Logger): Promise<De
       metrics,
       audit,
       linkRecords,
+      undoRecords,
       reconciliations: reconciliation,
     }),
     async close() {

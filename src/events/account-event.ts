@@ -45,6 +45,8 @@ export interface AccountUnlinkedData {
   mode: AccountEventMode;
   callerSub: string | null;
   reconciled: boolean;
+  /** The unlink undid this link (`undoLink`, DESIGN §15): its `linkId`. Absent for any other unlink. */
+  undoOf?: string;
 }
 
 /** The body of one webhook message. */
@@ -65,6 +67,8 @@ export interface AppliedChange {
   carriedOver?: { roleIds: readonly string[]; organizationIds: readonly string[] } | null;
   /** The link's id (its event's webhook-id); links only. */
   linkId?: string;
+  /** Unlinks made by undoLink: the id of the link undone. */
+  undoOf?: string;
   reconciled: boolean;
 }
 
@@ -90,7 +94,12 @@ export function toAccountEvent(
     return {
       type,
       timestamp,
-      data: { ...common, detachedUserId: change.secondary, reconciled: change.reconciled },
+      data: {
+        ...common,
+        detachedUserId: change.secondary,
+        reconciled: change.reconciled,
+        ...(change.undoOf ? { undoOf: change.undoOf } : {}),
+      },
     };
   }
   const merged = change.mergedMetadata;

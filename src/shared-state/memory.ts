@@ -9,6 +9,7 @@ import type {
   WriterLock,
 } from './shared-state.js';
 import { createMemoryLinkRecords } from './link-records.js';
+import { createMemoryUndoRecords } from './undo-records.js';
 import { createMemoryPendingChecks } from './pending-checks.js';
 import { createMemoryWriterLock } from './writer-lock.js';
 
@@ -150,6 +151,7 @@ export function createMemorySharedState(options: { now?: () => number } = {}): S
     userCacheStore: () => undefined,
     apqCache: () => undefined,
     linkRecords: (records) => createMemoryLinkRecords(records),
+    undoRecords: () => createMemoryUndoRecords(),
     pendingChecks: () => createMemoryPendingChecks(),
     close: async () => undefined,
   };

@@ -12,6 +12,7 @@ import { createRedisCacheStore } from './redis-cache-store.js';
 import { createRedisTokenSlot } from './redis-token-slot.js';
 import type { SharedCacheStore, SharedState, WriterLock } from './shared-state.js';
 import { createRedisLinkRecords } from './link-records.js';
+import { createRedisUndoRecords } from './undo-records.js';
 import { createRedisPendingChecks } from './pending-checks.js';
 import { createRedisWriterLock } from './writer-lock.js';
 
@@ -182,6 +183,7 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       return apq.cache;
     },
     linkRecords: ({ ttlMs }) => createRedisLinkRecords(client, { ttlMs, key, isAvailable }),
+    undoRecords: (sealing) => createRedisUndoRecords(client, { key, ...sealing }),
     pendingChecks: () => createRedisPendingChecks(client, { key, isAvailable }),
     async close() {
       clearInterval(heartbeatTimer);

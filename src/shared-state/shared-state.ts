@@ -1,5 +1,6 @@
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { LinkRecordStore } from './link-records.js';
+import type { UndoRecordStore } from './undo-records.js';
 import type { PendingCheckStore } from './pending-checks.js';
 
 export type { LinkRecord, LinkRecordStore, RecordedOperation } from './link-records.js';
@@ -186,6 +187,8 @@ export interface SharedState {
   apqCache(): KeyValueCache<string> | undefined;
   /** The records of applied links and unlinks (DESIGN §12, §15), each kept `ttlMs`. */
   linkRecords(options: { ttlMs: number }): LinkRecordStore;
+  /** The undo records of DESIGN §15; `name` and `secret` key their sealing in Redis. */
+  undoRecords(options: { name: string; secret: string }): UndoRecordStore;
   /** The reconciliation's pending checks (DESIGN §8). */
   pendingChecks(): PendingCheckStore;
   close(): Promise<void>;

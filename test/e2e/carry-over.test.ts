@@ -8,6 +8,9 @@ import { execute } from '../support/graphql-client.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { newWebhookSecret, startTestReceiver, type TestReceiver } from '../support/webhook-receiver.js';
 
+// LINK_UNDO_WINDOW=0: this suite pins the exact Auth0 calls of a link; the undo record's extra
+// reads (DESIGN §15) are tested in undo-link.test.ts.
+
 // Users, roles and organizations of their own, so the demo tenant can change without touching these.
 const PRIMARY = 'auth0|65f0000000000000000000c1';
 const SECONDARY = 'github|7700001';
@@ -35,7 +38,9 @@ describe('linkAccounts carries roles and organization memberships over (admin mo
   beforeAll(async () => {
     const secret = newWebhookSecret();
     receiver = await startTestReceiver(secret);
-    h = await startHarness({ env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret } });
+    h = await startHarness({
+      env: { LINK_UNDO_WINDOW: '0', WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret },
+    });
   });
   afterAll(async () => {
     await h.close();

@@ -8,6 +8,9 @@ import { expectSentBodiesMatchContract } from '../support/auth0-contract.js';
 import { codesOf, execute, postGraphQL } from '../support/graphql-client.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
+// LINK_UNDO_WINDOW=0: this suite pins the exact Auth0 calls of a link; the undo record's extra
+// reads (DESIGN §15) are tested in undo-link.test.ts.
+
 // Users of their own, so the demo tenant can change without touching these expectations.
 const PRIMARY = 'auth0|65f0000000000000000000a1';
 const SECONDARY = 'google-oauth2|200000000000000000001';
@@ -74,7 +77,7 @@ describe('metadata: merged on link, readable on User', () => {
   let primaryToken: string;
 
   beforeAll(async () => {
-    h = await startHarness({ env: { LOG_LEVEL: 'trace' } });
+    h = await startHarness({ env: { LINK_UNDO_WINDOW: '0', LOG_LEVEL: 'trace' } });
   });
   afterAll(() => h.close());
   beforeEach(async () => {
@@ -147,7 +150,7 @@ describe('metadata: merged on link, readable on User', () => {
     });
 
     it('reads both users for the merge under ADMIN_LINK_POLICY=trust too', async () => {
-      const trust = await startHarness({ env: { ADMIN_LINK_POLICY: 'trust' } });
+      const trust = await startHarness({ env: { LINK_UNDO_WINDOW: '0', ADMIN_LINK_POLICY: 'trust' } });
       try {
         for (const user of USERS) trust.emulator.tenant.addUser(user);
         const token = await trust.emulator.tokens.adminToken({ scope: 'update:users' });
@@ -341,7 +344,7 @@ describe('metadata: merged on link, readable on User', () => {
     });
 
     it('after a PATCH that timed out (Auth0 may still apply it): OUTCOME_UNKNOWN saying the link was not made, no restore, no link', async () => {
-      const quick = await startHarness({ env: { AUTH0_TIMEOUT_MS: '300' } });
+      const quick = await startHarness({ env: { LINK_UNDO_WINDOW: '0', AUTH0_TIMEOUT_MS: '300' } });
       try {
         for (const user of USERS) quick.emulator.tenant.addUser(user);
         const token = await quick.emulator.tokens.adminToken({ scope: 'update:users read:users' });

@@ -19,6 +19,9 @@ import {
   type TestReceiver,
 } from '../support/webhook-receiver.js';
 
+// LINK_UNDO_WINDOW=0: this suite pins the exact Auth0 calls of a link; the undo record's extra
+// reads (DESIGN §15) are tested in undo-link.test.ts.
+
 // Every mutation writes exactly one audit line: counting what the tests sent tells how many lines
 // the process owes, whatever an earlier test left half done (test audit: `auditsSeen`).
 let mutationsSent = 0;
@@ -137,6 +140,7 @@ describe('read-back after an unclear link or unlink (real process, emulator faul
       emulator.origin,
       {
         AUTH0_TIMEOUT_MS: '1000',
+        LINK_UNDO_WINDOW: '0',
         LOG_LEVEL: 'info',
         CALLER_RATE_LIMIT: '1000000/60',
         WEBHOOK_URL: receiver.url,

@@ -3,6 +3,9 @@ import { LinkAccountsDocument, UnlinkAccountDocument } from '../generated/graphq
 import { codesOf, execute } from '../support/graphql-client.js';
 import { demoTokens, startHarness, type Harness } from '../support/harness.js';
 
+// LINK_UNDO_WINDOW=0: this suite pins the exact Auth0 calls of a link; the undo record's extra
+// reads (DESIGN §15) are tested in undo-link.test.ts.
+
 const { alice, aliceGoogle, aliceGithub, aliceUnverified, bob, carol } = DEMO.users;
 
 describe('unlinkAccount, the admin link policy and audit events (gateway + emulator over HTTP)', () => {
@@ -10,7 +13,7 @@ describe('unlinkAccount, the admin link policy and audit events (gateway + emula
   let tokens: Awaited<ReturnType<typeof demoTokens>>;
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ env: { LINK_UNDO_WINDOW: '0' } });
   });
   afterAll(() => h.close());
   beforeEach(async () => {
@@ -153,7 +156,7 @@ describe('unlinkAccount, the admin link policy and audit events (gateway + emula
   describe('admin link policy trust', () => {
     let trusting: Harness;
     beforeAll(async () => {
-      trusting = await startHarness({ env: { ADMIN_LINK_POLICY: 'trust' } });
+      trusting = await startHarness({ env: { LINK_UNDO_WINDOW: '0', ADMIN_LINK_POLICY: 'trust' } });
     });
     afterAll(() => trusting.close());
 
@@ -175,7 +178,7 @@ describe('unlinkAccount, the admin link policy and audit events (gateway + emula
     it('ALREADY_LINKED when the identity is linked already', async () => {
       // With the default policy the second attempt stops earlier (the linked secondary no
       // longer reads as a user), so this one trusts and lets Auth0 answer.
-      const trusting = await startHarness({ env: { ADMIN_LINK_POLICY: 'trust' } });
+      const trusting = await startHarness({ env: { LINK_UNDO_WINDOW: '0', ADMIN_LINK_POLICY: 'trust' } });
       try {
         const admin = await trusting.emulator.tokens.adminToken({ scope: 'update:users' });
         const send = (primaryId: string) =>
