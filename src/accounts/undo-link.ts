@@ -10,6 +10,7 @@ import type { WireUser, WireUserUpdate } from '../auth0/wire.js';
 import type { GatewayContext } from '../context.js';
 import { NotFoundError, UpstreamError, UpstreamTimeoutError } from '../errors.js';
 import type { HeldWriterLock } from '../shared-state/shared-state.js';
+import { UndoRecordUnavailableError, type UndoRecordStore } from '../shared-state/undo-records.js';
 import { audited } from './audit.js';
 import { removeCarried, type CarriedMembership, type CarriedRole, type CarryWrites } from './carry-over.js';
 import { assertLockHeld, withPrimaryLock } from './primary-lock.js';
@@ -99,11 +100,27 @@ function incomplete(error: unknown, step: string): unknown {
   );
 }
 
+/**
+ * The record, or null when there is none. Redis not answering is not "unknown link": the undo
+ * answers UPSTREAM_ERROR, nothing was done, and a retry once the shared state answers can finish.
+ */
+async function readUndoRecord(store: UndoRecordStore, linkId: string) {
+  try {
+    return await store.get(linkId);
+  } catch (error) {
+    if (!(error instanceof UndoRecordUnavailableError)) throw error;
+    throw new UpstreamError(
+      'The undo record could not be read (the shared state did not answer); nothing was changed: retry in a moment.',
+      { cause: error },
+    );
+  }
+}
+
 /** undoLink: the caller's checks, then the steps not yet done, under the primary's lock. */
 export async function undoLink(ctx: GatewayContext, linkId: string): Promise<UndoResult> {
   const caller = requireCaller(ctx.auth);
   await ctx.limitCaller(caller.subject);
-  const stored = ctx.undoRecords ? await ctx.undoRecords.get(linkId) : null;
+  const stored = ctx.undoRecords ? await readUndoRecord(ctx.undoRecords, linkId) : null;
   const expired = new NotFoundError(
     `linkId: no link ${linkId} can be undone (unknown, or LINK_UNDO_WINDOW has passed).`,
     { reason: 'UNDO_EXPIRED' },

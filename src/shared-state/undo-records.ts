@@ -19,7 +19,12 @@ export interface UndoRecordStore {
   put(linkId: string, record: StoredUndoRecord): Promise<void>;
 }
 
-export function createMemoryUndoRecords(now: () => number = Date.now): UndoRecordStore {
+/** The memory store, which can also forget a record (the Redis store's fallback). */
+interface MemoryUndoRecords extends UndoRecordStore {
+  delete(linkId: string): Promise<void>;
+}
+
+export function createMemoryUndoRecords(now: () => number = Date.now): MemoryUndoRecords {
   const records = new Map<string, StoredUndoRecord>();
   const sweep = () => {
     const at = now();
@@ -35,26 +40,44 @@ export function createMemoryUndoRecords(now: () => number = Date.now): UndoRecor
       sweep();
       if (record.expiresAt > now()) records.set(linkId, structuredClone(record));
     },
+    async delete(linkId) {
+      records.delete(linkId);
+    },
   };
 }
 
+/** Redis did not answer a read of an undo record: the record may exist there (retry later). */
+export class UndoRecordUnavailableError extends Error {}
+
 /**
  * Records in Redis at `<prefix><tenant tag>:undo-record:<sha256 of the link id>`, sealed, with a PX
- * expiry at the record's `expiresAt`. A Redis that does not answer: `get` finds nothing (the undo
- * answers UNDO_EXPIRED) and `put` throws (the caller decides).
+ * expiry at the record's `expiresAt`. A write Redis does not take is kept in this process's memory
+ * instead (this replica can still undo that link; DESIGN §10: nothing fails for Redis alone), and
+ * reads look there first. A read Redis does not answer rejects with UndoRecordUnavailableError: the
+ * record may be there, so "unknown link" would be untrue.
  */
 export function createRedisUndoRecords(
   client: Redis,
   options: { key: (...parts: string[]) => string; name: string; secret: string; now?: () => number },
 ): UndoRecordStore {
   const now = options.now ?? Date.now;
+  const local = createMemoryUndoRecords(now);
   const keys = deriveTokenKeys(options.secret, `undo-record|${options.name}`);
   const redisKey = (linkId: string) =>
     options.key('undo-record', createHash('sha256').update(linkId).digest('hex'));
   return {
     async get(linkId) {
+      const kept = await local.get(linkId);
+      if (kept) return kept;
       const key = redisKey(linkId);
-      const stored = await client.get(key).catch(() => null);
+      let stored: string | null;
+      try {
+        stored = await client.get(key);
+      } catch (error) {
+        throw new UndoRecordUnavailableError('the undo record could not be read from Redis', {
+          cause: error,
+        });
+      }
       if (stored === null) return null;
       const record = openValue(keys, stored, key) as StoredUndoRecord | undefined;
       return record && typeof record.expiresAt === 'number' && record.expiresAt > now() ? record : null;
@@ -63,7 +86,14 @@ export function createRedisUndoRecords(
       const ttl = Math.ceil(record.expiresAt - now());
       if (ttl <= 0) return;
       const key = redisKey(linkId);
-      await client.set(key, sealValue(keys, record, key), 'PX', ttl);
+      try {
+        await client.set(key, sealValue(keys, record, key), 'PX', ttl);
+      } catch {
+        await local.put(linkId, record);
+        return;
+      }
+      // Written to Redis: a copy kept here after an earlier failure is older now.
+      await local.delete(linkId);
     },
   };
 }
