@@ -120,7 +120,11 @@ async function runLink(
     ).catch((error: unknown) => {
       // Read only for the undo record: a missing user is left to Auth0's own answer to the link
       // call (a secondary linked elsewhere is its 409), as without the record; no record is kept.
-      if (readForUndoOnly && isMissingUser(error)) return null;
+      // Any other failure of these reads costs the undo, never the link.
+      if (readForUndoOnly) {
+        if (!isMissingUser(error)) undoNotKept(ctx, secondaryId, error);
+        return null;
+      }
       throw error;
     });
     // A repeated link: the secondary is already this primary's identity. Nothing is merged or
@@ -139,15 +143,22 @@ async function runLink(
     };
   }
   if (secondaryBefore) {
-    // The carry-over's reads already hold the secondary's roles or memberships; only the rest is read.
-    const rest = await readHoldings(ctx, secondaryId, {
-      roles: !carryKinds?.roles,
-      organizations: !carryKinds?.organizations,
-    });
-    undoHoldings = {
-      roles: carryKinds?.roles ? (carry?.roles ?? []) : rest.roles,
-      organizations: carryKinds?.organizations ? (carry?.organizations ?? []) : rest.organizations,
-    };
+    // The carry-over's reads already hold the secondary's roles or memberships; only the rest is
+    // read. These reads serve the undo alone: when they fail (a Management API application
+    // without the role and organization scopes, Auth0 unavailable), the link goes on without an
+    // undo record.
+    try {
+      const rest = await readHoldings(ctx, secondaryId, {
+        roles: !carryKinds?.roles,
+        organizations: !carryKinds?.organizations,
+      });
+      undoHoldings = {
+        roles: carryKinds?.roles ? (carry?.roles ?? []) : rest.roles,
+        organizations: carryKinds?.organizations ? (carry?.organizations ?? []) : rest.organizations,
+      };
+    } catch (error) {
+      undoNotKept(ctx, secondaryId, error);
+    }
   }
   const merge: MetadataMergePlan | null = plan !== null && hasChanges(plan) ? plan : null;
   const mergedMetadata = plan ? plan.keys : null;
@@ -287,4 +298,17 @@ export function performLink(ctx: AccountWriteContext, request: LinkRequest): Pro
   return audited(ctx.audit, { event: 'account.link', primaryId: request.primaryId }, (draft) =>
     linkUnderLock(ctx, draft, request),
   );
+}
+
+/**
+ * A read made for the undo record alone failed: the link goes on, and cannot be undone. Logged at
+ * warn with the error's code (a 403 names the scopes the service's application lacks).
+ */
+function undoNotKept(ctx: Pick<AccountWriteContext, 'logger'>, secondaryId: string, error: unknown): void {
+  ctx
+    .logger()
+    .warn(
+      { err: error, secondary: secondaryId },
+      "no undo record for this link: reading the secondary's state before it failed (the service's Management API application needs read:users, read:roles, read:role_members, read:organizations and read:organization_member_roles for undoLink)",
+    );
 }
