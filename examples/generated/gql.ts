@@ -16,16 +16,18 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 type Documents = {
     "mutation LinkAccounts($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities {\n      id\n      provider\n      userId\n    }\n  }\n}": typeof types.LinkAccountsDocument,
     "query Me {\n  me {\n    id\n    email\n    emailVerified\n    identities { id provider userId connection isSocial profileData { email name } }\n  }\n}": typeof types.MeDocument,
-    "mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}": typeof types.LinkDocument,
+    "mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    linkId\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}": typeof types.LinkDocument,
     "query Preview($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkPreview(primaryId: $primaryId, input: $input) {\n    allowed\n    refusal { code reason message }\n    identitiesAfter { id provider userId connection }\n    carriedOver { userMetadataKeys }\n    discarded { userMetadataKeys }\n    auth0Calls\n  }\n}": typeof types.PreviewDocument,
     "mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {\n  unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}": typeof types.UnlinkDocument,
+    "mutation UndoLink($linkId: ID!) {\n  undoLink(linkId: $linkId) {\n    primary { id identities { id provider userId connection isSocial profileData { email name } } }\n    restored { id }\n    keptOnPrimary\n  }\n}": typeof types.UndoLinkDocument,
 };
 const documents: Documents = {
     "mutation LinkAccounts($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities {\n      id\n      provider\n      userId\n    }\n  }\n}": types.LinkAccountsDocument,
     "query Me {\n  me {\n    id\n    email\n    emailVerified\n    identities { id provider userId connection isSocial profileData { email name } }\n  }\n}": types.MeDocument,
-    "mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}": types.LinkDocument,
+    "mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    linkId\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}": types.LinkDocument,
     "query Preview($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkPreview(primaryId: $primaryId, input: $input) {\n    allowed\n    refusal { code reason message }\n    identitiesAfter { id provider userId connection }\n    carriedOver { userMetadataKeys }\n    discarded { userMetadataKeys }\n    auth0Calls\n  }\n}": types.PreviewDocument,
     "mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {\n  unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}": types.UnlinkDocument,
+    "mutation UndoLink($linkId: ID!) {\n  undoLink(linkId: $linkId) {\n    primary { id identities { id provider userId connection isSocial profileData { email name } } }\n    restored { id }\n    keptOnPrimary\n  }\n}": types.UndoLinkDocument,
 };
 
 /**
@@ -53,7 +55,7 @@ export function graphql(source: "query Me {\n  me {\n    id\n    email\n    emai
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}"): (typeof documents)["mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}"];
+export function graphql(source: "mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    linkId\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}"): (typeof documents)["mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {\n  linkAccounts(primaryId: $primaryId, input: $input) {\n    linkId\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -62,6 +64,10 @@ export function graphql(source: "query Preview($primaryId: ID!, $input: LinkAcco
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {\n  unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}"): (typeof documents)["mutation Unlink($primaryId: ID!, $provider: String!, $userId: ID!) {\n  unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {\n    identities { id provider userId connection isSocial profileData { email name } }\n    user { id email }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation UndoLink($linkId: ID!) {\n  undoLink(linkId: $linkId) {\n    primary { id identities { id provider userId connection isSocial profileData { email name } } }\n    restored { id }\n    keptOnPrimary\n  }\n}"): (typeof documents)["mutation UndoLink($linkId: ID!) {\n  undoLink(linkId: $linkId) {\n    primary { id identities { id provider userId connection isSocial profileData { email name } } }\n    restored { id }\n    keptOnPrimary\n  }\n}"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

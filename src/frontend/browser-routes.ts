@@ -90,6 +90,7 @@ export function createBrowserRoutes(config: Config, graphqlPath = '/graphql'): B
       link: `sha256:${documentIdOf(EXAMPLE_OPERATIONS.link)}`,
       preview: `sha256:${documentIdOf(EXAMPLE_OPERATIONS.preview)}`,
       unlink: `sha256:${documentIdOf(EXAMPLE_OPERATIONS.unlink)}`,
+      undo: `sha256:${documentIdOf(EXAMPLE_OPERATIONS.undo)}`,
     },
     trustedDocuments: config.trustedDocumentsPath !== null,
   };

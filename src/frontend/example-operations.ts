@@ -19,6 +19,7 @@ export const EXAMPLE_OPERATIONS = {
 }`,
   link: /* GraphQL */ `mutation Link($primaryId: ID!, $input: LinkAccountsInput!) {
   linkAccounts(primaryId: $primaryId, input: $input) {
+    linkId
     identities { id provider userId connection isSocial profileData { email name } }
     user { id email }
   }
@@ -37,6 +38,13 @@ export const EXAMPLE_OPERATIONS = {
   unlinkAccount(primaryId: $primaryId, provider: $provider, userId: $userId) {
     identities { id provider userId connection isSocial profileData { email name } }
     user { id email }
+  }
+}`,
+  undo: /* GraphQL */ `mutation UndoLink($linkId: ID!) {
+  undoLink(linkId: $linkId) {
+    primary { id identities { id provider userId connection isSocial profileData { email name } } }
+    restored { id }
+    keptOnPrimary
   }
 }`,
 } as const;

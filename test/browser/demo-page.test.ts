@@ -220,13 +220,14 @@ describe('the demo page asks linkPreview before it links (gateway beside an emul
     await emulator?.close();
   });
 
-  it('Cancel sends no link to Auth0; Link after a preview with mergeMetadata links and keeps the metadata', async () => {
+  it('Cancel sends no link to Auth0; Link after a preview with mergeMetadata links and keeps the metadata; Undo takes the link back', async () => {
     const page = await browser.newPage();
     page.setDefaultTimeout(15_000);
     await page.goto(urls.demoPage!);
     await page.locator('#sign-in').waitFor();
     await signInAsAlice(page);
     const continueAsGoogle = (popup: Page) => popup.click(`button[data-user-id="${DEMO.users.aliceGoogle}"]`);
+    const googleUserId = DEMO.users.aliceGoogle.slice('google-oauth2|'.length);
 
     // Without mergeMetadata: the Google account's user_metadata key is what Auth0 would discard.
     await linkThroughPopup(page, 'google-oauth2', continueAsGoogle);
@@ -270,6 +271,25 @@ describe('the demo page asks linkPreview before it links (gateway beside an emul
       from: 'google',
     });
     expect(emulator.tenant.getUser(DEMO.users.aliceGoogle)).toBeUndefined();
+
+    // Undo, offered beside the link just made: the Google account is a separate user again, with
+    // its metadata, and the key the link merged into Alice is gone from her.
+    const undo = page.getByRole('region', { name: `Linked google-oauth2 ${googleUserId}.` });
+    await undo.waitFor();
+    await undo.getByRole('button', { name: 'Undo' }).click();
+    await waitForIdentities(page, 1);
+    expect(await identityRows(page)).toEqual([DEMO.users.alice]);
+    expect(await page.locator('#undo').isHidden()).toBe(true);
+    expect(await page.locator('#problem').isHidden()).toBe(true);
+    expect(emulator.journal.entries({ route: 'unlink' })).toHaveLength(1);
+    expect(emulator.tenant.getUser(DEMO.users.aliceGoogle)).toMatchObject({
+      user_id: DEMO.users.aliceGoogle,
+      identities: [{ provider: 'google-oauth2', user_id: googleUserId }],
+      user_metadata: { from: 'google' },
+    });
+    expect(emulator.tenant.getUser(DEMO.users.alice)?.identities).toHaveLength(1);
+    expect(emulator.tenant.getUser(DEMO.users.alice)?.user_metadata).toEqual({ theme: 'dark' });
+    expect(await page.locator('#log .log-title').first().innerText()).toBe('← 200 · UndoLink');
 
     expect(browser.offLoopbackRequests).toEqual([]);
     expect(browser.problems).toEqual([]);

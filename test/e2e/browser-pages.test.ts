@@ -35,7 +35,7 @@ describe('pages for browsers (DESIGN §6)', () => {
         graphqlUrl: '/graphql',
         ideUrl: '/graphql',
       });
-      expect(Object.keys(config.operations as object)).toEqual(['me', 'link', 'preview', 'unlink']);
+      expect(Object.keys(config.operations as object)).toEqual(['me', 'link', 'preview', 'unlink', 'undo']);
     });
 
     it.each([

@@ -44,8 +44,8 @@ describe('the Postman collection (examples/postman), run by newman', () => {
       'me',
       'linkPreview (jwt mode)',
       'linkAccounts (jwt mode)',
+      'undoLink (user)',
       'linkAccounts (admin mode)',
-      'unlinkAccount (user)',
       'unlinkAccount (admin)',
     ]);
   });

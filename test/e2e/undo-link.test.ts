@@ -1,7 +1,13 @@
 import { Redis } from 'ioredis';
-import { DEMO, type SeedUser } from '../../src/auth0-emulator/index.js';
+import {
+  DEMO,
+  startAuth0Emulator,
+  type Auth0Emulator,
+  type SeedUser,
+} from '../../src/auth0-emulator/index.js';
 import { deriveTokenKeys, openValue } from '../../src/shared-state/token-crypto.js';
 import { LinkAccountsForUndoDocument, UndoLinkDocument } from '../generated/graphql.js';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { execute } from '../support/graphql-client.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
@@ -36,7 +42,7 @@ const USERS: SeedUser[] = [
   { user_id: OTHER, email: 'olga@example.com', email_verified: true },
 ];
 
-function seed(h: Harness): void {
+function seed(h: { emulator: Auth0Emulator }): void {
   const tenant = h.emulator.tenant;
   tenant.reset();
   for (const user of USERS) tenant.addUser(user);
@@ -52,7 +58,7 @@ function seed(h: Harness): void {
 }
 
 /** What the undo must give back: identities, metadata, roles and memberships of one user. */
-function stateOf(h: Harness, userId: string) {
+function stateOf(h: { emulator: Auth0Emulator }, userId: string) {
   const user = h.emulator.tenant.getUser(userId);
   return {
     identities: (user?.identities ?? []).map((i) => `${i.provider}|${String(i.user_id)}`),
@@ -272,5 +278,59 @@ describe('undo records in Redis (REDIS_URL set)', () => {
     const result = await execute(h.url, UndoLinkDocument, { linkId }, { token: adminToken });
     expect(result.body.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', reason: 'UNDO_EXPIRED' });
     expect(h.emulator.tenant.getUser(PRIMARY)?.identities).toHaveLength(2);
+  });
+});
+
+describe('undo across two replicas on one Redis', () => {
+  let redis: RedisServer;
+  let client: Redis;
+  let emulator: Auth0Emulator;
+  let replicaA: GatewayProcess;
+  let replicaB: GatewayProcess;
+  const prefix = `undo-replicas-${process.pid}:`;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    client = new Redis(redis.url);
+    emulator = await startAuth0Emulator({ port: 0 });
+    const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix };
+    [replicaA, replicaB] = await Promise.all([
+      startGatewayProcess(emulator.origin, env),
+      startGatewayProcess(emulator.origin, env),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([replicaA?.stop(), replicaB?.stop()]);
+    client.disconnect();
+    await emulator?.close();
+    await redis?.stop();
+  });
+
+  it('undoes through replica B a link made through replica A: the record is read from Redis', async () => {
+    const h = { emulator };
+    seed(h);
+    const secondaryBefore = stateOf(h, SECONDARY);
+    const primaryBefore = stateOf(h, PRIMARY);
+    const adminToken = await emulator.tokens.adminToken({ scope: 'update:users read:users' });
+
+    const linked = await execute(replicaA.url, LinkAccountsForUndoDocument, FULL_LINK, { token: adminToken });
+    expect(linked.body.errors).toBeUndefined();
+    const linkId = linked.body.data!.linkAccounts.linkId;
+    expect(emulator.tenant.getUser(SECONDARY)).toBeUndefined();
+    // A's record is in Redis: B, another process, has no copy of its own to read.
+    expect(await client.keys(`${prefix}*undo-record*`)).toHaveLength(1);
+
+    const undone = await execute(replicaB.url, UndoLinkDocument, { linkId }, { token: adminToken });
+
+    expect(undone.body.errors).toBeUndefined();
+    expect(undone.body.data?.undoLink).toMatchObject({
+      primary: { id: PRIMARY, identities: [{ id: PRIMARY }] },
+      restored: { id: SECONDARY },
+      keptOnPrimary: [],
+    });
+    // The secondary is a user of its own again, as it was; the primary as before the link.
+    expect(stateOf(h, SECONDARY)).toEqual(secondaryBefore);
+    expect(stateOf(h, PRIMARY)).toEqual(primaryBefore);
+    expect(emulator.journal.entries({ route: 'unlink' })).toHaveLength(1);
   });
 });

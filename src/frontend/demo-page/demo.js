@@ -28,6 +28,13 @@ const ERRORS = [
   ['NOT_FOUND', 'PRIMARY_NOT_FOUND', 'The signed-in user no longer exists at Auth0.'],
   ['NOT_FOUND', '', 'The user or identity does not exist: refresh the list.'],
   ['CONFLICT', 'ALREADY_LINKED', 'That account is already linked to a user: unlink it there first.'],
+  [
+    'NOT_FOUND',
+    'UNDO_EXPIRED',
+    'The link can no longer be undone (its undo window has passed): unlink it instead.',
+  ],
+  ['UPSTREAM_ERROR', 'UNDO_INCOMPLETE', 'The undo stopped part way: click Undo again to finish it.'],
+  ['UPSTREAM_TIMEOUT', 'UNDO_INCOMPLETE', 'The undo stopped part way: click Undo again to finish it.'],
   ['RATE_LIMITED', 'CALLER_LIMIT', 'You tried too often: wait extensions.retryAfter seconds.'],
   ['RATE_LIMITED', 'TENANT_LIMIT', "The tenant's Auth0 budget is spent: wait extensions.retryAfter seconds."],
   ['UPSTREAM_ERROR', '', 'Auth0 failed or answered something unexpected: try again later.'],
@@ -268,6 +275,7 @@ async function main() {
   $('#link-form').addEventListener('submit', (event) => {
     event.preventDefault();
     closePreview();
+    closeUndo();
     const connection = $('#connection').value;
     const mergeMetadata = $('#merge-metadata').checked;
     run(async () => {
@@ -285,14 +293,64 @@ async function main() {
     const input = pendingInput;
     if (!input) return;
     closePreview();
+    closeUndo();
     run(async () => {
       const result = await graphql('link', { primaryId: me.id, input });
       if (result.data) {
+        const before = new Set(me.identities.map((identity) => identity.id));
         me = { ...me, identities: result.data.linkAccounts.identities };
         renderIdentities(me.identities);
+        const linked = me.identities.find((identity) => !before.has(identity.id));
+        showUndo(result.data.linkAccounts.linkId, linked);
       }
-      // Issue 25's "Undo" button goes here once undoLink exists: shown after this link while its
-      // undo window (LINK_UNDO_WINDOW) is open.
+    });
+  });
+
+  /** The linkId the Undo button takes back; null while no undo is offered. */
+  let undoableLinkId = null;
+
+  /**
+   * Offers to take back the link just made (undoLink). The page cannot know LINK_UNDO_WINDOW, so
+   * the offer stays until the next action; a click past the window gets UNDO_EXPIRED, explained.
+   */
+  function showUndo(linkId, identity) {
+    undoableLinkId = linkId;
+    $('#undo-line').textContent = identity
+      ? `Linked ${identity.provider} ${identity.userId}.`
+      : `Link ${linkId} can be undone.`;
+    $('#undo-kept').hidden = true;
+    $('#undo-link').hidden = false;
+    $('#undo').hidden = false;
+  }
+
+  function closeUndo() {
+    undoableLinkId = null;
+    $('#undo').hidden = true;
+  }
+
+  $('#undo-link').addEventListener('click', () => {
+    const linkId = undoableLinkId;
+    if (!linkId) return;
+    closeUndo();
+    run(async () => {
+      const result = await graphql('undo', { linkId });
+      const undone = result.data?.undoLink;
+      if (!undone) {
+        // A repeated undoLink resumes where an interrupted one stopped: offer it again.
+        if (result.errors?.[0]?.extensions?.reason === 'UNDO_INCOMPLETE') showUndo(linkId, null);
+        return;
+      }
+      me = { ...me, identities: undone.primary.identities };
+      renderIdentities(me.identities);
+      // Keys, roles or memberships the primary changed after the link stay as they are: say which.
+      if (undone.keptOnPrimary.length) {
+        $('#undo-line').textContent = `Link undone: ${undone.restored.id} is a separate account again.`;
+        $('#undo-kept').textContent =
+          `Left on your account (changed since the link): ${undone.keptOnPrimary.join(', ')}`;
+        $('#undo-kept').hidden = false;
+        $('#undo-link').hidden = true;
+        $('#undo').hidden = false;
+      }
     });
   });
 
@@ -304,6 +362,7 @@ async function main() {
   $('#identities').addEventListener('click', (event) => {
     const button = event.target.closest('button.unlink');
     if (!button) return;
+    closeUndo();
     run(async () => {
       const result = await graphql('unlink', {
         primaryId: me.id,
