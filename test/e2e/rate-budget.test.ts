@@ -30,11 +30,18 @@ async function burst(h: Harness, count: number) {
   );
 }
 
+// Each link here is one Auth0 call against the budget: LINK_UNDO_WINDOW=0 leaves out the undo
+// record's reads (DESIGN §15), which the undo suite covers.
 describe('the upstream budget against the emulator’s rate limiter (DESIGN §8)', () => {
   it('sends nothing while the budget is spent and lets waiting calls go out as it returns', async () => {
     const h = await startHarness({
       emulator: { rateLimit: { perSecond: 20, burst: 5 } },
-      env: { AUTH0_RATE_LIMIT: '20/5', ADMIN_LINK_POLICY: 'trust', AUTH0_MAX_WAIT_MS: '10000' },
+      env: {
+        AUTH0_RATE_LIMIT: '20/5',
+        ADMIN_LINK_POLICY: 'trust',
+        AUTH0_MAX_WAIT_MS: '10000',
+        LINK_UNDO_WINDOW: '0',
+      },
     });
     try {
       const results = await burst(h, 15);
@@ -55,7 +62,12 @@ describe('the upstream budget against the emulator’s rate limiter (DESIGN §8)
   it('refuses at once with RATE_LIMITED and retryAfter when the wait would exceed AUTH0_MAX_WAIT_MS', async () => {
     const h = await startHarness({
       emulator: { rateLimit: { perSecond: 1, burst: 3 } },
-      env: { AUTH0_RATE_LIMIT: '1/3', ADMIN_LINK_POLICY: 'trust', AUTH0_MAX_WAIT_MS: '200' },
+      env: {
+        AUTH0_RATE_LIMIT: '1/3',
+        ADMIN_LINK_POLICY: 'trust',
+        AUTH0_MAX_WAIT_MS: '200',
+        LINK_UNDO_WINDOW: '0',
+      },
     });
     try {
       const results = await burst(h, 6);
@@ -80,7 +92,7 @@ describe('the upstream budget against the emulator’s rate limiter (DESIGN §8)
   it('learns the budget from x-ratelimit headers when AUTH0_RATE_LIMIT is unset', async () => {
     const h = await startHarness({
       emulator: { rateLimit: { perSecond: 20, burst: 5 } },
-      env: { ADMIN_LINK_POLICY: 'trust', AUTH0_MAX_WAIT_MS: '10000' },
+      env: { ADMIN_LINK_POLICY: 'trust', AUTH0_MAX_WAIT_MS: '10000', LINK_UNDO_WINDOW: '0' },
     });
     try {
       const results = await burst(h, 15);
