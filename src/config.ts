@@ -81,6 +81,8 @@ export interface Config {
    * undo. Link records are kept this long, and at least LINK_RECORD_MIN_MS for retries (DESIGN §12).
    */
   readonly linkUndoWindowMs: number;
+  /** Linking at login (DESIGN §14); `null` when LOGIN_LINK is off. */
+  readonly loginLink: LoginLinkSetting | null;
   /** OTLP endpoint for traces; `null`: no tracing. */
   readonly otlpEndpoint: string | null;
   readonly logLevel: string;
@@ -100,12 +102,36 @@ export interface WebhookSetting {
   readonly retryDelaysMs: readonly number[];
 }
 
+/** Linking at login (DESIGN §14): the secret shared with the Action and the service's own application. */
+export interface LoginLinkSetting {
+  /** LOGIN_LINK_SECRET: HS256 key of every token between the Action and the service (≥ 32 characters). */
+  readonly secret: string;
+  /** LOGIN_LINK_CLIENT_ID / _SECRET: the Regular Web Application candidates sign in with. */
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /**
+   * PUBLIC_URL: the service's origin as browsers and the Action reach it; no trailing slash.
+   * `null`: `http://<HOST>:<PORT>`, the port as bound (PORT=0 picks one at start).
+   */
+  readonly publicUrl: string | null;
+  /** LOGIN_LINK_MERGE_METADATA: merge the secondary's user_metadata into the primary. */
+  readonly mergeMetadata: boolean;
+}
+
+// The demo tenant's Regular Web Application for linking at login (the emulator's demo seed).
+const DEMO_LOGIN_LINK_CLIENT = {
+  id: 'demo-login-link',
+  secret: 'demo-login-link-secret-0123456789abcdef',
+} as const;
+
 /** Standard Webhooks' own retry schedule. */
 export const DEFAULT_WEBHOOK_RETRY_DELAYS = '5s,5m,30m,2h,5h,10h,10h';
 
 export interface LoadConfigOptions {
   /** `AUTH0_DOMAIN` points at the emulator `main` started in-process: the demo page is on by default. */
   embeddedEmulator?: boolean;
+  /** With the embedded emulator and no LOGIN_LINK_SECRET: the one main generated at start. */
+  generatedLoginLinkSecret?: string;
 }
 
 /** Bad configuration: the message names the variable and is meant to be printed alone. */
@@ -227,6 +253,15 @@ const schema = z.object({
     .optional(),
   WEBHOOK_RETRY_DELAYS: z.string().default(DEFAULT_WEBHOOK_RETRY_DELAYS),
   LINK_UNDO_WINDOW: z.string().default('24h'),
+  LOGIN_LINK: boolean.optional(),
+  LOGIN_LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOGIN_LINK_CLIENT_ID: z
+    .string()
+    .regex(/^[\w.-]+$/, 'must be a client id (letters, digits, "_", "-", ".")')
+    .optional(),
+  LOGIN_LINK_CLIENT_SECRET: z.string().min(1).optional(),
+  PUBLIC_URL: z.string().optional(),
+  LOGIN_LINK_MERGE_METADATA: boolean.default(true),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -296,6 +331,68 @@ function parseWebhook(e: { WEBHOOK_URL?: string; WEBHOOK_SECRET?: string; WEBHOO
   }
   if (e.WEBHOOK_SECRET === undefined) throw new ConfigError('WEBHOOK_SECRET', 'is required with WEBHOOK_URL');
   return { url: url.href, secret: e.WEBHOOK_SECRET, retryDelaysMs: parseRetryDelays(e.WEBHOOK_RETRY_DELAYS) };
+}
+
+/** PUBLIC_URL → origin: https, plain http only for loopback hosts (as AUTH0_DOMAIN). */
+function toPublicUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('PUBLIC_URL', 'must be an origin such as https://accounts.example.com');
+  }
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError('PUBLIC_URL', 'must be an origin, without path, query or credentials');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError('PUBLIC_URL', 'must use https (or http for a loopback host)');
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOST.test(url.hostname)) {
+    // Session cookies and the hand-back token would cross a network unencrypted.
+    throw new ConfigError('PUBLIC_URL', 'plain http is allowed only for loopback hosts; use https');
+  }
+  return url.origin;
+}
+
+/**
+ * LOGIN_LINK and its companions (DESIGN §5, §14). With the embedded emulator the block defaults on,
+ * with the demo tenant's application; `generatedSecret` stands in for an unset LOGIN_LINK_SECRET there.
+ */
+function parseLoginLink(
+  e: {
+    LOGIN_LINK?: boolean;
+    LOGIN_LINK_SECRET?: string;
+    LOGIN_LINK_CLIENT_ID?: string;
+    LOGIN_LINK_CLIENT_SECRET?: string;
+    PUBLIC_URL?: string;
+    LOGIN_LINK_MERGE_METADATA: boolean;
+    HOST: string;
+  },
+  options: LoadConfigOptions,
+): LoginLinkSetting | null {
+  const embedded = options.embeddedEmulator === true;
+  if (!(e.LOGIN_LINK ?? embedded)) return null;
+  const secret = e.LOGIN_LINK_SECRET ?? (embedded ? options.generatedLoginLinkSecret : undefined);
+  if (secret === undefined) throw new ConfigError('LOGIN_LINK_SECRET', 'is required with LOGIN_LINK=true');
+  const clientId = e.LOGIN_LINK_CLIENT_ID ?? (embedded ? DEMO_LOGIN_LINK_CLIENT.id : undefined);
+  if (clientId === undefined) throw new ConfigError('LOGIN_LINK_CLIENT_ID', 'is required with LOGIN_LINK=true');
+  const clientSecret =
+    e.LOGIN_LINK_CLIENT_SECRET ??
+    (embedded && clientId === DEMO_LOGIN_LINK_CLIENT.id ? DEMO_LOGIN_LINK_CLIENT.secret : undefined);
+  if (clientSecret === undefined) {
+    throw new ConfigError('LOGIN_LINK_CLIENT_SECRET', 'is required with LOGIN_LINK=true');
+  }
+  if (e.PUBLIC_URL === undefined && !LOOPBACK_HOST.test(e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST)) {
+    // The default, http://<HOST>:<PORT>, would send cookies and tokens over plain http off loopback.
+    throw new ConfigError('PUBLIC_URL', 'is required with LOGIN_LINK=true when HOST is not a loopback host');
+  }
+  return {
+    secret,
+    clientId,
+    clientSecret,
+    publicUrl: e.PUBLIC_URL === undefined ? null : toPublicUrl(e.PUBLIC_URL),
+    mergeMetadata: e.LOGIN_LINK_MERGE_METADATA,
+  };
 }
 
 function parseCorsOrigins(value: string): string[] {
@@ -376,6 +473,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     trustedDocumentsPath: e.TRUSTED_DOCUMENTS ?? null,
     webhook: parseWebhook(e),
     linkUndoWindowMs: parseUndoWindow(e.LINK_UNDO_WINDOW),
+    loginLink: parseLoginLink(e, options),
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
     logLevel: e.LOG_LEVEL,
   };
