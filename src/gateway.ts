@@ -15,6 +15,7 @@ import { createBrowserRoutes } from './frontend/browser-routes.js';
 import { TrustedDocuments } from './documents/trusted-documents.js';
 import { startAccountEvents } from './events/account-events.js';
 import { createHttpServer, DrainState } from './http-server.js';
+import { createLoginLink } from './login-link/index.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
@@ -175,6 +176,28 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
   await apollo.start();
 
+  // The listening origin, known once the server listens: PUBLIC_URL's default (DESIGN §5).
+  let listeningOrigin = '';
+  const loginLinkSetting = config.loginLink;
+  const loginLink = loginLinkSetting
+    ? createLoginLink({
+        config: { ...config, loginLink: loginLinkSetting },
+        origin: () => listeningOrigin,
+        keys,
+        services,
+        shared,
+        logger,
+        linkParts: {
+          events,
+          primaryLocks,
+          linkRecords: deps.linkRecords,
+          undoRecords: deps.undoRecords,
+          reconciliations: reconciliation,
+        },
+        invalidateUsers: userCache ? (ids) => userCache.invalidateUsers(ids) : undefined,
+      })
+    : undefined;
+
   const drainState = new DrainState();
   // Probes are answered from this: at most one JWKS request per interval, whatever their number.
   const auth0Readiness = cacheReadiness(() => services.checkReadiness(), { ttlMs: options.readinessCacheMs });
@@ -191,6 +214,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     metrics: { contentType: metrics.registry.contentType, render: () => metrics.registry.metrics() },
     corsOrigins: config.server.corsOrigins,
     browserRoutes: createBrowserRoutes(config),
+    loginLink,
     logger,
     tracer,
   });
@@ -204,6 +228,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const { port } = server.address() as AddressInfo;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const origin = `http://${host}:${port}`;
+  listeningOrigin = origin;
 
   let closing: Promise<void> | undefined;
   /**

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Tracer } from '@opentelemetry/api';
 import type { GatewayContext } from './context.js';
 import type { BrowserRoute } from './frontend/browser-routes.js';
+import type { LoginLinkRoute } from './login-link/index.js';
 import {
   contextWithSpan,
   endHttpSpan,
@@ -32,6 +33,8 @@ export interface HttpServerOptions {
   corsOrigins: readonly string[];
   /** Pages for browsers (demo page, GraphiQL), asked first; answers true when it served one. */
   browserRoutes?: BrowserRoute;
+  /** `/login-link/*` with LOGIN_LINK on (DESIGN §14); answers true when the path was its own. */
+  loginLink?: LoginLinkRoute;
   logger: Logger;
   /** Traces each request (OTEL_EXPORTER_OTLP_ENDPOINT); absent: no spans. */
   tracer?: Tracer;
@@ -106,7 +109,16 @@ export class DrainState {
 }
 
 // Span names use these paths only: any other path could carry anything.
-const ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
+const ROUTES = new Set([
+  '/graphql',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/login-link',
+  '/login-link/check',
+  '/login-link/start',
+  '/login-link/callback',
+]);
 
 class BodyTooLargeError extends Error {}
 
@@ -283,6 +295,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       return;
     }
     if (options.browserRoutes?.(req, res, { pathname, search })) return;
+    if (options.loginLink && (await options.loginLink(req, res, { pathname, search }, requestId))) return;
     switch (pathname) {
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });
