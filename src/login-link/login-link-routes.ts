@@ -284,7 +284,9 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
     if (!(await allowed(deps.pageLimiter, claims.sub, log))) {
       return fail(res, log, 'page', 'rate-limited', SENTENCES.limited, who, 429);
     }
-    if (!(await firstUse(`session:${claims.digest}`, log))) {
+    // The token with the state it came with: two logins of one user within a second may carry
+    // byte-identical tokens (same sub, iat and exp), but never the same Auth0 state.
+    if (!(await firstUse(`session:${claims.digest}:${state}`, log))) {
       return fail(res, log, 'page', 'token-replayed', SENTENCES.replayed, who);
     }
     let found;
