@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { DEMO } from './auth0-emulator/demo-seed.js';
@@ -130,8 +131,6 @@ export const DEFAULT_WEBHOOK_RETRY_DELAYS = '5s,5m,30m,2h,5h,10h,10h';
 export interface LoadConfigOptions {
   /** `AUTH0_DOMAIN` points at the emulator `main` started in-process: the demo page is on by default. */
   embeddedEmulator?: boolean;
-  /** With the embedded emulator and no LOGIN_LINK_SECRET: the one main generated at start. */
-  generatedLoginLinkSecret?: string;
 }
 
 /** Bad configuration: the message names the variable and is meant to be printed alone. */
@@ -356,7 +355,7 @@ function toPublicUrl(value: string): string {
 
 /**
  * LOGIN_LINK and its companions (DESIGN §5, §14). With the embedded emulator the block defaults on,
- * with the demo tenant's application; `generatedSecret` stands in for an unset LOGIN_LINK_SECRET there.
+ * with the demo tenant's application and, unless LOGIN_LINK_SECRET is set, a secret generated at start.
  */
 function parseLoginLink(
   e: {
@@ -372,10 +371,12 @@ function parseLoginLink(
 ): LoginLinkSetting | null {
   const embedded = options.embeddedEmulator === true;
   if (!(e.LOGIN_LINK ?? embedded)) return null;
-  const secret = e.LOGIN_LINK_SECRET ?? (embedded ? options.generatedLoginLinkSecret : undefined);
+  // The embedded emulator's Action is deployed by this process with this same secret.
+  const secret = e.LOGIN_LINK_SECRET ?? (embedded ? randomBytes(32).toString('base64url') : undefined);
   if (secret === undefined) throw new ConfigError('LOGIN_LINK_SECRET', 'is required with LOGIN_LINK=true');
   const clientId = e.LOGIN_LINK_CLIENT_ID ?? (embedded ? DEMO_LOGIN_LINK_CLIENT.id : undefined);
-  if (clientId === undefined) throw new ConfigError('LOGIN_LINK_CLIENT_ID', 'is required with LOGIN_LINK=true');
+  if (clientId === undefined)
+    throw new ConfigError('LOGIN_LINK_CLIENT_ID', 'is required with LOGIN_LINK=true');
   const clientSecret =
     e.LOGIN_LINK_CLIENT_SECRET ??
     (embedded && clientId === DEMO_LOGIN_LINK_CLIENT.id ? DEMO_LOGIN_LINK_CLIENT.secret : undefined);
