@@ -236,7 +236,6 @@ interface Calls {
   finished: boolean;
   deny?: string;
   redirect?: { url: URL; query: Record<string, unknown> };
-  primaryUserId?: string;
 }
 
 function buildApi(
@@ -315,7 +314,9 @@ function buildApi(
         live('authentication.setPrimaryUser');
         if (typeof userId !== 'string' || userId === '')
           throw new TypeError('setPrimaryUser: a user id is required');
-        calls.primaryUserId = userId;
+        // Takes effect at once: later calls (metadata, encodeToken) are for the primary, as the
+        // user that logged in may no longer exist (the emulator's reading; Auth0 does not say).
+        tx.primaryUserId = userId;
         return api;
       },
     },
@@ -374,7 +375,6 @@ async function run(
     }
     calls.finished = true;
     if (calls.deny !== undefined) return { kind: 'failed', error: 'access_denied', description: calls.deny };
-    if (calls.primaryUserId !== undefined) tx.primaryUserId = calls.primaryUserId;
     if (calls.redirect) {
       // A login that may not show anything (prompt=none) cannot be sent elsewhere.
       if (tx.request.prompt.includes('none')) {
