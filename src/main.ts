@@ -4,6 +4,7 @@ import { startAuth0Emulator, DEMO, type Auth0Emulator } from './auth0-emulator/i
 import { ConfigError, loadConfig, loadDotEnv } from './config.js';
 import { renderDemoRequests } from './demo.js';
 import { startGateway } from './gateway.js';
+import { suggestAccountLinkDeployment } from './login-link/action-deployment.js';
 
 function fail(message: string): never {
   console.error(`auth0-link-gateway: ${message}`);
@@ -37,6 +38,17 @@ async function main() {
   }
 
   const gateway = await startGateway(config);
+  // Linking at login on the embedded tenant (DESIGN §14): the repo's Action, bound to post-login,
+  // asks this gateway, with the secret the configuration generated (or LOGIN_LINK_SECRET).
+  if (emulator && config.loginLink) {
+    emulator.deployActions(
+      suggestAccountLinkDeployment({
+        gatewayUrl: config.loginLink.publicUrl ?? gateway.origin,
+        secret: config.loginLink.secret,
+        clientId: config.loginLink.clientId,
+      }),
+    );
+  }
   gateway.logger.info(
     { url: gateway.url, auth0: config.auth0.origin, embedded: !!emulator },
     'gateway listening',
@@ -47,6 +59,9 @@ async function main() {
       `GraphQL: ${gateway.url}  (health: ${gateway.origin}/healthz, ready: ${gateway.origin}/readyz)`,
       ...(gateway.demoPageUrl ? [`Demo page: ${gateway.demoPageUrl}`] : []),
       ...(gateway.ideUrl ? [`GraphQL IDE: ${gateway.ideUrl}  (open it in a browser)`] : []),
+      ...(emulator && config.loginLink
+        ? ['Linking at login: on (the demo page says how to see the prompt)']
+        : []),
       `Auth0: ${config.auth0.origin}${emulator ? '  (embedded emulator; Postman: the auth0Origin variable)' : ''}`,
     ].join('\n'),
   );
