@@ -135,12 +135,13 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
   const tenant = deps.config.auth0.origin;
   const sealer = new SessionSealer(setting.secret);
   const css = readFileSync(demoPageAssets().get('/demo/demo.css')!.file);
-  // Pages without script; the form may only go to this service, which redirects to the tenant.
+  // Pages without script. No form-action: browsers apply it to every redirect that follows the
+  // form's POST, and those go to the tenant, on to a social provider (the candidate's sign-in) or to
+  // the application's callback (the hand-back), origins this service cannot list.
   const pagePolicy = [
     "default-src 'none'",
     "style-src 'self'",
     "img-src 'self' data:",
-    `form-action 'self' ${tenant}`,
     "base-uri 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
