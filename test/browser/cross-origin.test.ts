@@ -52,7 +52,8 @@ describe('a frontend on another origin, in Chromium', () => {
     // The frontends' origins must be known before the gateway starts (CORS_ORIGINS).
     allowed = await startFrontend(() => pageConfig);
     refused = await startFrontend(() => pageConfig);
-    const gateway = runMain({ PORT: '0', CORS_ORIGINS: allowed.origin });
+    // LOGIN_LINK off: the tenant's Action would offer Alice's other accounts at sign-in (login-link tests cover it).
+    const gateway = runMain({ PORT: '0', CORS_ORIGINS: allowed.origin, LOGIN_LINK: 'false' });
     const urls = printedUrls(await waitForOutput(gateway, /^Demo page: \S+$/m));
     // The gateway's own page configuration, with its absolute GraphQL URL.
     const own = (await (await fetch(`${urls.demoPage}demo/config.json`)).json()) as Record<string, unknown>;
