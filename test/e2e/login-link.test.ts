@@ -5,8 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { DEMO, DEMO_SEED, type EmulatorSeed } from '../../src/auth0-emulator/index.js';
 import { LOOPBACK_WILDCARDS } from '../../src/auth0-emulator/clients.js';
+import { loadConfig } from '../../src/config.js';
+import { startGateway, type RunningGateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { identitiesInTenant } from '../support/account-mutations.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 const SECRET = 'login-link-test-secret-0123456789abcdef';
 const CLIENT_ID = 'demo-login-link';
@@ -32,12 +36,12 @@ if (!seed.clients?.some((c) => c.client_id === CLIENT_ID)) {
   ];
 }
 
-/** One browser: cookies per origin, redirects not followed. */
+/** One browser: cookies per host (as browsers keep them, whatever the port), redirects not followed. */
 class Browser {
   private readonly jar = new Map<string, Map<string, string>>();
 
   async fetch(url: string, init: { method?: string; form?: Record<string, string> } = {}) {
-    const origin = new URL(url).origin;
+    const origin = new URL(url).hostname;
     const cookies = this.jar.get(origin) ?? new Map<string, string>();
     const response = await fetch(url, {
       method: init.method ?? (init.form ? 'POST' : 'GET'),
@@ -318,6 +322,54 @@ describe('linking at login, service side (HTTP, emulator)', () => {
     expect(html).toContain('not fresh');
     expect((await handBackOf(continueLink(html), page.state)).outcome).toBe('failed');
     nothingLinked();
+  });
+
+  describe('two replicas on one Redis', () => {
+    let redis: RedisServer;
+    let replicas: RunningGateway[];
+
+    beforeAll(async () => {
+      redis = await startRedisServer();
+      const config = loadConfig({
+        AUTH0_DOMAIN: h.emulator.origin,
+        AUTH0_CLIENT_ID: DEMO.serviceClientId,
+        AUTH0_CLIENT_SECRET: DEMO.serviceClientSecret,
+        PORT: '0',
+        USER_CACHE_TTL_MS: '0',
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: `login-link-${process.pid}:`,
+        LOGIN_LINK: 'true',
+        LOGIN_LINK_SECRET: SECRET,
+        LOGIN_LINK_CLIENT_ID: CLIENT_ID,
+        LOGIN_LINK_CLIENT_SECRET: CLIENT_SECRET,
+      });
+      const logger = createLogger({ level: 'silent' });
+      replicas = [await startGateway(config, { logger }), await startGateway(config, { logger })];
+    });
+    afterAll(async () => {
+      for (const replica of replicas ?? []) await replica.close();
+      await redis?.stop();
+    });
+
+    it('agree on single use, and either one continues a session the other opened', async () => {
+      const [a, b] = replicas;
+      const token = await sessionToken(aliceGithub);
+      const state = randomState();
+      const query = new URLSearchParams({ session_token: token, state }).toString();
+      const browser = new Browser();
+      const opened = await browser.fetch(`${a.origin}/login-link?${query}`);
+      expect(opened.status).toBe(200);
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await opened.text())![1];
+      const replayed = await new Browser().fetch(`${b.origin}/login-link?${query}`);
+      expect(replayed.status).toBe(400);
+      expect((await handBackOf(continueLink(await replayed.text()), state)).outcome).toBe('failed');
+      // The session is sealed in the browser's cookie: replica B reads what A wrote.
+      const started = await browser.fetch(`${b.origin}/login-link/start`, {
+        form: { csrf, decision: 'skip' },
+      });
+      expect(started.status).toBe(302);
+      expect((await handBackOf(started.headers.get('location'), state)).outcome).toBe('skipped');
+    });
   });
 
   describe('POST /login-link/check', () => {
