@@ -290,7 +290,10 @@ describe('linking at login, service side (HTTP, emulator)', () => {
     const { page: pageOfB } = await chooseCandidate(b, aliceGithub, alice);
     const refused = await b.fetch(callbackOfA);
     expect(refused.status).toBe(400);
-    expect((await handBackOf(continueLink(await refused.text()), pageOfB.state)).outcome).toBe('failed');
+    const html = await refused.text();
+    // Refused on the state itself, before the code is exchanged (PKCE would refuse it later too).
+    expect(html).toContain('not started in this browser');
+    expect((await handBackOf(continueLink(html), pageOfB.state)).outcome).toBe('failed');
     // And with no session at all, there is nothing to hand back.
     const stranger = await new Browser().fetch(callbackOfA);
     expect(stranger.status).toBe(400);
