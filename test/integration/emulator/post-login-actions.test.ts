@@ -1,8 +1,19 @@
 // The emulator runs post-login Actions as Auth0 does (DESIGN §14), over real HTTP, with a small
 // test Action whose behaviour the /authorize query picks (`test_mode`).
 import { createHmac } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { DEMO, DEMO_SEED, type Auth0Emulator, type SeedAction } from '../../../src/auth0-emulator/index.js';
+import {
+  DEMO,
+  DEMO_SEED,
+  loadSeedFile,
+  parseSeed,
+  startAuth0Emulator,
+  type Auth0Emulator,
+  type SeedAction,
+} from '../../../src/auth0-emulator/index.js';
 import { call, useEmulator, userPath } from '../../support/emulator-fixture.js';
 import {
   browse,
@@ -376,5 +387,48 @@ describe('post-login Actions in the emulator', () => {
       `/authorize?${new URLSearchParams(params as Record<string, string>)}`,
     );
     expect(callbackParams(silent.res)).toMatchObject({ error: 'interaction_required', state: params.state });
+  });
+});
+
+describe('Actions in a seed file', () => {
+  it("reads an Action's code from the .js file it names, as the Deploy CLI's tenant.yaml does", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emulator-actions-'));
+    try {
+      await writeFile(
+        join(dir, 'deny.js'),
+        "exports.onExecutePostLogin = async (event, api) => { api.access.deny('from a file'); };",
+      );
+      const seed = {
+        ...DEMO_SEED,
+        actions: [{ name: 'deny', code: './deny.js' }],
+        triggers: { 'post-login': [{ action_name: 'deny' }] },
+      };
+      await writeFile(join(dir, 'seed.json'), JSON.stringify(seed));
+      const emulator = await startAuth0Emulator({ seed: await loadSeedFile(join(dir, 'seed.json')) });
+      try {
+        const { params } = spaParams(emulator);
+        const login = await loginWithForm(
+          emulator,
+          new CookieJar(),
+          params,
+          'bob@example.com',
+          DEMO.passwords.bob,
+        );
+        expect(callbackParams(login.res)).toMatchObject({
+          error: 'access_denied',
+          error_description: 'from a file',
+        });
+      } finally {
+        await emulator.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a binding to an Action the seed does not have', () => {
+    expect(() =>
+      parseSeed({ ...DEMO_SEED, actions: [], triggers: { 'post-login': [{ action_name: 'ghost' }] } }),
+    ).toThrow(/triggers\.post-login\[0\]\.action_name: no action ghost in actions/);
   });
 });
