@@ -34,6 +34,7 @@ exports.onExecutePostLogin = async (event, api) => {
   if (mode === 'deny') return api.access.deny('No entry for ' + event.user.email);
   if (mode === 'throw') throw new Error('the Action broke');
   if (mode === 'hang') return new Promise(() => {});
+  if (mode === 'spin') for (;;) {}
   if (mode === 'meta') {
     api.user.setAppMetadata('seen', { count: event.stats.logins_count, connection: event.connection.name });
     api.user.setUserMetadata('theme', null);
@@ -324,6 +325,13 @@ describe('post-login Actions in the emulator', () => {
     const query = callbackParams(login.res);
     expect(query.error).toBe('access_denied');
     expect(query.error_description).toMatch(/did not finish within 400 ms/);
+  });
+
+  it('an Action stuck in a synchronous loop is stopped too: the login fails, the emulator goes on', async () => {
+    const { login } = await socialLogin('spin');
+    const query = callbackParams(login.res);
+    expect(query.error).toBe('access_denied');
+    expect(query.error_description).toMatch(/timed out after 400ms/);
   });
 
   it('writes app and user metadata at the end of the trigger; event.stats.logins_count counts logins', async () => {
