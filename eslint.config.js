@@ -22,6 +22,23 @@ export default tseslint.config(
     },
   },
   {
+    // Auth0 Actions: CommonJS run by Auth0's Node runtime (and the emulator), no dependencies.
+    files: ['actions/**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        exports: 'writable',
+        require: 'readonly',
+        Buffer: 'readonly',
+        fetch: 'readonly',
+        AbortSignal: 'readonly',
+        URL: 'readonly',
+      },
+    },
+    // Auth0's runtime loads Node's built-ins with require().
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Decorated type-graphql classes need their property types as runtime values.
     files: ['src/accounts/**/*.ts'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },

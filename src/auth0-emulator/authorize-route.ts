@@ -3,6 +3,13 @@ import { allowsGrant, isPublicClient, originAllowed, urlAllowed } from './client
 import type { EmulatorContext } from './context.js';
 import { redirect, type ParsedBody, type Reply } from './http.js';
 import { errorPage, loginFormPage, socialPage, webMessagePage, type SocialUser } from './login-pages.js';
+import {
+  continuePostLogin,
+  startPostLogin,
+  type LoginTransaction,
+  type PipelineRequest,
+  type PipelineResult,
+} from './post-login.js';
 import { readCookie, SESSION_COOKIE, sessionCookie, type Session } from './sessions.js';
 import { identityKey } from './state.js';
 import type { SeedClient } from './types.js';
@@ -12,19 +19,24 @@ export interface BrowserRequest {
   query: Record<string, string>;
   body: ParsedBody;
   headers: Record<string, string | undefined>;
+  /** The peer's address (event.request.ip of post-login Actions). */
+  ip?: string;
 }
 
-interface AuthorizeRequest {
+export interface AuthorizeRequest {
   client: SeedClient;
   redirectUri: string;
   responseMode: 'query' | 'web_message';
   state?: string;
   nonce?: string;
   scope: string[];
+  /** The scopes as asked (event.transaction.requested_scopes). */
+  requestedScope: string[];
   audience?: string;
   connection?: string;
   prompt: string[];
   codeChallenge?: string;
+  loginHint?: string;
 }
 
 type Checked = { ok: true; request: AuthorizeRequest } | { ok: false; reply: Reply };
@@ -162,10 +174,12 @@ function checkRequest(ctx: EmulatorContext, query: Record<string, string>): Chec
       state,
       nonce: query.nonce,
       scope: grantableScopes(ctx, scopeList(query.scope), audience),
+      requestedScope: scopeList(query.scope),
       audience,
       connection,
       prompt,
       codeChallenge: challenge,
+      loginHint: query.login_hint || undefined,
     },
   };
 }
@@ -188,6 +202,75 @@ function issueCode(
     authTime: session.authTime,
   });
   return deliver(request, { code, state: request.state }, headers);
+}
+
+/** The code for a login that got through the post-login Actions: a session reused or started. */
+function issueForLogin(
+  ctx: EmulatorContext,
+  request: AuthorizeRequest,
+  login: { loginIdentity: string; connection: string; session?: Session },
+): Reply {
+  if (login.session) return issueCode(ctx, request, login.session);
+  const { cookie, session } = ctx.logins.startSession(login.loginIdentity, login.connection);
+  return issueCode(ctx, request, session, { 'set-cookie': sessionCookie(cookie) });
+}
+
+/** What a pipeline's outcome sends the browser: elsewhere (a redirect Action), the code, or an error. */
+function afterPipeline(ctx: EmulatorContext, tx: LoginTransaction, result: PipelineResult): Reply {
+  switch (result.kind) {
+    case 'redirect':
+      return redirect(result.location);
+    case 'failed':
+      return deliver(tx.request, {
+        error: result.error,
+        error_description: result.description,
+        state: tx.request.state,
+      });
+    case 'done':
+      return issueForLogin(ctx, tx.request, tx);
+  }
+}
+
+function pipelineRequest(method: string, req: BrowserRequest, continueState?: string): PipelineRequest {
+  // The password of a login form never reaches an Action.
+  const { password: _password, ...body } = formFields(req.body);
+  return { method, ip: req.ip, query: req.query, body, headers: req.headers, continueState };
+}
+
+/** A login (or an SSO session) for `request`: the post-login Actions, then the code. */
+async function finishLogin(
+  ctx: EmulatorContext,
+  request: AuthorizeRequest,
+  login: { loginIdentity: string; connection: string; session?: Session },
+  http: PipelineRequest,
+): Promise<Reply> {
+  const isSocial = connections(ctx).get(login.connection)?.isSocial ?? false;
+  const started = await startPostLogin(ctx, { request, ...login, isSocial }, http);
+  if (!started) return issueForLogin(ctx, request, login);
+  return afterPipeline(ctx, started.tx, started.result);
+}
+
+/**
+ * GET or POST /continue?state=…: resumes a login suspended by an Action's redirect. A missing,
+ * unknown, used or expired state is refused on a page of the tenant (Auth0: invalid_request).
+ */
+export async function handleContinue(
+  ctx: EmulatorContext,
+  method: string,
+  req: BrowserRequest,
+): Promise<Reply> {
+  const state = req.query.state ?? formFields(req.body).state;
+  if (!state) return errorPage(400, 'invalid_request', 'Missing required parameter: state');
+  const tx = ctx.actions.take(state);
+  if (!tx) {
+    return errorPage(
+      400,
+      'invalid_request',
+      'Invalid state: no login is waiting for it (unknown, used or expired)',
+    );
+  }
+  const result = await continuePostLogin(ctx, tx, pipelineRequest(method, req, state));
+  return afterPipeline(ctx, tx, result);
 }
 
 /** The session in the cookie, if its user still exists and it fits the connection asked for. */
@@ -231,14 +314,17 @@ function loginPage(
   });
 }
 
-export function handleAuthorizeGet(ctx: EmulatorContext, req: BrowserRequest): Reply {
+export async function handleAuthorizeGet(ctx: EmulatorContext, req: BrowserRequest): Promise<Reply> {
   const checked = checkRequest(ctx, req.query);
   if (!checked.ok) return checked.reply;
   const { request } = checked;
   const session = request.prompt.includes('login')
     ? undefined
     : usableSession(ctx, request, req.headers.cookie);
-  if (session) return issueCode(ctx, request, session);
+  if (session) {
+    const login = { loginIdentity: session.loginIdentity, connection: session.connection, session };
+    return finishLogin(ctx, request, login, pipelineRequest('GET', req));
+  }
   if (request.prompt.includes('none')) {
     return deliver(request, {
       error: 'login_required',
@@ -259,7 +345,7 @@ function formFields(body: ParsedBody): Record<string, string> {
 }
 
 /** The login form or a "continue as" button posted back: check it, start a session, answer with a code. */
-export function handleAuthorizePost(ctx: EmulatorContext, req: BrowserRequest): Reply {
+export async function handleAuthorizePost(ctx: EmulatorContext, req: BrowserRequest): Promise<Reply> {
   const checked = checkRequest(ctx, req.query);
   if (!checked.ok) return checked.reply;
   const { request } = checked;
@@ -292,6 +378,10 @@ export function handleAuthorizePost(ctx: EmulatorContext, req: BrowserRequest): 
     }
     loginIdentity = identityKey(picked.identity.provider, picked.identity.user_id);
   }
-  const { cookie, session } = ctx.logins.startSession(loginIdentity, connectionName);
-  return issueCode(ctx, request, session, { 'set-cookie': sessionCookie(cookie) });
+  return finishLogin(
+    ctx,
+    request,
+    { loginIdentity, connection: connectionName },
+    pipelineRequest('POST', req),
+  );
 }

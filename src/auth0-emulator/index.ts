@@ -5,6 +5,8 @@ import { DEMO, DEMO_SEED } from './demo-seed.js';
 import { ExportJobs } from './export-jobs.js';
 import { FaultInjector } from './faults.js';
 import { SearchIndex } from './search.js';
+import { DEFAULT_ACTION_TIMEOUT_MS } from './actions.js';
+import { PostLoginActions } from './post-login.js';
 import { RequestJournal } from './journal.js';
 import { DEFAULT_RATE_LIMIT, initialRateLimit, TokenBucket } from './rate-limiter.js';
 import { EmulatorServer } from './server.js';
@@ -12,6 +14,7 @@ import { LoginStore } from './sessions.js';
 import { TenantState } from './state.js';
 import { createTenantKeys, EmulatorTokenMinter } from './tokens.js';
 import type {
+  ActionsDeployment,
   EmulatorOptions,
   EmulatorSeed,
   Faults,
@@ -45,6 +48,16 @@ export interface Auth0Emulator {
   readonly faults: Faults;
   readonly tokens: TokenMinter;
   readonly tenant: TenantControl;
+  /**
+   * Replaces the tenant's Actions and trigger bindings (the seed's `actions`/`triggers` shape):
+   * logins starting afterwards run the new `post-login` bindings, in order; a login suspended at a
+   * redirect finishes with the Actions it started with. Throws, changing nothing, when an Action
+   * does not compile, a binding names no Action, or an Action does not support `post-login`.
+   * `tenant.reset()` goes back to the seed's Actions.
+   */
+  deployActions(deployment: ActionsDeployment): void;
+  /** What the Actions wrote with console.* (`[<action name>] <level>: <text>`), oldest first, at most 500. */
+  actionLogs(): string[];
   /** A new bucket with this limit; false: back to the default generous bucket (headers still sent). */
   setRateLimit(limit: RateLimit | false): void;
   /** Stops listening, destroys open sockets and cancels fault timers. */
@@ -64,6 +77,9 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
   const state = new TenantState(now);
   state.load(seed);
   const logins = new LoginStore(now);
+  const actions = new PostLoginActions(now, options.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS);
+  const seedActions = (): ActionsDeployment => ({ actions: seed.actions ?? [], triggers: seed.triggers });
+  actions.deploy(seedActions());
   const keys = await createTenantKeys();
   const journal = new RequestJournal();
   const faults = new FaultInjector();
@@ -134,6 +150,7 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
     managementAudience,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 86400,
     now,
+    actions,
     exportJobs,
   };
 
@@ -142,6 +159,8 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
     reset: () => {
       state.load(structuredClone(seed));
       logins.clear();
+      actions.clear();
+      actions.deploy(seedActions());
       journal.clear();
       faults.clear();
       searchIndex.catchUp();
@@ -178,6 +197,8 @@ export async function startAuth0Emulator(options: EmulatorOptions = {}): Promise
     faults,
     tokens: minter,
     tenant,
+    deployActions: (deployment) => actions.deploy(structuredClone(deployment)),
+    actionLogs: () => actions.log.entries(),
     setRateLimit: (next) => {
       limit = next || DEFAULT_RATE_LIMIT;
       bucket = new TokenBucket(limit, now);

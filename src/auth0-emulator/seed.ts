@@ -1,5 +1,6 @@
 // Seed files: JSON `{ "users", "clients", "client_grants", "roles", "organizations" }` in Auth0's shapes, validated before use.
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { EmulatorSeed } from './types.js';
 
@@ -81,12 +82,27 @@ const organizationSchema = z.looseObject({
   members: z.array(memberSchema).optional(),
 });
 
+// The Deploy CLI's `actions` and `triggers` (runtime, dependencies, deployed, … ignored).
+const actionSchema = z.looseObject({
+  name: z.string().min(1),
+  code: z.string(),
+  secrets: z.array(z.looseObject({ name: z.string().min(1), value: z.string() })).optional(),
+  supported_triggers: z.array(z.looseObject({ id: z.string().min(1) })).optional(),
+});
+
+const triggersSchema = z.record(
+  z.string(),
+  z.array(z.looseObject({ action_name: z.string().min(1), display_name: z.string().optional() })),
+);
+
 const seedSchema = z.looseObject({
   users: z.array(userSchema),
   clients: z.array(clientSchema),
   client_grants: z.array(clientGrantSchema).optional(),
   roles: z.array(roleSchema).optional(),
   organizations: z.array(organizationSchema).optional(),
+  actions: z.array(actionSchema).optional(),
+  triggers: triggersSchema.optional(),
 });
 
 function pathOf(path: PropertyKey[]): string {
@@ -155,6 +171,17 @@ export function parseSeed(json: unknown, source = 'seed'): EmulatorSeed {
       });
     });
   });
+  const actionNames = new Set<string>();
+  (result.data.actions ?? []).forEach((action, i) => {
+    if (actionNames.has(action.name)) fail(`actions[${i}].name`, `duplicate ${action.name}`);
+    actionNames.add(action.name);
+  });
+  for (const [trigger, bindings] of Object.entries(result.data.triggers ?? {})) {
+    bindings.forEach((binding, i) => {
+      if (!actionNames.has(binding.action_name))
+        fail(`triggers.${trigger}[${i}].action_name`, `no action ${binding.action_name} in actions`);
+    });
+  }
   return result.data as EmulatorSeed;
 }
 
@@ -166,5 +193,12 @@ export async function loadSeedFile(file: string): Promise<EmulatorSeed> {
   } catch (error) {
     throw new Error(`invalid seed file ${file}: not JSON (${(error as Error).message})`);
   }
-  return parseSeed(json, `seed file ${file}`);
+  const seed = parseSeed(json, `seed file ${file}`);
+  // As in the Deploy CLI's tenant.yaml, an Action's `code` may name a .js file (relative to the seed).
+  for (const action of seed.actions ?? []) {
+    if (/^[^\n]+\.c?js$/.test(action.code.trim())) {
+      action.code = await readFile(resolve(dirname(file), action.code.trim()), 'utf8');
+    }
+  }
+  return seed;
 }

@@ -2,7 +2,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { EmulatorContext } from './context.js';
-import { handleAuthorizeGet, handleAuthorizePost, type BrowserRequest } from './authorize-route.js';
+import {
+  handleAuthorizeGet,
+  handleAuthorizePost,
+  handleContinue,
+  type BrowserRequest,
+} from './authorize-route.js';
 import {
   handleAddOrganizationMembers,
   handleAssignMemberRoles,
@@ -63,6 +68,7 @@ const BROWSER_ROUTES: Record<string, { route: RouteName; methods: string[] }> = 
   '/authorize': { route: 'authorize', methods: ['GET', 'POST'] },
   '/userinfo': { route: 'userinfo', methods: ['GET', 'POST', 'OPTIONS'] },
   '/v2/logout': { route: 'logout', methods: ['GET'] },
+  '/continue': { route: 'continue', methods: ['GET', 'POST'] },
 };
 
 const BY_METHOD: Record<'roles' | 'members' | 'memberRoles', Record<string, RouteName | undefined>> = {
@@ -235,7 +241,7 @@ export class EmulatorServer {
     entry.body = redactFields(body.value);
 
     const fault = this.parts.faults.take(matched.route);
-    const request = { query, body, headers };
+    const request = { query, body, headers, ip: req.socket.remoteAddress };
     let applied: Reply | undefined;
     if (fault?.applyFirst) {
       applied = await this.answer(matched, method, path, request);
@@ -313,7 +319,11 @@ export class EmulatorServer {
           return { ...reply, headers: { ...reply.headers, ...cors } };
         }
         case 'authorize':
-          return method === 'POST' ? handleAuthorizePost(ctx, request) : handleAuthorizeGet(ctx, request);
+          return method === 'POST'
+            ? await handleAuthorizePost(ctx, request)
+            : await handleAuthorizeGet(ctx, request);
+        case 'continue':
+          return await handleContinue(ctx, method, request);
         case 'userinfo':
           return method === 'OPTIONS' ? preflight(ctx, headers) : await handleUserinfo(ctx, request);
         case 'logout':

@@ -25,6 +25,8 @@ export type RouteName =
   | 'authorize'
   | 'userinfo'
   | 'logout'
+  // Resumes a login suspended by a post-login Action's redirect (DESIGN §14).
+  | 'continue'
   // Users-export job (DESIGN §16); the file route is the job's `location`, outside /api/v2.
   | 'create-users-export'
   | 'get-job'
@@ -56,6 +58,11 @@ export interface EmulatorOptions {
   exportJobPolls?: number;
   /** Clock in epoch milliseconds used for token times and the rate-limit bucket, default Date.now. */
   now?: () => number;
+  /**
+   * How long one Action handler may run before the login fails, default 20000 (Auth0 stops an
+   * Action after 20 s). Tests of a hanging Action lower it.
+   */
+  actionTimeoutMs?: number;
 }
 
 /** Auth0 plans whose Management API rate limits the emulator can take on. */
@@ -200,7 +207,41 @@ export interface EmulatorSeed {
   roles?: SeedRole[];
   /** Organizations as `GET /api/v2/organizations` returns them, with their `members`. */
   organizations?: SeedOrganization[];
+  /** Actions in the Deploy CLI's shape (`code` is the source text); run when bound in `triggers`. */
+  actions?: SeedAction[];
+  /** Trigger bindings in the Deploy CLI's shape: `{ 'post-login': [{ action_name }] }`, run in order. */
+  triggers?: SeedTriggers;
   [k: string]: unknown;
+}
+
+/**
+ * An Action as the Deploy CLI writes it (`actions:` in tenant.yaml), with `code` holding the
+ * JavaScript source (the CLI's YAML names a file; the emulator's CLI seed reads that file).
+ * `runtime`, `dependencies`, `deployed`, … are accepted and ignored: an emulated Action has no
+ * dependencies; `require` reaches only Node's built-ins (crypto, url, util, buffer, querystring).
+ */
+export interface SeedAction {
+  name: string;
+  code: string;
+  secrets?: { name: string; value: string; [k: string]: unknown }[];
+  supported_triggers?: { id: string; version?: string; [k: string]: unknown }[];
+  [k: string]: unknown;
+}
+
+/** One binding of a trigger (the Deploy CLI's `triggers.<id>[]`). */
+export interface SeedTriggerBinding {
+  action_name: string;
+  display_name?: string;
+  [k: string]: unknown;
+}
+
+/** Bindings by trigger id; the emulator runs `post-login` only (other triggers are kept, never run). */
+export type SeedTriggers = Record<string, SeedTriggerBinding[]>;
+
+/** What `deployActions` takes: every Action and binding of the tenant, replacing the current ones. */
+export interface ActionsDeployment {
+  actions: SeedAction[];
+  triggers?: SeedTriggers;
 }
 
 /**
