@@ -131,6 +131,12 @@ export class ActionTimeoutError extends Error {
 
 export type HandlerName = 'onExecutePostLogin' | 'onContinuePostLogin';
 
+/** The handler's call, run inside the context so that vm's timeout covers its synchronous part. */
+const CALLS: Record<HandlerName, vm.Script> = {
+  onExecutePostLogin: new vm.Script('module.exports.onExecutePostLogin(__event, __api)'),
+  onContinuePostLogin: new vm.Script('module.exports.onContinuePostLogin(__event, __api)'),
+};
+
 /**
  * Runs one handler of an Action in a fresh context: CommonJS `exports`, global `fetch`, `URL`,
  * timers, `Buffer`, `AbortSignal`, `console` (to the ActionLog). Resolves when the handler's
@@ -174,10 +180,11 @@ export async function runHandler(
     clearImmediate,
     crypto: globalThis.crypto,
   });
-  // The synchronous part (the module body) is bounded by vm's own timeout.
+  // The synchronous parts (the module body, the handler up to its first await) are bounded by
+  // vm's own timeout; the rest by the timer below.
   action.script.runInContext(context, { timeout: o.timeoutMs });
-  const fn = module.exports[handler];
-  if (typeof fn !== 'function') return false;
+  if (typeof module.exports[handler] !== 'function') return false;
+  Object.assign(context, { __event: event, __api: api });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -188,7 +195,7 @@ export async function runHandler(
   });
   try {
     await Promise.race([
-      Promise.resolve().then(() => (fn as (e: unknown, a: unknown) => unknown)(event, api)),
+      Promise.resolve().then(() => CALLS[handler].runInContext(context, { timeout: o.timeoutMs }) as unknown),
       timeout,
     ]);
   } finally {

@@ -9,6 +9,10 @@ const users = {
   aliceUnverified: 'auth0|6650a1b2c3d4e5f600000004',
   bob: 'auth0|6650a1b2c3d4e5f600000002',
   carol: 'auth0|6650a1b2c3d4e5f600000003',
+  // The linking-at-login pair (DESIGN §14): same verified email, not linked. Signing in as the
+  // GitHub account with the service's Action deployed shows the prompt.
+  dana: 'auth0|6650a1b2c3d4e5f600000005',
+  danaGithub: 'github|5050505',
 } as const;
 
 const passwords: Record<keyof typeof users, string> = {
@@ -18,6 +22,8 @@ const passwords: Record<keyof typeof users, string> = {
   aliceUnverified: 'AliceUnverified-demo-pass-1',
   bob: 'Bob-demo-pass-1',
   carol: 'Carol-demo-pass-1',
+  dana: 'Dana-demo-pass-1',
+  danaGithub: 'DanaGithub-demo-pass-1',
 };
 
 // Role and organization ids shaped like Auth0's (`rol_` / `org_` and 16 alphanumerics).
@@ -38,6 +44,9 @@ export const DEMO = {
   serviceClientSecret: 'demo-gateway-secret-0123456789abcdef',
   adminClientId: 'demo-admin',
   adminClientSecret: 'demo-admin-secret-0123456789abcdef',
+  /** The service's Regular Web Application for the second login of linking at login (DESIGN §14). */
+  loginLinkClientId: 'demo-login-link',
+  loginLinkClientSecret: 'demo-login-link-secret-0123456789abcdef',
   users,
   passwords: passwords as Record<string, string>,
   roles,
@@ -93,6 +102,17 @@ export const DEMO_SEED: EmulatorSeed = {
       app_type: 'non_interactive',
       grant_types: ['client_credentials'],
       scopes: ['read:users', 'update:users'],
+    },
+    {
+      client_id: DEMO.loginLinkClientId,
+      client_secret: DEMO.loginLinkClientSecret,
+      name: 'Account linking at login',
+      app_type: 'regular_web',
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['authorization_code'],
+      // The service's /login-link/callback, wherever the service listens on loopback.
+      callbacks: [...LOOPBACK_WILDCARDS],
+      allowed_logout_urls: [...LOOPBACK_WILDCARDS],
     },
   ],
   users: [
@@ -172,6 +192,34 @@ export const DEMO_SEED: EmulatorSeed = {
       name: 'Carol Danvers',
       nickname: 'carol',
       password: passwords.carol,
+    },
+    {
+      user_id: users.dana,
+      email: 'dana@example.com',
+      email_verified: true,
+      name: 'Dana Scully',
+      nickname: 'dana',
+      given_name: 'Dana',
+      family_name: 'Scully',
+      password: passwords.dana,
+    },
+    {
+      user_id: users.danaGithub,
+      email: 'dana@example.com',
+      email_verified: true,
+      name: 'Dana Scully',
+      nickname: 'dana-gh',
+      picture: 'https://avatars.githubusercontent.com/u/5050505?v=4',
+      password: passwords.danaGithub,
+      identities: [
+        {
+          provider: 'github',
+          user_id: 5050505,
+          connection: 'github',
+          isSocial: true,
+          access_token: 'gho_demoGithubAccessTokenDana000000000',
+        },
+      ],
     },
   ],
   // Alice's GitHub account holds access of its own (a direct role, a membership with a role of

@@ -109,6 +109,9 @@ export class PostLoginActions {
   }
 
   suspend(tx: LoginTransaction): string {
+    // Logins abandoned at the redirect are dropped once expired.
+    for (const [key, waiting] of this.pending)
+      if ((waiting.expiresAt ?? 0) <= this.now()) this.pending.delete(key);
     const state = randomBytes(32).toString('base64url');
     tx.continueState = state;
     tx.expiresAt = this.now() + PENDING_LIFETIME_MS;

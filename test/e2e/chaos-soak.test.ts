@@ -182,6 +182,8 @@ describe('chaos soak: 3 replicas, Redis, 20 callers, random faults', () => {
     // on alone): a pair operated on across the outage is left out of the exact event check.
     const outage = { from: Infinity, to: Infinity };
     const touchedInOutage = new Set<number>();
+    // What each secondary went through, for the message of a disagreement about it.
+    const history = new Map<number, string[]>();
     let drained: GatewayProcess | undefined;
     let drainedExit: number | null | undefined;
 
@@ -273,7 +275,12 @@ describe('chaos soak: 3 replicas, Redis, 20 callers, random faults', () => {
             outcome = 'unknown';
           }
         }
-        if (startedAt <= outage.to && performance.now() >= outage.from) touchedInOutage.add(n);
+        const inOutage = startedAt <= outage.to && performance.now() >= outage.from;
+        if (inOutage) touchedInOutage.add(n);
+        history.set(n, [
+          ...(history.get(n) ?? []),
+          `${linkedBefore ? 'unlink' : 'link'}: ${answer ? (answer.ok ? 'ok' : `${answer.code}/${answer.reason}`) : outcome}${inOutage ? ' (Redis outage)' : ''}`,
+        ]);
         counts.operations++;
         if (linkedBefore) counts.unlinks++;
         else counts.links++;
@@ -345,7 +352,15 @@ describe('chaos soak: 3 replicas, Redis, 20 callers, random faults', () => {
         primary.app_metadata?.[appKey(n)] !== n ||
         prefs?.[prefsKey(n)] !== n
       ) {
-        disagreements.push(`metadata of ${secondaryId(n)} missing from ${primaryId(p)}`);
+        const missing = [
+          primary.user_metadata?.[userKey(n)] !== `value ${n}` ? 'user_metadata' : '',
+          primary.app_metadata?.[appKey(n)] !== n ? 'app_metadata' : '',
+          prefs?.[prefsKey(n)] !== n ? 'user_metadata.prefs' : '',
+        ].filter(Boolean);
+        disagreements.push(
+          `metadata of ${secondaryId(n)} missing from ${primaryId(p)} (${missing.join(', ')}); ` +
+            `its operations: ${(history.get(n) ?? []).join('; ')}`,
+        );
       }
     }
     for (let p = 0; p < PRIMARIES; p++) {

@@ -103,12 +103,12 @@ describe('browser logins (authorize, code + PKCE, sessions)', () => {
 
   describe('social connections', () => {
     it.each([
-      ['google-oauth2', DEMO.users.aliceGoogle],
-      ['github', DEMO.users.aliceGithub],
-    ])('%s: a "continue as" button per user of the connection', async (connection, userId) => {
+      ['google-oauth2', [DEMO.users.aliceGoogle]],
+      ['github', [DEMO.users.aliceGithub, DEMO.users.danaGithub]],
+    ])('%s: a "continue as" button per user of the connection', async (connection, userIds) => {
       const e = emulator();
       const { text } = await browse(e, new CookieJar(), authorizePath(spaParams(e, { connection }).params));
-      expect(text.match(/data-user-id="[^"]*"/g)).toEqual([`data-user-id="${userId}"`]);
+      expect(text.match(/data-user-id="[^"]*"/g)).toEqual(userIds.map((id) => `data-user-id="${id}"`));
       expect(text).not.toMatch(/name="password"/);
     });
   });

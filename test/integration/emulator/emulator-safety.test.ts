@@ -52,6 +52,7 @@ describe('the emulator CLI', () => {
       ...Object.values(DEMO.passwords),
       DEMO.serviceClientSecret,
       DEMO.adminClientSecret,
+      DEMO.loginLinkClientSecret,
     ]) {
       expect(out).not.toContain(secret);
     }

@@ -1,8 +1,19 @@
 // The emulator runs post-login Actions as Auth0 does (DESIGN §14), over real HTTP, with a small
 // test Action whose behaviour the /authorize query picks (`test_mode`).
 import { createHmac } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { DEMO, DEMO_SEED, type Auth0Emulator, type SeedAction } from '../../../src/auth0-emulator/index.js';
+import {
+  DEMO,
+  DEMO_SEED,
+  loadSeedFile,
+  parseSeed,
+  startAuth0Emulator,
+  type Auth0Emulator,
+  type SeedAction,
+} from '../../../src/auth0-emulator/index.js';
 import { call, useEmulator, userPath } from '../../support/emulator-fixture.js';
 import {
   browse,
@@ -23,6 +34,7 @@ exports.onExecutePostLogin = async (event, api) => {
   if (mode === 'deny') return api.access.deny('No entry for ' + event.user.email);
   if (mode === 'throw') throw new Error('the Action broke');
   if (mode === 'hang') return new Promise(() => {});
+  if (mode === 'spin') for (;;) {}
   if (mode === 'meta') {
     api.user.setAppMetadata('seen', { count: event.stats.logins_count, connection: event.connection.name });
     api.user.setUserMetadata('theme', null);
@@ -315,6 +327,13 @@ describe('post-login Actions in the emulator', () => {
     expect(query.error_description).toMatch(/did not finish within 400 ms/);
   });
 
+  it('an Action stuck in a synchronous loop is stopped too: the login fails, the emulator goes on', async () => {
+    const { login } = await socialLogin('spin');
+    const query = callbackParams(login.res);
+    expect(query.error).toBe('access_denied');
+    expect(query.error_description).toMatch(/timed out after 400ms/);
+  });
+
   it('writes app and user metadata at the end of the trigger; event.stats.logins_count counts logins', async () => {
     const e = emulator();
     const { params } = spaParams(e, { test_mode: 'meta' });
@@ -376,5 +395,48 @@ describe('post-login Actions in the emulator', () => {
       `/authorize?${new URLSearchParams(params as Record<string, string>)}`,
     );
     expect(callbackParams(silent.res)).toMatchObject({ error: 'interaction_required', state: params.state });
+  });
+});
+
+describe('Actions in a seed file', () => {
+  it("reads an Action's code from the .js file it names, as the Deploy CLI's tenant.yaml does", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emulator-actions-'));
+    try {
+      await writeFile(
+        join(dir, 'deny.js'),
+        "exports.onExecutePostLogin = async (event, api) => { api.access.deny('from a file'); };",
+      );
+      const seed = {
+        ...DEMO_SEED,
+        actions: [{ name: 'deny', code: './deny.js' }],
+        triggers: { 'post-login': [{ action_name: 'deny' }] },
+      };
+      await writeFile(join(dir, 'seed.json'), JSON.stringify(seed));
+      const emulator = await startAuth0Emulator({ seed: await loadSeedFile(join(dir, 'seed.json')) });
+      try {
+        const { params } = spaParams(emulator);
+        const login = await loginWithForm(
+          emulator,
+          new CookieJar(),
+          params,
+          'bob@example.com',
+          DEMO.passwords.bob,
+        );
+        expect(callbackParams(login.res)).toMatchObject({
+          error: 'access_denied',
+          error_description: 'from a file',
+        });
+      } finally {
+        await emulator.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a binding to an Action the seed does not have', () => {
+    expect(() =>
+      parseSeed({ ...DEMO_SEED, actions: [], triggers: { 'post-login': [{ action_name: 'ghost' }] } }),
+    ).toThrow(/triggers\.post-login\[0\]\.action_name: no action ghost in actions/);
   });
 });

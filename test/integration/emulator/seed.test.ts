@@ -115,7 +115,7 @@ describe('seeds', () => {
       emulator.tenant.reset();
       expect(emulator.tenant.getUser('auth0|extra')).toBeUndefined();
       expect((await call(emulator, 'POST', '/oauth/token', { form })).status).toBe(401);
-      expect(emulator.tenant.listUsers()).toHaveLength(6);
+      expect(emulator.tenant.listUsers()).toHaveLength(8);
     } finally {
       await emulator.close();
     }

@@ -140,7 +140,7 @@ describe('Management API reads', () => {
     it('returns everyone, 50 per page by default, without q', async () => {
       const e = emulator();
       const res = await call(e, 'GET', '/api/v2/users', { token: await admin(e) });
-      expect(ids(res.body)).toHaveLength(6);
+      expect(ids(res.body)).toHaveLength(8);
     });
 
     it('pages from 0 and reports totals with include_totals', async () => {
@@ -148,8 +148,8 @@ describe('Management API reads', () => {
       const token = await admin(e);
       const res = await call(e, 'GET', '/api/v2/users?per_page=4&page=1&include_totals=true', { token });
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ start: 4, limit: 4, length: 2, total: 6, users: expect.any(Array) });
-      expect(ids((res.body as { users: unknown }).users)).toEqual([A.bob, A.carol]);
+      expect(res.body).toEqual({ start: 4, limit: 4, length: 4, total: 8, users: expect.any(Array) });
+      expect(ids((res.body as { users: unknown }).users)).toEqual([A.bob, A.carol, A.dana, A.danaGithub]);
     });
 
     it('sorts by a field', async () => {
