@@ -119,12 +119,6 @@ export interface LoginLinkSetting {
   readonly mergeMetadata: boolean;
 }
 
-// The demo tenant's Regular Web Application for linking at login (the emulator's demo seed).
-const DEMO_LOGIN_LINK_CLIENT = {
-  id: 'demo-login-link',
-  secret: 'demo-login-link-secret-0123456789abcdef',
-} as const;
-
 /** Standard Webhooks' own retry schedule. */
 export const DEFAULT_WEBHOOK_RETRY_DELAYS = '5s,5m,30m,2h,5h,10h,10h';
 
@@ -374,12 +368,12 @@ function parseLoginLink(
   // The embedded emulator's Action is deployed by this process with this same secret.
   const secret = e.LOGIN_LINK_SECRET ?? (embedded ? randomBytes(32).toString('base64url') : undefined);
   if (secret === undefined) throw new ConfigError('LOGIN_LINK_SECRET', 'is required with LOGIN_LINK=true');
-  const clientId = e.LOGIN_LINK_CLIENT_ID ?? (embedded ? DEMO_LOGIN_LINK_CLIENT.id : undefined);
+  const clientId = e.LOGIN_LINK_CLIENT_ID ?? (embedded ? DEMO.loginLinkClientId : undefined);
   if (clientId === undefined)
     throw new ConfigError('LOGIN_LINK_CLIENT_ID', 'is required with LOGIN_LINK=true');
   const clientSecret =
     e.LOGIN_LINK_CLIENT_SECRET ??
-    (embedded && clientId === DEMO_LOGIN_LINK_CLIENT.id ? DEMO_LOGIN_LINK_CLIENT.secret : undefined);
+    (embedded && clientId === DEMO.loginLinkClientId ? DEMO.loginLinkClientSecret : undefined);
   if (clientSecret === undefined) {
     throw new ConfigError('LOGIN_LINK_CLIENT_SECRET', 'is required with LOGIN_LINK=true');
   }

@@ -9,8 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { decodeJwt } from 'jose';
 import type { Page } from 'playwright-core';
-import { DEMO, DEMO_SEED, type EmulatorSeed } from '../../src/auth0-emulator/index.js';
-import { LOOPBACK_WILDCARDS } from '../../src/auth0-emulator/clients.js';
+import { DEMO } from '../../src/auth0-emulator/index.js';
 import { suggestAccountLinkDeployment } from '../../src/login-link/action-deployment.js';
 import { identitiesInTenant } from '../support/account-mutations.js';
 import { launchBrowser, type BrowserSession } from '../support/browser.js';
@@ -19,25 +18,9 @@ import { startHarness, type Harness } from '../support/harness.js';
 jest.setTimeout(60_000);
 
 const SECRET = 'login-link-browser-secret-0123456789abcdef';
-const CLIENT_ID = 'demo-login-link';
-const CLIENT_SECRET = 'demo-login-link-secret-0123456789abcdef';
-const { alice, aliceGoogle, aliceGithub, carol } = DEMO.users;
-
-const seed: EmulatorSeed = structuredClone(DEMO_SEED);
-if (!seed.clients?.some((c) => c.client_id === CLIENT_ID)) {
-  seed.clients = [
-    ...(seed.clients ?? []),
-    {
-      client_id: CLIENT_ID,
-      client_secret: CLIENT_SECRET,
-      name: 'Account linking at login',
-      app_type: 'regular_web',
-      token_endpoint_auth_method: 'client_secret_post',
-      callbacks: [...LOOPBACK_WILDCARDS],
-      grant_types: ['authorization_code'],
-    },
-  ];
-}
+const CLIENT_ID = DEMO.loginLinkClientId;
+const CLIENT_SECRET = DEMO.loginLinkClientSecret;
+const { dana, danaGithub, carol } = DEMO.users;
 
 /**
  * The application: `/login?connection=…` starts an authorization-code login (PKCE, the demo SPA
@@ -110,7 +93,6 @@ describe('linking at login in Chromium (the repo Action on the emulator)', () =>
 
   beforeAll(async () => {
     h = await startHarness({
-      emulator: { seed },
       env: {
         LOGIN_LINK: 'true',
         LOGIN_LINK_SECRET: SECRET,
@@ -143,10 +125,10 @@ describe('linking at login in Chromium (the repo Action on the emulator)', () =>
     expect(session.offLoopbackRequests).toEqual([]);
   });
 
-  /** The app's login with GitHub, as aliceGithub, up to wherever the login leads. */
+  /** The app's login with GitHub, as Dana's GitHub account, up to wherever the login leads. */
   async function signInWithGithub() {
     await page.goto(`${app.origin}/login?connection=github`);
-    await page.click(`button[data-user-id="${aliceGithub}"]`);
+    await page.click(`button[data-user-id="${danaGithub}"]`);
   }
   const landedAs = async () => {
     await page.waitForURL(`${app.origin}/callback**`);
@@ -161,21 +143,22 @@ describe('linking at login in Chromium (the repo Action on the emulator)', () =>
     const offered = await page
       .locator('button[name="candidate"]')
       .evaluateAll((buttons) => buttons.map((b) => (b as HTMLButtonElement).value));
-    expect(offered.sort()).toEqual([alice, aliceGoogle].sort());
-    expect(await page.locator('main').innerText()).not.toContain('alice@example.com');
+    expect(offered).toEqual([dana]);
+    expect(await page.locator('main').innerText()).toContain('d***@example.com');
+    expect(await page.locator('main').innerText()).not.toContain('dana@example.com');
     mkdirSync('docs', { recursive: true });
     await page.screenshot({ path: 'docs/login-link.png', fullPage: true });
-    await page.click(`button[name="candidate"][value="${alice}"]`);
+    await page.click(`button[name="candidate"][value="${dana}"]`);
     // The tenant's password form, for the chosen account.
     await page.waitForURL(`${h.emulator.origin}/authorize?**`);
     expect(await page.inputValue('input[name="username"]')).toBe('');
-    await page.fill('input[name="username"]', 'alice@example.com');
-    await page.fill('input[name="password"]', DEMO.passwords.alice);
+    await page.fill('input[name="username"]', 'dana@example.com');
+    await page.fill('input[name="password"]', DEMO.passwords.dana);
     await page.click('button[type="submit"]');
-    expect(await landedAs()).toBe(alice);
+    expect(await landedAs()).toBe(dana);
     const tookMs = Math.round(performance.now() - started);
-    expect(identitiesInTenant(h.emulator, alice)).toEqual([alice, aliceGithub]);
-    expect(identitiesInTenant(h.emulator, aliceGithub)).toBeNull();
+    expect(identitiesInTenant(h.emulator, dana)).toEqual([dana, danaGithub]);
+    expect(identitiesInTenant(h.emulator, danaGithub)).toBeNull();
     // Measured for the report; never asserted.
     console.log(`login-link browser flow: ${tookMs} ms`);
   });
@@ -183,22 +166,22 @@ describe('linking at login in Chromium (the repo Action on the emulator)', () =>
   it('"Not now": the login finishes as the GitHub account, nothing linked', async () => {
     await signInWithGithub();
     await page.click('button[name="decision"][value="skip"]');
-    expect(await landedAs()).toBe(aliceGithub);
-    expect(identitiesInTenant(h.emulator, aliceGithub)).toEqual([aliceGithub]);
+    expect(await landedAs()).toBe(danaGithub);
+    expect(identitiesInTenant(h.emulator, danaGithub)).toEqual([danaGithub]);
   });
 
   it('"Don\'t ask again": recorded on the user, and the next login is not redirected', async () => {
     await signInWithGithub();
     await page.click('button[name="decision"][value="never"]');
-    expect(await landedAs()).toBe(aliceGithub);
-    const declined = (h.emulator.tenant.getUser(aliceGithub)?.app_metadata as Record<string, unknown>)
+    expect(await landedAs()).toBe(danaGithub);
+    const declined = (h.emulator.tenant.getUser(danaGithub)?.app_metadata as Record<string, unknown>)
       .account_linking as { declined: string[] };
-    expect([...declined.declined].sort()).toEqual([alice, aliceGoogle].sort());
+    expect(declined.declined).toEqual([dana]);
     visited = [];
     // A new login, not the tenant's session: the Action runs again for it.
     await session.context.clearCookies();
     await signInWithGithub();
-    expect(await landedAs()).toBe(aliceGithub);
+    expect(await landedAs()).toBe(danaGithub);
     expect(sawLinkPage()).toBe(false);
   });
 
@@ -217,7 +200,7 @@ describe('linking at login in Chromium (the repo Action on the emulator)', () =>
     deploy(downUrl);
     await session.context.clearCookies();
     await signInWithGithub();
-    expect(await landedAs()).toBe(aliceGithub);
+    expect(await landedAs()).toBe(danaGithub);
 
     // Hanging: a service that accepts and never answers, cut by the Action's timeout.
     const hanging = createServer(() => undefined);
@@ -227,10 +210,10 @@ describe('linking at login in Chromium (the repo Action on the emulator)', () =>
     ]);
     await session.context.clearCookies();
     await signInWithGithub();
-    expect(await landedAs()).toBe(aliceGithub);
+    expect(await landedAs()).toBe(danaGithub);
     hanging.closeAllConnections();
     await new Promise((resolve) => hanging.close(resolve));
     expect(sawLinkPage()).toBe(false);
-    expect(identitiesInTenant(h.emulator, aliceGithub)).toEqual([aliceGithub]);
+    expect(identitiesInTenant(h.emulator, danaGithub)).toEqual([danaGithub]);
   });
 });

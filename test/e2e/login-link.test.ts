@@ -3,8 +3,7 @@
 // `api.redirect.encodeToken` signs them. Each refusal ends in a `failed` hand-back with nothing linked.
 import { randomBytes } from 'node:crypto';
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { DEMO, DEMO_SEED, type EmulatorSeed } from '../../src/auth0-emulator/index.js';
-import { LOOPBACK_WILDCARDS } from '../../src/auth0-emulator/clients.js';
+import { DEMO } from '../../src/auth0-emulator/index.js';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type RunningGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -13,28 +12,10 @@ import { startHarness, type Harness } from '../support/harness.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 const SECRET = 'login-link-test-secret-0123456789abcdef';
-const CLIENT_ID = 'demo-login-link';
-const CLIENT_SECRET = 'demo-login-link-secret-0123456789abcdef';
+const CLIENT_ID = DEMO.loginLinkClientId;
+const CLIENT_SECRET = DEMO.loginLinkClientSecret;
 const { alice, aliceGoogle, aliceGithub, bob } = DEMO.users;
 const key = new TextEncoder().encode(SECRET);
-
-// The Regular Web Application the service signs candidates in with (the demo seed has it once the
-// emulator's Actions work is merged; added here when it is not there yet).
-const seed: EmulatorSeed = structuredClone(DEMO_SEED);
-if (!seed.clients?.some((c) => c.client_id === CLIENT_ID)) {
-  seed.clients = [
-    ...(seed.clients ?? []),
-    {
-      client_id: CLIENT_ID,
-      client_secret: CLIENT_SECRET,
-      name: 'Account linking at login',
-      app_type: 'regular_web',
-      token_endpoint_auth_method: 'client_secret_post',
-      callbacks: [...LOOPBACK_WILDCARDS],
-      grant_types: ['authorization_code'],
-    },
-  ];
-}
 
 /** One browser: cookies per host (as browsers keep them, whatever the port), redirects not followed. */
 class Browser {
@@ -73,7 +54,7 @@ describe('linking at login, service side (HTTP, emulator)', () => {
 
   beforeAll(async () => {
     h = await startHarness({
-      emulator: { seed, now: () => Date.now() + clockOffsetMs },
+      emulator: { now: () => Date.now() + clockOffsetMs },
       env: {
         LOGIN_LINK: 'true',
         LOGIN_LINK_SECRET: SECRET,
