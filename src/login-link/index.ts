@@ -54,5 +54,6 @@ export function createLoginLink(parts: LoginLinkParts): LoginLinkRoute {
     pageLimiter: shared.callerLimiter({ name: 'login-link-page', ...limit }),
     invalidateUsers: parts.invalidateUsers,
     logger,
+    metrics: parts.services.metrics,
   });
 }

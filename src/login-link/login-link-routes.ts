@@ -14,6 +14,7 @@ import { parseUserId } from '../auth0/user-id.js';
 import type { Config, LoginLinkSetting } from '../config.js';
 import { GatewayError } from '../errors.js';
 import { demoPageAssets } from '../frontend/browser-routes.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import type { CallerLimiter } from '../shared-state/shared-state.js';
 import { findLinkCandidates } from './candidates.js';
 import { renderChoicePage, renderMessagePage } from './page.js';
@@ -52,6 +53,7 @@ export interface LoginLinkDependencies {
   /** Drops the linked users from the read cache on every replica. */
   invalidateUsers?: (userIds: string[]) => Promise<unknown>;
   logger: Logger;
+  metrics?: GatewayMetrics;
 }
 
 export type LoginLinkRoute = (
@@ -147,6 +149,7 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
   ].join('; ');
 
   const secure = () => deps.publicUrl().startsWith('https:');
+  const count = (step: string, outcome: string) => deps.metrics?.loginLinkOutcomes.inc({ step, outcome });
   const callbackUrl = () => `${deps.publicUrl()}/login-link/callback`;
 
   function sendPage(res: ServerResponse, status: number, html: string, cookie?: string) {
@@ -199,6 +202,7 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
     status = 400,
   ) {
     log.warn({ loginLink: step, outcome: 'failed', why }, 'linking at login refused');
+    count(step, 'failed');
     const url = who ? await continueUrl({ ...who, outcome: 'failed' }) : null;
     sendPage(res, status, renderMessagePage(sentence, url), clearCookie());
   }
@@ -208,6 +212,7 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
       { loginLink: step, outcome: back.outcome, primaryUserId: back.primaryUserId },
       'linking at login handed back',
     );
+    count(step, back.outcome);
     res.writeHead(302, {
       location: await continueUrl(back),
       'set-cookie': clearCookie(),
@@ -243,11 +248,13 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
     } catch (error) {
       const kind = error instanceof LoginLinkTokenError ? error.kind : 'malformed';
       log.warn({ loginLink: 'check', why: kind }, 'login-link check refused');
+      count('check', 'refused');
       return sendJson(res, 401, { error: 'The bearer token is missing or invalid.' });
     }
     try {
       const outcome = await deps.checkLimiter.consume(sub);
       if (!outcome.allowed) {
+        count('check', 'limited');
         return sendJson(
           res,
           429,
@@ -260,9 +267,11 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
     }
     try {
       const found = await findLinkCandidates(deps.api(requestId), sub);
+      count('check', found.candidates.length > 0 ? 'candidates' : 'none');
       return sendJson(res, 200, { candidates: found.candidates.length });
     } catch (error) {
       log.warn({ err: error, loginLink: 'check' }, 'login-link check could not read the users');
+      count('check', 'error');
       return sendJson(res, 502, { error: 'The users could not be read.' });
     }
   }
@@ -313,6 +322,7 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
       maxAgeSeconds: Math.min(SESSION_TOKEN_MAX_SECONDS, (session.expiresAt - Date.now()) / 1000),
     });
     const current = found.user.identities?.[0]?.connection ?? claims.sub.split('|')[0];
+    count('page', 'shown');
     sendPage(
       res,
       200,
@@ -367,6 +377,7 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
       code_challenge_method: 'S256',
     });
     log.info({ loginLink: 'start', candidate: chosen.userId }, 'linking at login: candidate sign-in');
+    count('start', 'sign-in');
     res.writeHead(302, {
       location: `${tenant}/authorize?${authorize.toString()}`,
       'set-cookie': sessionCookie(sealer.seal({ ...session, pending }), {

@@ -19,6 +19,8 @@ export interface GatewayMetrics {
   readonly userCacheLookups: Counter<'layer' | 'result'>;
   readonly readBacks: Counter<'operation' | 'outcome'>;
   readonly reconciliations: Counter<'operation' | 'outcome'>;
+  /** Linking at login (DESIGN §14): each step's outcome (`step`: check, page, start, callback). */
+  readonly loginLinkOutcomes: Counter<'step' | 'outcome'>;
 }
 
 export interface MetricsOptions {
@@ -118,6 +120,12 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       name: 'account_reconciliations_total',
       help: 'Links and unlinks of unknown outcome checked again later (DESIGN §8), by operation (link, unlink) and how each ended: applied (its event recorded then), not_applied (still unchanged at the last check), unknown (the primary could not be read).',
       labelNames: ['operation', 'outcome'] as const,
+      registers,
+    }),
+    loginLinkOutcomes: new Counter({
+      name: 'login_link_outcomes_total',
+      help: 'Linking at login, by step (check, page, start, callback) and outcome.',
+      labelNames: ['step', 'outcome'] as const,
       registers,
     }),
     userCacheLookups: new Counter({

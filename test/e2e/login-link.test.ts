@@ -172,6 +172,8 @@ describe('linking at login, service side (HTTP, emulator)', () => {
       'github|4031337',
     ]);
     expect(identitiesInTenant(h.emulator, aliceGithub)).toBeNull();
+    const metrics = await (await fetch(`${gatewayOrigin}/metrics`)).text();
+    expect(metrics).toMatch(/^login_link_outcomes_total\{step="callback",outcome="linked"\} 1$/m);
     // The same core as every link: its audit line, with mode "login".
     expect(h.auditEvents()).toContainEqual(
       expect.objectContaining({
