@@ -296,7 +296,12 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
     }
     // The token with the state it came with: two logins of one user within a second may carry
     // byte-identical tokens (same sub, iat and exp), but never the same Auth0 state.
-    if (!(await firstUse(`session:${claims.digest}:${state}`, log))) {
+    if (
+      !(await firstUse(
+        `session:${createHash('sha256').update(`${claims.digest}\n${state}`).digest('hex')}`,
+        log,
+      ))
+    ) {
       return fail(res, log, 'page', 'token-replayed', SENTENCES.replayed, who);
     }
     let found;

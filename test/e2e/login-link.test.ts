@@ -400,4 +400,13 @@ describe('linking at login, service side (HTTP, emulator)', () => {
       expect((await check(await checkToken(DEMO.users.carol))).status).toBe(200);
     });
   });
+
+  it('writes no token, secret or email to its logs', () => {
+    const logs = h.logLines.join('\n');
+    expect(logs).toContain('linking at login');
+    expect(logs).not.toContain(SECRET);
+    expect(logs).not.toContain(CLIENT_SECRET);
+    expect(logs).not.toMatch(/eyJ[\w-]+\.[\w-]+/);
+    expect(logs).not.toContain('alice@example.com');
+  });
 });
