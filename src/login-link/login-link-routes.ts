@@ -64,6 +64,10 @@ export type LoginLinkRoute = (
 ) => Promise<boolean>;
 
 const MAX_FORM_BYTES = 16 * 1024;
+const MAX_TOKEN_CHARS = 4096;
+const MAX_STATE_CHARS = 512;
+/** Most candidates one page offers (the session cookie holds them). */
+const MAX_CANDIDATES = 10;
 const TOKEN_EXCHANGE_PATH = '/oauth/token';
 
 const SENTENCES = {
@@ -280,7 +284,10 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
     const query = new URLSearchParams(search);
     const token = query.get('session_token');
     const state = query.get('state');
-    if (!token || !state) return fail(res, log, 'page', 'missing-parameters', SENTENCES.badRequest, null);
+    // Auth0's state and session tokens are short; anything longer would not fit the session cookie.
+    if (!token || !state || token.length > MAX_TOKEN_CHARS || state.length > MAX_STATE_CHARS) {
+      return fail(res, log, 'page', 'missing-parameters', SENTENCES.badRequest, null);
+    }
     let claims;
     try {
       claims = await verifySessionToken(token, { secret: setting.secret, tenantOrigin: tenant, state });
@@ -314,12 +321,13 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
     if (!found.user || found.candidates.length === 0) {
       return fail(res, log, 'page', 'no-candidates', SENTENCES.none, who);
     }
+    const offered = found.candidates.slice(0, MAX_CANDIDATES);
     const session: LoginLinkSession = {
       sub: claims.sub,
       state,
       email: found.user.email!.toLowerCase(),
       expiresAt: claims.exp * 1000,
-      candidates: found.candidates.map(({ userId, connection }) => ({ userId, connection })),
+      candidates: offered.map(({ userId, connection }) => ({ userId, connection })),
       csrf: random(),
     };
     const cookie = sessionCookie(sealer.seal(session), {
@@ -333,7 +341,7 @@ export function createLoginLinkRoutes(deps: LoginLinkDependencies): LoginLinkRou
       200,
       renderChoicePage({
         current: { connection: current, email: found.user.email ?? null },
-        candidates: found.candidates,
+        candidates: offered,
         csrf: session.csrf,
       }),
       cookie,
