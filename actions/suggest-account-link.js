@@ -10,6 +10,9 @@
  *      - the user already has more than one identity (already linked),
  *      - the user said "don't ask again" (`app_metadata.account_linking.declined`),
  *      - the login cannot show a page (silent authentication, refresh tokens, …),
+ *      - the application asked for a fresh sign-in (`prompt=login`): an app's own linking flow
+ *        (its second sign-in proves the other account) or a step-up; a prompt there would
+ *        take over the app's popup,
  *      - a secret is missing.
  *   2. Otherwise it asks the service, server to server, how many other accounts share the
  *      user's verified email: `POST <GATEWAY_URL>/login-link/check` with a bearer token it signs
@@ -83,6 +86,12 @@ function reasonToSkip(event, config) {
   const transaction = event.transaction || {};
   if (NON_INTERACTIVE_PROTOCOLS.has(transaction.protocol)) return 'this login cannot show a page';
   if (Array.isArray(transaction.prompt) && transaction.prompt.includes('none')) return 'a silent login';
+  // An application that forces a fresh sign-in (prompt=login) is proving an account itself: the
+  // second sign-in of an app's own linking flow (the demo page, examples/react) or a step-up.
+  // Offering to link here would send its popup to our page.
+  if (Array.isArray(transaction.prompt) && transaction.prompt.includes('login')) {
+    return 'the application asked for a fresh sign-in (its own linking flow or a step-up)';
+  }
   return undefined;
 }
 

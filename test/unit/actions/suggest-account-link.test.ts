@@ -142,8 +142,22 @@ describe('actions/suggest-account-link.js', () => {
         state: 'st',
         nonce: 'n',
         connection: 'Username-Password-Authentication',
-        prompt: 'login',
       };
+      const { res } = await loginWithForm(
+        e,
+        new CookieJar(),
+        params,
+        'dana@example.com',
+        DEMO.passwords.dana,
+      );
+      expect(callbackParams(res).code).toBeTruthy();
+      expect(gateway.requests).toHaveLength(0);
+    });
+
+    it("an application's own fresh sign-in (prompt=login: its linking popup or a step-up)", async () => {
+      const e = emulator();
+      gateway.answer = { status: 200, body: '{"candidates":1}' };
+      const { params } = spaParams(e, { prompt: 'login' });
       const { res } = await loginWithForm(
         e,
         new CookieJar(),
