@@ -120,9 +120,13 @@ export async function launchOnFreePorts(
   }
 }
 
-/** `{ port: 1, save: '' }` → `['--port', '1', '--save', '']`: redis-server's command line. */
-export function toArgs(options: Record<string, string | number>): string[] {
-  return Object.entries(options).flatMap(([name, value]) => [`--${name}`, String(value)]);
+/**
+ * `{ port: 1, save: '', replicaof: [host, 2] }` → `['--port', '1', '--save', '', '--replicaof',
+ * host, '2']`: redis-server's command line (it quotes each argument, so a directive's words are
+ * separate arguments).
+ */
+export function toArgs(options: Record<string, string | number | (string | number)[]>): string[] {
+  return Object.entries(options).flatMap(([name, value]) => [`--${name}`, ...[value].flat().map(String)]);
 }
 
 /** Connection options for the helpers' own short-lived admin connections. */
@@ -142,6 +146,7 @@ export async function redisCommand(
     port,
     ...options,
     lazyConnect: true,
+    enableReadyCheck: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
