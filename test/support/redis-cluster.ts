@@ -48,6 +48,17 @@ export interface RedisProcess {
 }
 
 /**
+ * A redis-server that rejects its configuration prints the offending line: the passwords in it
+ * (`>password` of an ACL user, requirepass, masterauth, a sentinel's auth-pass) are masked.
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/(^|[\s'"])>[^\s>'"]+/g, '$1>***')
+    .replace(/\b(requirepass|masterauth)(['"]?\s+)\S+/gi, '$1$2***')
+    .replace(/\b(auth-pass\s+\S+\s+)\S+/gi, '$1***');
+}
+
+/**
  * Spawns `redis-server ...args` and resolves once its log shows `ready` (a data node's "Ready to
  * accept connections", a sentinel's "Sentinel ID is"). Rejects with PortTakenError when a port
  * it was given is already bound.
@@ -66,7 +77,7 @@ export function launchRedis(
       resolve();
     }),
   );
-  const process: RedisProcess = {
+  const handle: RedisProcess = {
     port,
     child,
     output: () => output,
@@ -82,7 +93,7 @@ export function launchRedis(
       output += chunk.toString('utf8');
       if (!isReady && ready.test(output)) {
         isReady = true;
-        resolve(process);
+        resolve(handle);
       }
     };
     child.stdout?.on('data', onData);
@@ -90,7 +101,7 @@ export function launchRedis(
     child.once('error', (error) => reject(error));
     child.once('exit', (code, signal) => {
       if (isReady) return;
-      const message = `redis-server ${args.slice(0, 2).join(' ')} exited (${code ?? signal}) before it was ready:\n${output}`;
+      const message = `redis-server ${args.slice(0, 2).join(' ')} exited (${code ?? signal}) before it was ready:\n${redactSecrets(output)}`;
       reject(/address already in use/i.test(output) ? new PortTakenError(message) : new Error(message));
     });
   });

@@ -21,8 +21,8 @@ export interface TlsRedisOptions {
     name: string;
     password: string;
     /**
-     * ACL command rules, e.g. `['get', 'set', '+@stream', '-flushall']`; a bare name is allowed
-     * (`+name`). The user starts with none.
+     * ACL command rules, e.g. `['get', 'set', '+@stream', '-flushall']`; a bare command name means
+     * `+name`. The user starts with none.
      */
     commands: readonly string[];
     /** The user may touch keys starting with this (`~<prefix>*`), and every pub/sub channel. Default: every key. */
@@ -94,7 +94,7 @@ export async function startTlsRedis(options: TlsRedisOptions): Promise<TlsRedis>
   try {
     const { caFile, certFile, keyFile } = await makeCertificates(dir.path);
     const admin = { username: 'test-admin', password: randomBytes(18).toString('base64url') };
-    const rules = commands.map((rule) => (/^[+\-@]/.test(rule) ? rule : `+${rule}`));
+    const rules = commands.map((rule) => (/^[a-z][\w|-]*$/i.test(rule) ? `+${rule}` : rule));
     const server = await launchOnFreePorts(1, ([port]) => [
       ...toArgs({
         port: 0,

@@ -1,8 +1,12 @@
 // The TLS helper's own promises: only TLS with the test CA reaches the server, and the ACL user may
 // run its commands on its key prefix and nothing else.
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { redisCommand } from '../../support/redis-cluster.js';
 import { startTlsRedis, type TlsRedis } from '../../support/redis-tls.js';
+
+const tempDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('redis-tls-'));
 
 describe('startTlsRedis (test/support/redis-tls.ts)', () => {
   let redis: TlsRedis;
@@ -59,5 +63,17 @@ describe('startTlsRedis (test/support/redis-tls.ts)', () => {
     await expect(redisCommand(redis.port, ['PING'], { ...redis.admin, tls: {} })).rejects.toThrow(
       /self[- ]signed|unable to (get|verify)/i,
     );
+  });
+
+  it('fails a start with a rule redis-server refuses in one message without the password, leaving no files', async () => {
+    const before = tempDirs();
+    // Refused while redis-server reads its configuration: it prints the whole `user` line.
+    const started = startTlsRedis({
+      aclUser: { name: 'gateway', password: 'not-in-errors', commands: ['(bad'] },
+    });
+    const error = (await started.catch((failure: Error) => failure)) as Error;
+    expect(error.message).toMatch(/FATAL CONFIG FILE ERROR[\s\S]*user "gateway" "on" ">\*\*\*"/);
+    expect(error.message).not.toContain('not-in-errors');
+    expect(tempDirs()).toEqual(before);
   });
 });
