@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, ReplyError, type RedisOptions } from 'ioredis';
 import { freePort } from './redis-server.js';
 
 export const LOOPBACK = '127.0.0.1';
@@ -166,8 +166,8 @@ export async function redisCommand(
     // it never clears for a socket that was already closed by an error: short, so jest can exit.
     disconnectTimeout: 100,
   });
-  // A failed TLS handshake or refused connection surfaces as "Connection is closed": the error
-  // event says why, so that is what the call rejects with.
+  // A failed TLS handshake, refused connection or refused AUTH surfaces as "Connection is closed"
+  // or "Stream isn't writeable": the error event says why, so that is what the call rejects with.
   let cause: Error | undefined;
   client.on('error', (error: Error) => (cause ??= error));
   // Our own deadline rather than ioredis's commandTimeout, whose timers outlive a failed connection
@@ -180,7 +180,8 @@ export async function redisCommand(
     await client.connect();
     return await client.call(String(args[0]), ...args.slice(1).map(String));
   } catch (error) {
-    throw cause && error instanceof Error && /Connection is closed/.test(error.message) ? cause : error;
+    // Redis's own answer (NOAUTH, NOPERM, …) as is; otherwise what broke the connection.
+    throw error instanceof ReplyError || !cause ? error : cause;
   } finally {
     clearTimeout(deadline);
     if (client.status !== 'end') client.disconnect();
