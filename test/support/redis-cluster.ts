@@ -30,8 +30,8 @@ export function assertInstalled(program: 'redis-server' | 'redis-cli' | 'openssl
 /** redis-server could not bind a port: another process took it since it was found free. */
 export class PortTakenError extends Error {}
 
-// Processes a suite forgot to stop, or left by a start that failed halfway through an `await`,
-// die with the jest worker instead of outliving it.
+// Processes a suite forgot to stop die with the jest worker when it exits (not when it is killed
+// by a signal, as `--forceExit` does: `stop()` in `afterAll` is the real cleanup).
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');

@@ -53,3 +53,25 @@ describe('startRedisSentinel (test/support/redis-sentinel.ts)', () => {
     );
   });
 });
+
+describe('startRedisSentinel with a password alone (requirepass)', () => {
+  it('serves ioredis through the sentinels with the password, and refuses a client without it', async () => {
+    const set = await startRedisSentinel({
+      masterName: 'self-test-password',
+      auth: { password: 'requirepass-only' },
+    });
+    const client = new Redis({
+      sentinels: [...set.sentinels],
+      name: 'self-test-password',
+      password: 'requirepass-only',
+    });
+    try {
+      await client.set('self-test:key', 'with a password');
+      expect(await client.get('self-test:key')).toBe('with a password');
+      await expect(redisCommand(set.dataPorts[1], ['GET', 'self-test:key'])).rejects.toThrow(/NOAUTH/);
+    } finally {
+      client.disconnect();
+      await set.stop();
+    }
+  });
+});
