@@ -1,7 +1,10 @@
 // GraphQL Code Generator: typed documents from the `graphql()` calls in src/, against the
 // gateway's own schema.graphql, and the trusted documents manifest (persisted-documents.json)
 // that a gateway started with TRUSTED_DOCUMENTS=<that file> accepts.
-import { addTypenameSelectionDocumentTransform, type ClientPresetConfig } from '@graphql-codegen/client-preset';
+import {
+  addTypenameSelectionDocumentTransform,
+  type ClientPresetConfig,
+} from '@graphql-codegen/client-preset';
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const config: CodegenConfig = {

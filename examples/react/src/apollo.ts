@@ -20,7 +20,10 @@ function trustedDocumentOf(document: ASTNode): { hash: string; document: string 
   const trusted = name ? TRUSTED.get(name) : undefined;
   // An operation that is not in the manifest would be refused by a TRUSTED_DOCUMENTS gateway:
   // fail here, where the developer sees it, not as PERSISTED_QUERY_NOT_IN_LIST at run time.
-  if (!trusted) throw new Error(`Operation ${name ?? '(anonymous)'} is not in persisted-documents.json: run \`npm run codegen\``);
+  if (!trusted)
+    throw new Error(
+      `Operation ${name ?? '(anonymous)'} is not in persisted-documents.json: run \`npm run codegen\``,
+    );
   return trusted;
 }
 

@@ -44,6 +44,17 @@ export async function loadConfig(): Promise<AppConfig> {
       `No VITE_AUTH0_DOMAIN/VITE_AUTH0_CLIENT_ID, and ${url.href} answered ${response.status}: start the gateway with \`npm start\` at the repository root (embedded tenant), or set the VITE_* variables.`,
     );
   }
-  const embedded = (await response.json()) as { auth0Domain: string; clientId: string; audience: string; scope: string };
-  return { gatewayUrl, auth0Domain: embedded.auth0Domain, clientId: embedded.clientId, audience: embedded.audience, scope: embedded.scope };
+  const embedded = (await response.json()) as {
+    auth0Domain: string;
+    clientId: string;
+    audience: string;
+    scope: string;
+  };
+  return {
+    gatewayUrl,
+    auth0Domain: embedded.auth0Domain,
+    clientId: embedded.clientId,
+    audience: embedded.audience,
+    scope: embedded.scope,
+  };
 }

@@ -34,14 +34,17 @@ export function Identities() {
     <section aria-labelledby="identities-title">
       <h2 id="identities-title">Your identities ({me.identities.length})</h2>
       <p className="muted">
-        Signed in as <strong data-user-id={me.id}>{me.email ?? me.name ?? me.id}</strong> (<code>{me.id}</code>)
+        Signed in as <strong data-user-id={me.id}>{me.email ?? me.name ?? me.id}</strong> (
+        <code>{me.id}</code>)
       </p>
       <ul className="identities">
         {me.identities.map((identity, index) => (
           <li key={identity.id} data-identity-id={identity.id}>
             <span className="provider">{identity.connection}</span>
             <code>{identity.userId}</code>
-            <span className="muted">{index === 0 ? (me.email ?? '') : (identity.profileData?.email ?? '')}</span>
+            <span className="muted">
+              {index === 0 ? (me.email ?? '') : (identity.profileData?.email ?? '')}
+            </span>
             {index === 0 ? (
               <span className="muted">main identity</span>
             ) : (

@@ -13,7 +13,10 @@ export function LinkCandidates({ primaryId }: { primaryId: string }) {
   const connections = [
     ...new Map(
       (data?.linkCandidates ?? []).flatMap((user) =>
-        user.identities.map((identity) => [identity.connection, { connection: identity.connection, email: user.email }] as const),
+        user.identities.map(
+          (identity) =>
+            [identity.connection, { connection: identity.connection, email: user.email }] as const,
+        ),
       ),
     ).values(),
   ];

@@ -13,7 +13,13 @@ import { takePendingLink } from './pending-link';
  * its silent sign-in then goes through the tenant session of the account just linked, which
  * Auth0 resolves to the primary user.
  */
-export function CompleteRedirectLink({ config, onDone }: { config: AppConfig; onDone: (error: AppError | null) => void }) {
+export function CompleteRedirectLink({
+  config,
+  onDone,
+}: {
+  config: AppConfig;
+  onDone: (error: AppError | null) => void;
+}) {
   const second = useLinkAuth();
   const started = useRef(false);
 
@@ -26,9 +32,15 @@ export function CompleteRedirectLink({ config, onDone }: { config: AppConfig; on
       if (second.error) return toAppError(second.error);
       const claims = await second.getIdTokenClaims();
       if (!claims) return toAppError(new Error('The second sign-in returned no ID token.'));
-      const client = createGatewayClient({ gatewayUrl: config.gatewayUrl, getAccessToken: async () => pending.accessToken });
+      const client = createGatewayClient({
+        gatewayUrl: config.gatewayUrl,
+        getAccessToken: async () => pending.accessToken,
+      });
       try {
-        await client.mutate({ mutation: LINK_ACCOUNT, variables: { primaryId: pending.primaryId, linkWith: claims.__raw } });
+        await client.mutate({
+          mutation: LINK_ACCOUNT,
+          variables: { primaryId: pending.primaryId, linkWith: claims.__raw },
+        });
         return null;
       } catch (error) {
         return toAppError(error);

@@ -4,7 +4,11 @@ import type { Identity } from '../gql/graphql';
 type CachedIdentity = Pick<Identity, 'id'> & { __typename?: 'Identity' };
 
 /** The primary's `User.identities` in the cache become `identities` (what the gateway answered). */
-export function setIdentitiesInCache(cache: ApolloCache, primaryId: string, identities: readonly CachedIdentity[]): void {
+export function setIdentitiesInCache(
+  cache: ApolloCache,
+  primaryId: string,
+  identities: readonly CachedIdentity[],
+): void {
   cache.modify({
     id: cache.identify({ __typename: 'User', id: primaryId }),
     fields: {
