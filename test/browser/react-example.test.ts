@@ -196,7 +196,11 @@ describe('the React example (examples/react) on real gateway processes, in Chrom
   });
   afterAll(async () => {
     killAllMain();
-    for (const f of [plain, trusted]) await new Promise((done) => f?.server.close(done));
+    for (const f of [plain, trusted]) {
+      if (!f) continue;
+      f.server.closeAllConnections();
+      await new Promise((done) => f.server.close(done));
+    }
     await Promise.all([plainEmulator?.close(), trustedEmulator?.close()]);
   });
 
