@@ -290,6 +290,17 @@ describe('the React example (examples/react) on real gateway processes, in Chrom
       await waitForLinkConnections(page, ['google-oauth2']);
       expect(await alert(page).count()).toBe(0);
 
+      // A popup closed without an answer (as COOP can make it look): the redirect takes over too.
+      const [popup] = await Promise.all([
+        page.waitForEvent('popup'),
+        page.click('[data-link-connection="google-oauth2"]'),
+      ]);
+      await popup.close();
+      await page.click(`button[data-user-id="${DEMO.users.aliceGoogle}"]`);
+      await waitForIdentities(page, [DEMO.users.alice, DEMO.users.aliceGithub, DEMO.users.aliceGoogle]);
+      expect(await page.locator('[data-user-id]').getAttribute('data-user-id')).toBe(DEMO.users.alice);
+      await waitForLinkConnections(page, []);
+
       expect(await storedJwts(page)).toEqual([]);
       expect(browser.offLoopbackRequests).toEqual([]);
       expect(browser.problems).toEqual([]);

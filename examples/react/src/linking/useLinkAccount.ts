@@ -52,7 +52,10 @@ export function useLinkAccount(primaryId: string) {
       const run = async () => {
         if (!popup) return linkByRedirect(connection);
         try {
-          await second.loginWithPopup(
+          // Not loginWithPopup: auth0-react's loginWithPopup never rejects (a closed popup only
+          // sets the context's `error`), and the ID token read next would be an older one.
+          // getAccessTokenWithPopup runs the same popup login and rethrows its errors.
+          await second.getAccessTokenWithPopup(
             { authorizationParams: { connection, prompt: 'login' } },
             { popup, timeoutInSeconds: POPUP_TIMEOUT_SECONDS },
           );
