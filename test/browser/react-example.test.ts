@@ -224,7 +224,7 @@ describe('the React example (examples/react) on real gateway processes, in Chrom
     });
     afterAll(() => browser?.close());
 
-    it('signs in, links by popup, unlinks, explains errors, and links by redirect when the popup is blocked', async () => {
+    it('signs in, links by popup, unlinks, explains errors, and links by redirect when the popup is blocked or closed', async () => {
       await signInAsAlice(page, plain.origin);
       await waitForLinkConnections(page, ['github', 'google-oauth2']);
       expect(await page.locator('[data-user-id]').getAttribute('data-user-id')).toBe(DEMO.users.alice);
