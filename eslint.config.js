@@ -2,7 +2,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/generated/**', 'examples/generated/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'test/generated/**',
+      'examples/generated/**',
+      // The React example: its own package (node_modules, build output, generated documents).
+      'examples/react/node_modules/**',
+      'examples/react/dist/**',
+      'examples/react/src/gql/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
