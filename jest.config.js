@@ -12,4 +12,8 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: 'tsconfig.test.json' }],
   },
   testTimeout: 20000,
+  // Two workers on the 2-core machines CI runs on: most suites wait on real processes (gateways,
+  // Redis, Chromium, Auth0's rate limits), so two at once take about half the time of one (jest's
+  // default here is cores − 1 = 1).
+  maxWorkers: 2,
 };

@@ -46,14 +46,14 @@ const MERGED_APP_METADATA = {
 const USERS: SeedUser[] = [
   {
     user_id: PRIMARY,
-    email: 'dana@example.com',
+    email: 'dora@example.com',
     email_verified: true,
     user_metadata: PRIMARY_USER_METADATA,
     app_metadata: PRIMARY_APP_METADATA,
   },
   {
     user_id: SECONDARY,
-    email: 'dana@example.com',
+    email: 'dora@example.com',
     email_verified: true,
     user_metadata: SECONDARY_USER_METADATA,
     app_metadata: SECONDARY_APP_METADATA,
@@ -64,7 +64,7 @@ const USERS: SeedUser[] = [
   // Nothing of its metadata is missing from the primary: a merge changes nothing.
   {
     user_id: TWIN,
-    email: 'dana@example.com',
+    email: 'dora@example.com',
     email_verified: true,
     user_metadata: { theme: 'other', prefs: { lang: 'de' } },
   },
@@ -445,7 +445,7 @@ describe('metadata: merged on link, readable on User', () => {
         data: {
           user: {
             id: PRIMARY,
-            email: 'dana@example.com',
+            email: 'dora@example.com',
             userMetadata: PRIMARY_USER_METADATA,
             appMetadata: PRIMARY_APP_METADATA,
           },
@@ -458,7 +458,7 @@ describe('metadata: merged on link, readable on User', () => {
       expect(result.body.data).toEqual({
         user: {
           id: PRIMARY,
-          email: 'dana@example.com',
+          email: 'dora@example.com',
           userMetadata: PRIMARY_USER_METADATA,
           appMetadata: null,
         },
