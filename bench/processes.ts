@@ -10,6 +10,7 @@ import type {
   HostReply,
   HostRequest,
   LinkStatuses,
+  ManagementStatuses,
   RouteCounts,
 } from './protocol.js';
 
@@ -136,6 +137,7 @@ export class EmulatorProcess {
   clearJournal = () => this.call<null>({ op: 'clear-journal' });
   linkStatuses = () => this.call<LinkStatuses>({ op: 'link-statuses' });
   routeCounts = () => this.call<RouteCounts>({ op: 'route-counts' });
+  managementTally = (reset: boolean) => this.call<ManagementStatuses>({ op: 'management-tally', reset });
   userAccessTokens = (subs: string[]) => this.call<string[]>({ op: 'mint-user-tokens', subs });
   idTokens = (subs: string[]) => this.call<string[]>({ op: 'mint-id-tokens', subs });
   adminToken = (scope: string) => this.call<string>({ op: 'mint-admin-token', scope });
