@@ -96,7 +96,8 @@ export class EmulatorProcess {
     });
   }
 
-  static async start(shape: BenchTenantShape): Promise<EmulatorProcess> {
+  /** `timeoutMs`: a large seed takes its time (the emulator seeds in O(users²)). */
+  static async start(shape: BenchTenantShape, timeoutMs = START_TIMEOUT_MS): Promise<EmulatorProcess> {
     const child = fork(`${distRoot}bench/emulator-host.js`, [], {
       env: { ...process.env, BENCH_TENANT: JSON.stringify(shape) },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
@@ -114,8 +115,11 @@ export class EmulatorProcess {
     const { origin } = await Promise.race([
       ready,
       exitError(child, 'emulator host', stderr),
-      timeout(START_TIMEOUT_MS, 'emulator host'),
-    ]);
+      timeout(timeoutMs, 'emulator host'),
+    ]).catch((error: unknown) => {
+      child.kill('SIGKILL');
+      throw error;
+    });
     return new EmulatorProcess(child, origin);
   }
 

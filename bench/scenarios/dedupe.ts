@@ -25,6 +25,8 @@ const SHAPE = shape();
 const PLAN = 'enterprise';
 const LIMIT = RATE_LIMIT_PLANS[PLAN];
 const TARGET = { budgetRatio: 0.95, peakBytes: 200 * 2 ** 20 };
+/** The emulator checks each seeded identity against every user before it: 20,000 take a while. */
+const SEED_TIMEOUT_MS = 300_000;
 const CLI = fileURLToPath(new URL('../../src/dedupe/cli.js', import.meta.url));
 /**
  * Loaded before the CLI: at exit, writes the process's peak resident set size (getrusage's
@@ -84,7 +86,12 @@ const fail = (what: string, run: CliRun) =>
 
 async function run(ctx: BenchContext) {
   ctx.log(`dedupe: starting an emulator with ${SHAPE.users} users, ${SHAPE.groups} duplicate pairs`);
-  const emulator = await EmulatorProcess.start({ primaries: 0, secondaries: 0, dedupe: SHAPE, plan: PLAN });
+  const seeding = Date.now();
+  const emulator = await EmulatorProcess.start(
+    { primaries: 0, secondaries: 0, dedupe: SHAPE, plan: PLAN },
+    SEED_TIMEOUT_MS,
+  );
+  ctx.log(`dedupe: emulator seeded in ${fixed((Date.now() - seeding) / 1000, 1)} s`);
   const dir = mkdtempSync(join(tmpdir(), 'bench-dedupe-'));
   try {
     await emulator.managementTally(true);
