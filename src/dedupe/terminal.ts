@@ -64,13 +64,21 @@ export function createProgressReporter(
     const elapsed = (now() - started) / 1000;
     const rate = elapsed > 0 ? (p.done - (startDone ?? p.done)) / elapsed : 0;
     const eta = rate > 0 ? formatDuration((p.total - p.done) / rate) : '?';
-    return { percent, rate: rate.toFixed(1), eta, linked: p.linked, skipped: p.skipped, failed: p.failed };
+    return {
+      percent,
+      rate: rate.toFixed(1),
+      remaining: eta,
+      linked: p.linked,
+      skipped: p.skipped,
+      failed: p.failed,
+    };
   };
   return stream.isTTY
     ? barReporter(stream, figures, (p) => (startDone ??= p.done))
     : lineReporter(stream, figures, (p) => (startDone ??= p.done));
 }
 
+/** The payload of a line; `eta` and `percentage` are cli-progress's own names, hence `remaining`. */
 type Figures = (p: ApplyProgress) => Record<string, string | number>;
 
 function barReporter(
@@ -81,9 +89,10 @@ function barReporter(
   const bar = new SingleBar({
     stream,
     format:
-      'dedupe: [{bar}] {value}/{total} ({percent}%) linked {linked}, skipped {skipped}, failed {failed} · {rate} pairs/s · ETA {eta}',
+      'dedupe: [{bar}] {value}/{total} ({percent}%) linked {linked}, skipped {skipped}, failed {failed} · {rate} pairs/s · ETA {remaining}',
     barsize: 24,
-    hideCursor: true,
+    // A second Ctrl-C exits at once, before stop() could show a hidden cursor again.
+    hideCursor: false,
     // Ctrl-C is the job's own (links in flight finish first): the bar must not exit the process.
     gracefulExit: false,
     fps: 10,
@@ -118,7 +127,7 @@ function lineReporter(
       const f = figures(p);
       stream.write(
         `dedupe: ${p.done}/${p.total} (${f.percent}%) linked ${f.linked}, skipped ${f.skipped}, ` +
-          `failed ${f.failed} · ${f.rate} pairs/s · ETA ${f.eta}\n`,
+          `failed ${f.failed} · ${f.rate} pairs/s · ETA ${f.remaining}\n`,
       );
     },
     end() {},

@@ -110,4 +110,24 @@ describe('createProgressReporter', () => {
     expect(lines).toHaveLength(21);
     expect(lines[20]).toContain('100/100 (100%) linked 100, skipped 0, failed 0');
   });
+
+  it('on a terminal redraws one bar line in place and ends it with a newline', () => {
+    let out = '';
+    const stream = {
+      isTTY: true,
+      columns: 200,
+      write: (text: string) => {
+        out += text;
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream;
+    const reporter = createProgressReporter(stream);
+    for (let done = 0; done <= 100; done += 1)
+      reporter.update({ done, total: 100, linked: done, skipped: 0, failed: 0 });
+    const beforeEnd = out;
+    reporter.end();
+    expect(beforeEnd).not.toContain('\n');
+    expect(out.endsWith('\n')).toBe(true);
+    expect(out).toContain('[========================] 100/100 (100%) linked 100, skipped 0, failed 0');
+  });
 });
