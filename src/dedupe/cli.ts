@@ -104,6 +104,7 @@ async function runPlan(values: PlanOptions): Promise<number> {
       rule,
       source: tenant.source,
       callsPerSecond: config.auth0.rateLimit?.perSecond ?? null,
+      undoRecords: config.linkUndoWindowMs > 0,
     });
     await writeAtomically(values.out, serializePlan(plan));
     console.log(planSummary(plan, values.out));

@@ -218,7 +218,9 @@ describe('dedupe plan', () => {
       primaryRule: 'oldest',
       source: 'users-list',
       totals: { users: 9, unverifiedUsers: 2, groups: 2, links: 3 },
-      estimate: { auth0Calls: 9 },
+      // Per pair: the re-check's two reads and the link, and with the undo window (on by
+      // default) the core's reads of both users and of the secondary's roles and memberships.
+      estimate: { auth0Calls: 21 },
     });
     // The paged path: no export job below 1000 users.
     expect(emulator.journal.count('create-users-export')).toBe(0);
@@ -318,12 +320,16 @@ describe('dedupe apply', () => {
 
   it('links every pair once, reports exact counts with linkIds, and a second apply links nothing again', async () => {
     const dir = workDir();
-    await plan(dir);
+    const planned = await plan(dir);
+    emulator.journal.clear();
     const first = await cli(dir, 'apply', 'plan.json');
     expect({ code: first.code, stderr: first.stderr.includes('failed 0') }).toEqual({
       code: 0,
       stderr: true,
     });
+    // The plan's estimate is what the apply cost (users without roles or memberships).
+    const calls = emulator.journal.entries().filter((e) => e.path.startsWith('/api/v2/'));
+    expect(calls).toHaveLength(planned.estimate.auth0Calls);
     const report = readJson<DedupeReport>(join(dir, 'dedupe-report.json'));
     expect(report.totals).toEqual({ pairs: 3, linked: 3, skipped: 0, failed: 0, pending: 0 });
     expect(report.complete).toBe(true);
