@@ -33,7 +33,7 @@ const SCENARIOS: Scenario[] = [
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
 
 function selectScenarios(names: string[]): Scenario[] {
-  if (names.length === 0) return SCENARIOS;
+  if (names.length === 0) return SCENARIOS.filter((s) => !s.onlyWhenNamed);
   const unknown = names.filter((name) => !SCENARIOS.some((s) => s.name === name));
   if (unknown.length > 0) {
     throw new Error(
