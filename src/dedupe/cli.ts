@@ -292,8 +292,10 @@ async function run(argv: string[]): Promise<number> {
     await dedupeProgram(code).parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      // The help asked for (`--help`, `help`) exits 0; anything else commander refused is a usage error.
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.help' ? error.exitCode : 2;
+      // The help asked for (`--help`, `help [plan|apply]`) exits 0; anything else commander refused
+      // (`help frob` too, whose help goes to stderr) is a usage error.
+      const help = error.code === 'commander.helpDisplayed' || error.code === 'commander.help';
+      return help && error.exitCode === 0 ? 0 : 2;
     }
     throw error;
   }
