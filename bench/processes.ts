@@ -10,6 +10,7 @@ import type {
   HostReply,
   HostRequest,
   LinkStatuses,
+  ManagementStatuses,
   RouteCounts,
 } from './protocol.js';
 
@@ -95,7 +96,8 @@ export class EmulatorProcess {
     });
   }
 
-  static async start(shape: BenchTenantShape): Promise<EmulatorProcess> {
+  /** `timeoutMs`: a large seed takes its time (the emulator seeds in O(users²)). */
+  static async start(shape: BenchTenantShape, timeoutMs = START_TIMEOUT_MS): Promise<EmulatorProcess> {
     const child = fork(`${distRoot}bench/emulator-host.js`, [], {
       env: { ...process.env, BENCH_TENANT: JSON.stringify(shape) },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
@@ -113,8 +115,11 @@ export class EmulatorProcess {
     const { origin } = await Promise.race([
       ready,
       exitError(child, 'emulator host', stderr),
-      timeout(START_TIMEOUT_MS, 'emulator host'),
-    ]);
+      timeout(timeoutMs, 'emulator host'),
+    ]).catch((error: unknown) => {
+      child.kill('SIGKILL');
+      throw error;
+    });
     return new EmulatorProcess(child, origin);
   }
 
@@ -136,6 +141,7 @@ export class EmulatorProcess {
   clearJournal = () => this.call<null>({ op: 'clear-journal' });
   linkStatuses = () => this.call<LinkStatuses>({ op: 'link-statuses' });
   routeCounts = () => this.call<RouteCounts>({ op: 'route-counts' });
+  managementTally = (reset: boolean) => this.call<ManagementStatuses>({ op: 'management-tally', reset });
   userAccessTokens = (subs: string[]) => this.call<string[]>({ op: 'mint-user-tokens', subs });
   idTokens = (subs: string[]) => this.call<string[]>({ op: 'mint-id-tokens', subs });
   adminToken = (scope: string) => this.call<string>({ op: 'mint-admin-token', scope });

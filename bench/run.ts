@@ -6,6 +6,7 @@ process.env.APOLLO_TELEMETRY_DISABLED = 'true';
 import { EmulatorProcess, type ServerProcess } from './processes.js';
 import { fixed, formatTable, loadLine, machineLine, verdict } from './report.js';
 import { bursts } from './scenarios/bursts.js';
+import { dedupe } from './scenarios/dedupe.js';
 import { floor } from './scenarios/floor.js';
 import { jwtVerification } from './scenarios/jwt-verify.js';
 import { linkModes } from './scenarios/link-modes.js';
@@ -17,12 +18,22 @@ import type { BenchContext, Scenario, Target } from './scenarios/scenario.js';
 import { mintTokens, TENANT, type Tokens } from './tenant.js';
 
 /** In report order. A new scenario is a file in scenarios/ and one line here. */
-const SCENARIOS: Scenario[] = [jwtVerification, linkModes, floor, bursts, pacing, rss, replicas, supergraph];
+const SCENARIOS: Scenario[] = [
+  jwtVerification,
+  linkModes,
+  floor,
+  bursts,
+  pacing,
+  rss,
+  replicas,
+  supergraph,
+  dedupe,
+];
 
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
 
 function selectScenarios(names: string[]): Scenario[] {
-  if (names.length === 0) return SCENARIOS;
+  if (names.length === 0) return SCENARIOS.filter((s) => !s.onlyWhenNamed);
   const unknown = names.filter((name) => !SCENARIOS.some((s) => s.name === name));
   if (unknown.length > 0) {
     throw new Error(

@@ -34,5 +34,7 @@ export interface BenchContext {
 export interface Scenario {
   /** Short name for the command line, e.g. `floor`. */
   readonly name: string;
+  /** Runs only when named on the command line (a long scenario): `npm run bench -- <name>`. */
+  readonly onlyWhenNamed?: boolean;
   run(ctx: BenchContext): Promise<ScenarioReport>;
 }

@@ -4,14 +4,21 @@
 // Exit codes: 0 done, 1 some pair failed or the run could not start, 2 usage, 130 stopped by SIGINT.
 import 'reflect-metadata';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config.js';
 import { GatewayError } from '../errors.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { applyPlan, StateMismatchError, type DedupeReport } from './apply.js';
 import { startDedupeJob } from './job-context.js';
-import { buildPlan, parsePlan, parsePrimaryRule, serializePlan, type DedupePlan } from './plan.js';
+import {
+  buildPlan,
+  parsePlan,
+  parsePrimaryRule,
+  serializePlan,
+  type DedupePlan,
+  type PrimaryRule,
+} from './plan.js';
 import { readTenantUsers } from './read-tenant-users.js';
 import { createProgressReporter, formatDuration, renderTable } from './terminal.js';
 
@@ -74,20 +81,13 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   await rename(temporary, path);
 }
 
-async function runPlan(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { out: { type: 'string' }, primary: { type: 'string', default: 'oldest' } },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (!values.out) throw new UsageError('plan: --out FILE is required');
-  const rule = parsePrimaryRule(values.primary);
-  if (rule === null) {
-    throw new UsageError(
-      `plan: --primary must be oldest, most-logins, last-login or connection:<name>, got "${values.primary}"`,
-    );
-  }
+interface PlanOptions {
+  out: string;
+  primary: PrimaryRule;
+}
+
+async function runPlan(values: PlanOptions): Promise<number> {
+  const rule = values.primary;
   const config = readConfig();
   const logger = jobLogger();
   const job = await startDedupeJob(config, logger);
@@ -104,6 +104,7 @@ async function runPlan(args: string[]): Promise<number> {
       rule,
       source: tenant.source,
       callsPerSecond: config.auth0.rateLimit?.perSecond ?? null,
+      undoRecords: config.linkUndoWindowMs > 0,
     });
     await writeAtomically(values.out, serializePlan(plan));
     console.log(planSummary(plan, values.out));
@@ -152,29 +153,18 @@ export function reportSummary(report: DedupeReport, path: string): string {
   ]);
 }
 
-async function runApply(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      'merge-metadata': { type: 'boolean', default: false },
-      'carry-roles': { type: 'boolean', default: false },
-      'carry-organizations': { type: 'boolean', default: false },
-      state: { type: 'string', default: 'dedupe-state.json' },
-      report: { type: 'string', default: 'dedupe-report.json' },
-      'dry-run': { type: 'boolean', default: false },
-      'max-rate': { type: 'string' },
-    },
-    strict: true,
-    allowPositionals: true,
-  });
-  if (positionals.length !== 1) throw new UsageError('apply: give exactly one plan file');
-  let maxRate: number | null = null;
-  if (values['max-rate'] !== undefined) {
-    maxRate = Number(values['max-rate']);
-    if (!Number.isFinite(maxRate) || maxRate <= 0)
-      throw new UsageError('apply: --max-rate must be a number above 0');
-  }
-  const planPath = positionals[0];
+interface ApplyCliOptions {
+  mergeMetadata: boolean;
+  carryRoles: boolean;
+  carryOrganizations: boolean;
+  state: string;
+  report: string;
+  dryRun: boolean;
+  maxRate?: number;
+}
+
+async function runApply(planPath: string, values: ApplyCliOptions): Promise<number> {
+  const maxRate = values.maxRate ?? null;
   let planText: string;
   try {
     planText = await readFile(planPath, 'utf8');
@@ -211,10 +201,10 @@ async function runApply(args: string[]): Promise<number> {
     report = await applyPlan(job, {
       planText,
       plan,
-      mergeMetadata: values['merge-metadata'],
-      carry: { roles: values['carry-roles'], organizations: values['carry-organizations'] },
+      mergeMetadata: values.mergeMetadata,
+      carry: { roles: values.carryRoles, organizations: values.carryOrganizations },
       statePath: values.state,
-      dryRun: values['dry-run'],
+      dryRun: values.dryRun,
       maxRatePerSecond: maxRate,
       stop: stop.signal,
       onProgress: (p) => progress.update(p),
@@ -236,28 +226,87 @@ async function runApply(args: string[]): Promise<number> {
   return report.totals.failed > 0 ? 1 : 0;
 }
 
-async function run(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (
-    command === undefined ||
-    command === '--help' ||
-    command === '-h' ||
-    command === 'help' ||
-    rest.includes('--help')
-  ) {
-    console.log(HELP);
-    return command === undefined ? 2 : 0;
+function primaryRule(value: string): PrimaryRule {
+  const rule = parsePrimaryRule(value);
+  if (rule === null) {
+    throw new InvalidArgumentError('Use oldest, most-logins, last-login or connection:<name>.');
   }
-  if (command === 'plan') return runPlan(rest);
-  if (command === 'apply') return runApply(rest);
-  throw new UsageError(`unknown command "${command}": plan or apply (npm run dedupe -- --help)`);
+  return rule;
+}
+
+function maxRate(value: string): number {
+  const rate = Number(value);
+  if (!Number.isFinite(rate) || rate <= 0)
+    throw new InvalidArgumentError('Give a number of pairs per second above 0.');
+  return rate;
+}
+
+/**
+ * The command line (commander): parsing, validation and usage errors. `--help` anywhere prints
+ * the one help text above (it explains both commands) on stdout. Usage errors are written to
+ * stderr as `dedupe: …` and exit 2; `code` receives the command's own exit code.
+ */
+function dedupeProgram(code: { value: number }): Command {
+  const program = new Command('dedupe')
+    .exitOverride()
+    .configureHelp({ formatHelp: () => `${HELP}\n` })
+    .configureOutput({ outputError: (text, write) => write(`dedupe: ${text.replace(/^error: /, '')}`) })
+    .helpCommand('help [command]', 'this help')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(npm run dedupe -- --help)');
+  program
+    .command('plan')
+    .description('read the tenant and write the plan (changes nothing)')
+    .requiredOption('--out <file>', 'where the plan goes')
+    .option('--primary <rule>', 'oldest, most-logins, last-login or connection:<name>', primaryRule, {
+      kind: 'oldest',
+    } as PrimaryRule)
+    .action(async (options: PlanOptions) => {
+      code.value = await runPlan(options);
+    });
+  program
+    .command('apply')
+    .description("link each pair of the plan through the gateway's link core")
+    .argument('<plan>', 'the plan file')
+    .option('--merge-metadata', "merge the secondary's user_metadata and app_metadata", false)
+    .option('--carry-roles', "give the primary the secondary's roles it lacks", false)
+    .option('--carry-organizations', "give the primary the secondary's memberships it lacks", false)
+    .option('--state <file>', "each pair's outcome", 'dedupe-state.json')
+    .option('--report <file>', 'the report', 'dedupe-report.json')
+    .option('--dry-run', 're-check every pair and write the report; link nothing', false)
+    .option('--max-rate <n>', 'start at most N pairs per second', maxRate)
+    .action(async (planPath: string, options: ApplyCliOptions) => {
+      code.value = await runApply(planPath, options);
+    });
+  return program;
+}
+
+async function run(argv: string[]): Promise<number> {
+  if (argv.length === 0) {
+    // No command: the help, as a usage error.
+    console.log(HELP);
+    return 2;
+  }
+  const code = { value: 0 };
+  try {
+    await dedupeProgram(code).parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // The help asked for (`--help`, `help [plan|apply]`) exits 0; anything else commander refused
+      // (`help frob` too, whose help goes to stderr) is a usage error.
+      const help = error.code === 'commander.helpDisplayed' || error.code === 'commander.help';
+      return help && error.exitCode === 0 ? 0 : 2;
+    }
+    throw error;
+  }
+  return code.value;
 }
 
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`dedupe: ${(error as Error).message}`);
+    if (error instanceof UsageError) {
+      console.error(`dedupe: ${error.message}`);
       process.exit(2);
     }
     if (error instanceof ConfigError) console.error(`dedupe: ${error.message}`);

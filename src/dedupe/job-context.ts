@@ -51,6 +51,10 @@ export async function startDedupeJob(config: Config, logger: Logger): Promise<De
     metrics,
   });
   reconciliation.start();
+  // The tenant budget's waits use unref'd timers (a waiting call must not keep a stopping gateway
+  // alive). Here nothing else may hold the event loop while every pair waits for the budget: the
+  // job holds it until it is closed, else the process would end mid-run with exit code 0.
+  const keepAlive = setInterval(() => undefined, 60_000);
   const audit = logger.isLevelEnabled('info') ? createAuditLog(() => logger) : skipAudit;
   const api = (requestId: string) => new Auth0ManagementApi(services, { requestId, logger });
   return {
@@ -71,6 +75,7 @@ export async function startDedupeJob(config: Config, logger: Logger): Promise<De
       reconciliations: reconciliation,
     }),
     async close() {
+      clearInterval(keepAlive);
       await reconciliation.stop();
       await events.close();
       await services.close();

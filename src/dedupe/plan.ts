@@ -47,7 +47,10 @@ export interface DedupePlan {
     groups: number;
     links: number;
   };
-  /** What the apply will cost at the tenant's budget, without `--merge-metadata`. */
+  /**
+   * What the apply will cost at the tenant's budget, without `--merge-metadata` or carry-over, for
+   * secondaries without organization memberships.
+   */
   estimate: {
     auth0Calls: number;
     /** AUTH0_RATE_LIMIT's sustained rate; null when the budget is learned from Auth0's headers. */
@@ -61,6 +64,13 @@ export interface DedupePlan {
  * `--merge-metadata` adds the core's own reads of both and one PATCH.
  */
 export const CALLS_PER_LINK = 3;
+
+/**
+ * With the undo window on (LINK_UNDO_WINDOW > 0, the default), the calls the link core adds for
+ * the undo record (DESIGN §15): both users read again, the secondary's roles and its memberships
+ * (one page each when it has few; one more per membership, for its roles).
+ */
+export const UNDO_RECORD_CALLS = 4;
 
 export function parsePrimaryRule(value: string): PrimaryRule | null {
   if (value === 'oldest' || value === 'most-logins' || value === 'last-login') return { kind: value };
@@ -162,6 +172,8 @@ export interface BuildPlanOptions {
   source: DedupePlan['source'];
   /** AUTH0_RATE_LIMIT's sustained calls per second, for the estimate; null when learned. */
   callsPerSecond: number | null;
+  /** Whether each link keeps an undo record (LINK_UNDO_WINDOW > 0): its reads are in the estimate. */
+  undoRecords?: boolean;
 }
 
 /**
@@ -196,7 +208,7 @@ export function buildPlan(users: Iterable<TenantUser>, options: BuildPlanOptions
     groups.push({ email, primary: primary.userId, secondaries, reason });
   }
   const links = groups.reduce((sum, g) => sum + g.secondaries.length, 0);
-  const auth0Calls = links * CALLS_PER_LINK;
+  const auth0Calls = links * (CALLS_PER_LINK + (options.undoRecords ? UNDO_RECORD_CALLS : 0));
   return {
     version: 1,
     tenant: options.tenant,

@@ -62,7 +62,7 @@ describe('buildPlan', () => {
     expect(plan.groups[0]).toMatchObject({ primary: 'auth0|2', secondaries: ['auth0|1'] });
   });
 
-  it('estimates three Auth0 calls per link at the configured rate', () => {
+  it('estimates three Auth0 calls per link at the configured rate, seven with undo records', () => {
     const users = ['auth0|1', 'auth0|2', 'auth0|3', 'auth0|4', 'auth0|5', 'auth0|6'].map((id) => user(id));
     expect(buildPlan(users, { ...options, rule: { kind: 'oldest' } }).estimate).toEqual({
       auth0Calls: 15,
@@ -72,6 +72,12 @@ describe('buildPlan', () => {
     expect(
       buildPlan(users, { ...options, callsPerSecond: null, rule: { kind: 'oldest' } }).estimate.seconds,
     ).toBeNull();
+    // With undo records, the link core's reads for them: seven calls per link.
+    expect(buildPlan(users, { ...options, undoRecords: true, rule: { kind: 'oldest' } }).estimate).toEqual({
+      auth0Calls: 35,
+      callsPerSecond: 15,
+      seconds: 3,
+    });
   });
 
   it('round-trips through its file and refuses a plan whose secondary is its primary', () => {
@@ -109,5 +115,25 @@ describe('createProgressReporter', () => {
     reporter.end();
     expect(lines).toHaveLength(21);
     expect(lines[20]).toContain('100/100 (100%) linked 100, skipped 0, failed 0');
+  });
+
+  it('on a terminal redraws one bar line in place and ends it with a newline', () => {
+    let out = '';
+    const stream = {
+      isTTY: true,
+      columns: 200,
+      write: (text: string) => {
+        out += text;
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream;
+    const reporter = createProgressReporter(stream);
+    for (let done = 0; done <= 100; done += 1)
+      reporter.update({ done, total: 100, linked: done, skipped: 0, failed: 0 });
+    const beforeEnd = out;
+    reporter.end();
+    expect(beforeEnd).not.toContain('\n');
+    expect(out.endsWith('\n')).toBe(true);
+    expect(out).toContain('[========================] 100/100 (100%) linked 100, skipped 0, failed 0');
   });
 });
