@@ -86,9 +86,15 @@ export type ReleaseWriterLock = () => Promise<void>;
 /**
  * A writer lock this caller holds: calling it gives the lock back. `signal` is aborted once the
  * lock may have been lost (its Redis lease lapsed: renewals failed or found another owner): the
- * holder must then make no further write as the key's only writer (review M1).
+ * holder must then make no further write as the key's only writer (review M1). `confirm()` asks
+ * Redis itself, in one script, whether the lock is still this holder's with the newest fencing
+ * token (a failover that lost the lock, a later holder): the check a writer makes before a write.
+ * It resolves `!signal.aborted` when Redis does not answer, and never rejects.
  */
-export type HeldWriterLock = ReleaseWriterLock & { readonly signal: AbortSignal };
+export type HeldWriterLock = ReleaseWriterLock & {
+  readonly signal: AbortSignal;
+  confirm(): Promise<boolean>;
+};
 
 /**
  * One writer at a time per key (a primary user id), across replicas when they share Redis
