@@ -145,6 +145,40 @@ describe('writer locks (one writer per primary)', () => {
       expect(await inspector.get(`${prefix}t:writer-lock:primary:{auth0|t}`)).toBe('someone-else');
     });
 
+    it('fences a holder whose lock vanished in a failover: its confirm() before a write answers false once another took it', async () => {
+      const [a, b] = await Promise.all([open(15_000), open(15_000)]);
+      const key = `${prefix}t:writer-lock:primary:{auth0|f}`;
+      const fence = `${prefix}t:writer-fence:primary:{auth0|f}`;
+      const first = await a.writerLock('primary').acquire('auth0|f', 1000);
+      expect(await first!.confirm()).toBe(true);
+      const token = Number(await inspector.get(fence));
+      expect(token).toBeGreaterThan(0);
+      // What a promoted replica that never received the lock looks like: the key is gone, and the
+      // renewal timer (every 5 s here) has not noticed yet, so the signal is still quiet.
+      await inspector.del(key);
+      const second = await b.writerLock('primary').acquire('auth0|f', 1000);
+      expect(second).not.toBeNull();
+      expect(Number(await inspector.get(fence))).toBe(token + 1);
+      expect(first!.signal.aborted).toBe(false);
+      // The old holder's check before its next write (one script: owner and newest token).
+      expect(await first!.confirm()).toBe(false);
+      expect(first!.signal.aborted).toBe(true);
+      expect(await second!.confirm()).toBe(true);
+      await first!();
+      // The old holder's release leaves the new holder's lock alone.
+      expect(await inspector.exists(key)).toBe(1);
+      await second!();
+    });
+
+    it('fences a holder whose key is back under its name but with a newer token taken since', async () => {
+      const a = await open(15_000);
+      const fence = `${prefix}t:writer-fence:primary:{auth0|g}`;
+      const lock = await a.writerLock('primary').acquire('auth0|g', 1000);
+      await inspector.incr(fence);
+      expect(await lock!.confirm()).toBe(false);
+      await lock!();
+    });
+
     it("aborts the holder's signal when renewals stop being confirmed (Redis gone)", async () => {
       const a = await open(300);
       const lock = await a.writerLock('primary').acquire('auth0|u', 1000);
