@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { RedisTarget } from '../config.js';
 import type { Logger } from '../observability/logger.js';
@@ -71,10 +72,13 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
   });
 
   let up: boolean | undefined;
+  // When Redis stopped answering (monotonic ms); -Infinity when it never answered this process.
+  let downSince: number | null = Number.NEGATIVE_INFINITY;
   const setUp = (value: boolean) => {
     if (up === value) return;
     const first = up === undefined;
     up = value;
+    downSince = value ? null : first ? Number.NEGATIVE_INFINITY : performance.now();
     options.onAvailabilityChange?.(value);
     if (!value) {
       logger.warn(
@@ -85,12 +89,17 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       logger.warn({ redis: 'reachable' }, 'Redis reachable again: sharing the rate budget and service token');
     }
   };
-  client.on('ready', () => setUp(true));
+  // Connected, but the heartbeat found the master of the tenant's keys or of its budget silent:
+  // a cluster stays 'ready' while one of its masters is dead and its replica not yet promoted.
+  let silent = false;
+  client.on('ready', () => {
+    silent = false;
+    setUp(true);
+  });
   client.on('close', () => setUp(false));
   // ioredis reports every failed (re)connection here; the state change above says it once. A
-  // cluster reports a node's errors here too, while its other masters still answer: the cluster
-  // is down only when it says so ('close', or a status other than ready).
-  client.on('error', () => setUp(client.status === 'ready'));
+  // cluster reports a node's errors here too while it stays ready: the heartbeat decides then.
+  client.on('error', () => setUp(client.status === 'ready' && !silent));
 
   await new Promise<void>((resolve) => {
     const done = () => {
@@ -106,7 +115,7 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
 
   let apq: ReturnType<typeof createRedisApqCache> | undefined;
   const cacheStores: SharedCacheStore[] = [];
-  const isAvailable = () => client.status === 'ready';
+  const isAvailable = () => client.status === 'ready' && !silent;
   const key = keys.tenant;
   const budgetKey = keys.budget;
 
@@ -116,17 +125,34 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
   const replicasKey = budgetKey('replicas');
   const replicaId = randomUUID();
   let replicas = 1;
+  // The heartbeat is also the probe of the two masters everything depends on (the tenant's slot,
+  // the budget's slot; one and the same outside a cluster): two beats in a row without an answer
+  // count as Redis unreachable, one answered beat as reachable again.
+  const probeKey = key('heartbeat');
+  let missedBeats = 0;
   const heartbeat = async () => {
-    if (!isAvailable()) return;
+    if (client.status !== 'ready') return;
     const now = Date.now();
-    const reply = await client
-      .multi()
-      .zadd(replicasKey, now, replicaId)
-      .zremrangebyscore(replicasKey, 0, now - REPLICA_TTL_MS)
-      .zcard(replicasKey)
-      .pexpire(replicasKey, REPLICA_TTL_MS)
-      .exec()
-      .catch(() => null);
+    const [reply, probed] = await Promise.all([
+      client
+        .multi()
+        .zadd(replicasKey, now, replicaId)
+        .zremrangebyscore(replicasKey, 0, now - REPLICA_TTL_MS)
+        .zcard(replicasKey)
+        .pexpire(replicasKey, REPLICA_TTL_MS)
+        .exec()
+        .catch(() => null),
+      client.exists(probeKey).then(
+        () => true,
+        () => false,
+      ),
+    ]);
+    const answered = reply !== null && reply.every(([error]) => error === null) && probed;
+    missedBeats = answered ? 0 : missedBeats + 1;
+    if (answered || missedBeats >= 2) {
+      silent = !answered;
+      setUp(client.status === 'ready' && answered);
+    }
     const count = Number(reply?.[2]?.[1]);
     if (count >= 1) replicas = count;
   };
@@ -163,6 +189,7 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
           redisKey: (id) => keys.spread(`writer-lock:${name}`, id),
           fenceKey: (id) => keys.spread(`writer-fence:${name}`, id),
           isAvailable,
+          outageMs: () => (downSince === null ? 0 : performance.now() - downSince),
           ttlMs: options.writerLockTtlMs ?? 15_000,
         });
         writerLocks.set(name, lock);

@@ -86,6 +86,8 @@ export interface RedisWriterLockOptions {
   /** Longest a lock waits for a replica's acknowledgement (WAIT) before it is tried again; default 250. */
   replicaWaitMs?: number;
   isAvailable: () => boolean;
+  /** How long Redis has not answered (0 while it does; Infinity when it never did). */
+  outageMs?: () => number;
   /**
    * Expiry of a held lock, renewed every third of it while the holder lives (RedisLease): a
    * replica that dies frees its primaries after at most this long, and a holder whose renewals
@@ -101,6 +103,14 @@ const MAX_POLL_MS = 50;
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
+ * How long an outage may be a failover in progress. A writer that finds Redis silent for less than
+ * this waits for it (within its own wait): a replica promoted in a few seconds keeps one writer per
+ * primary, where writers going on alone at once would overwrite each other's merges. A longer
+ * outage is Redis down: writers go on under this process's lock alone, at once (DESIGN §10).
+ */
+export const FAILOVER_GRACE_MS = 30_000;
+
+/**
  * Writer locks shared by replicas: one RedisLease per held key. The in-process lock is taken
  * first, so callers of one replica queue in memory and only one of them polls Redis. While Redis
  * does not answer, the in-process lock alone orders this replica's writers (DESIGN §10: no request
@@ -110,24 +120,40 @@ export function createRedisWriterLock(client: RedisClient, options: RedisWriterL
   const local = new InProcessWriterLock();
   const held = new Set<HeldWriterLock>();
 
-  /** The lease; `null` when Redis does not answer; `false` when others held it until `deadline`. */
+  /**
+   * The lease; `null` when Redis does not answer (at once in a long outage, at `deadline` in a
+   * short one); `false` when others held it until `deadline`.
+   */
   async function takeShared(key: string, deadline: number): Promise<RedisLease | false | null> {
     let pollMs = FIRST_POLL_MS;
+    // A command that failed while the client looked connected (a cluster's dead master) starts an
+    // outage of this lock's own.
+    let failingSince: number | undefined;
+    const outageMs = () =>
+      Math.max(options.outageMs?.() ?? 0, failingSince === undefined ? 0 : performance.now() - failingSince);
     const redisKey = options.redisKey(key);
     const fence = options.fenceKey
       ? { key: options.fenceKey(key), replicaWaitMs: options.replicaWaitMs ?? 250 }
       : undefined;
     for (;;) {
-      if (!options.isAvailable()) return null;
-      try {
-        const lease = await RedisLease.tryAcquire(client, redisKey, { ttlMs: options.ttlMs, fence });
-        if (lease) return lease;
-      } catch (error) {
-        // Taken but not replicated in time: given back, tried again like a held lock.
-        if (!(error instanceof LeaseNotReplicatedError)) return null;
+      let answered = false;
+      if (options.isAvailable()) {
+        try {
+          const lease = await RedisLease.tryAcquire(client, redisKey, { ttlMs: options.ttlMs, fence });
+          if (lease) return lease;
+          answered = true;
+        } catch (error) {
+          // Taken but not replicated in time: given back, tried again like a held lock.
+          answered = error instanceof LeaseNotReplicatedError;
+        }
+      }
+      if (answered) failingSince = undefined;
+      else {
+        failingSince ??= performance.now();
+        if (outageMs() >= FAILOVER_GRACE_MS) return null;
       }
       const left = deadline - performance.now();
-      if (left <= 0) return false;
+      if (left <= 0) return answered ? false : null;
       await pause(Math.min(pollMs, left));
       pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
     }

@@ -42,6 +42,10 @@ export interface FailoverRun {
   secondsUntilRejoined: number;
   /** Warnings the replicas logged about Redis. */
   redisWarnings: number;
+  /** Each replica's Redis state warnings in order (`unreachable`, `reachable`). */
+  redisStates: string[][];
+  /** Seconds spent starting, linking, waiting for events. */
+  phases: Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,9 @@ export interface FailoverOptions {
 
 /** Starts the emulator, a receiver and three replicas, runs the links and kills the master once. */
 export async function runLinksThroughFailover(options: FailoverOptions): Promise<FailoverRun> {
+  const phaseStarted = performance.now();
+  const phases: Record<string, number> = {};
+  const lap = (name: string) => (phases[name] = Number(((performance.now() - phaseStarted) / 1000).toFixed(1)));
   const emulator = await startAuth0Emulator({ port: 0 });
   options.onStarted?.(emulator.origin);
   const secret = newWebhookSecret();
@@ -101,6 +108,7 @@ export async function runLinksThroughFailover(options: FailoverOptions): Promise
         ),
       )),
     );
+    lap('started');
     const tokens = await Promise.all(
       Array.from({ length: FAILOVER_CALLERS }, (_, c) =>
         emulator.tokens.adminToken({ sub: `fo-admin-${c}@clients`, scope: 'update:users' }),
@@ -135,6 +143,7 @@ export async function runLinksThroughFailover(options: FailoverOptions): Promise
         }
       }),
     );
+    lap('linked');
     await chaos;
     await waitFor(
       async () => (await Promise.all(gateways.map((g) => g.readyz()))).every((r) => r.body.checks.redis),
@@ -145,6 +154,7 @@ export async function runLinksThroughFailover(options: FailoverOptions): Promise
 
     const applied = emulator.journal.entries({ route: 'link' }).filter((e) => e.status === 201).length;
     await receiver.waitForEvents(applied, 20_000).catch(() => undefined);
+    lap('delivered');
 
     const errors: Record<string, number> = {};
     const disagreements: string[] = [];
@@ -172,9 +182,13 @@ export async function runLinksThroughFailover(options: FailoverOptions): Promise
       linkedEvents.map((e) => (e.event.type === 'account.linked' ? `${e.event.data.provider}|${e.event.data.userId}` : '')),
     );
     const deliveredOfThose = acknowledgedBeforeKill.filter((id) => bySecondary.has(id)).length;
-    const redisWarnings = gateways
-      .flatMap((g) => g.logLines())
-      .filter((line) => typeof line.redis === 'string').length;
+    const redisStates = gateways.map((g) =>
+      g
+        .logLines()
+        .filter((line) => typeof line.redis === 'string')
+        .map((line) => String(line.redis)),
+    );
+    const redisWarnings = redisStates.flat().length;
     return {
       emulator,
       receiver,
@@ -190,6 +204,8 @@ export async function runLinksThroughFailover(options: FailoverOptions): Promise
       secondsWithoutMaster: (failedOverAt - killedAt) / 1000,
       secondsUntilRejoined: (rejoinedAt - killedAt) / 1000,
       redisWarnings,
+      redisStates,
+      phases,
       close,
     };
   } catch (error) {
@@ -212,6 +228,6 @@ export function describeRun(label: string, run: FailoverRun): string {
     `${run.secondsUntilRejoined.toFixed(1)} s until every gateway said Redis is back; ` +
     `events: ${run.applied} applied, ${run.acknowledgedBeforeKill} acknowledged before the kill, ` +
     `${run.deliveredOfThose} of those delivered, ${run.duplicates} delivered twice; ` +
-    `${run.redisWarnings} Redis state warnings logged`
+    `${run.redisWarnings} Redis state warnings logged ${JSON.stringify(run.redisStates)}; phases ${JSON.stringify(run.phases)}`
   );
 }
