@@ -48,6 +48,17 @@ export interface RedisProcess {
 }
 
 /**
+ * A redis-server that rejects its configuration prints the offending line: the passwords in it
+ * (`>password` of an ACL user, requirepass, masterauth, a sentinel's auth-pass) are masked.
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/(^|[\s'"])>[^\s>'"]+/g, '$1>***')
+    .replace(/\b(requirepass|masterauth)(['"]?\s+)\S+/gi, '$1$2***')
+    .replace(/\b(auth-pass\s+\S+\s+)\S+/gi, '$1***');
+}
+
+/**
  * Spawns `redis-server ...args` and resolves once its log shows `ready` (a data node's "Ready to
  * accept connections", a sentinel's "Sentinel ID is"). Rejects with PortTakenError when a port
  * it was given is already bound.
@@ -66,7 +77,7 @@ export function launchRedis(
       resolve();
     }),
   );
-  const process: RedisProcess = {
+  const handle: RedisProcess = {
     port,
     child,
     output: () => output,
@@ -82,7 +93,7 @@ export function launchRedis(
       output += chunk.toString('utf8');
       if (!isReady && ready.test(output)) {
         isReady = true;
-        resolve(process);
+        resolve(handle);
       }
     };
     child.stdout?.on('data', onData);
@@ -90,7 +101,7 @@ export function launchRedis(
     child.once('error', (error) => reject(error));
     child.once('exit', (code, signal) => {
       if (isReady) return;
-      const message = `redis-server ${args.slice(0, 2).join(' ')} exited (${code ?? signal}) before it was ready:\n${output}`;
+      const message = `redis-server ${args.slice(0, 2).join(' ')} exited (${code ?? signal}) before it was ready:\n${redactSecrets(output)}`;
       reject(/address already in use/i.test(output) ? new PortTakenError(message) : new Error(message));
     });
   });
@@ -133,7 +144,7 @@ export function toArgs(options: Record<string, string | number | (string | numbe
 export type AdminOptions = Pick<RedisOptions, 'password' | 'username' | 'tls'>;
 
 /**
- * Sends one command on a fresh connection and closes it: no retry, no offline queue, 1 s timeouts,
+ * Sends one command on a fresh connection and closes it: no retry, no offline queue, 1 s at most,
  * so a dead node fails the call at once instead of hanging a poll.
  */
 export async function redisCommand(
@@ -151,14 +162,28 @@ export async function redisCommand(
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     connectTimeout: 1000,
-    commandTimeout: 1000,
+    // ioredis destroys a socket that has not closed this long after `disconnect()`, with a timer
+    // it never clears for a socket that was already closed by an error: short, so jest can exit.
+    disconnectTimeout: 100,
   });
-  client.on('error', () => {}); // the rejected promise below carries it
+  // A failed TLS handshake or refused connection surfaces as "Connection is closed": the error
+  // event says why, so that is what the call rejects with.
+  let cause: Error | undefined;
+  client.on('error', (error: Error) => (cause ??= error));
+  // Our own deadline rather than ioredis's commandTimeout, whose timers outlive a failed connection
+  // and keep jest from exiting.
+  const deadline = setTimeout(() => {
+    cause ??= new Error(`${String(args[0])} on ${port}: no answer within 1000 ms`);
+    client.disconnect();
+  }, 1000);
   try {
     await client.connect();
     return await client.call(String(args[0]), ...args.slice(1).map(String));
+  } catch (error) {
+    throw cause && error instanceof Error && /Connection is closed/.test(error.message) ? cause : error;
   } finally {
-    client.disconnect();
+    clearTimeout(deadline);
+    if (client.status !== 'end') client.disconnect();
   }
 }
 

@@ -1,7 +1,25 @@
 // The cluster helper's own promises: a working 3×2 cluster ioredis can use, keys spread over the
 // masters, and a master killed with SIGKILL replaced by its replica with the data it had.
+import { readdirSync, readFileSync } from 'node:fs';
 import { Cluster } from 'ioredis';
 import { startRedisCluster, type RedisCluster } from '../../support/redis-cluster.js';
+
+/** Pids of the redis-server processes this jest worker has running (from /proc). */
+function childRedisServers(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        // stat: "pid (comm) state ppid …"
+        const [, comm, rest] = /^\d+ \((.*)\) (.*)$/s.exec(readFileSync(`/proc/${pid}/stat`, 'utf8')) ?? [];
+        return comm === 'redis-server' && Number(rest?.split(' ')[1]) === process.pid;
+      } catch {
+        return false; // exited meanwhile
+      }
+    })
+    .map(Number)
+    .sort((a, b) => a - b);
+}
 
 describe('startRedisCluster (test/support/redis-cluster.ts)', () => {
   let cluster: RedisCluster;
@@ -58,5 +76,12 @@ describe('startRedisCluster (test/support/redis-cluster.ts)', () => {
     expect(await client.get(key)).toBe('kept');
     await client.set(key, 'written after the failover');
     expect(await client.get(key)).toBe('written after the failover');
+  });
+
+  it('stops the nodes it started when a start fails halfway (redis-cli refuses 2 masters)', async () => {
+    const before = childRedisServers();
+    const error = (await startRedisCluster({ masters: 2 }).catch((failure: Error) => failure)) as Error;
+    expect(error.message).toMatch(/redis-cli --cluster create failed[\s\S]*at least 3 master nodes/);
+    expect(childRedisServers()).toEqual(before);
   });
 });
