@@ -48,6 +48,10 @@ export async function listDeadLetters(redis: RedisClient, keys: WebhookKeys): Pr
 }
 
 /** Forgets a dead letter (after a replay delivered it). */
-export async function removeDeadLetter(redis: RedisClient, keys: WebhookKeys, entryId: string): Promise<void> {
+export async function removeDeadLetter(
+  redis: RedisClient,
+  keys: WebhookKeys,
+  entryId: string,
+): Promise<void> {
   await redis.xdel(keys.dead, entryId);
 }

@@ -21,9 +21,10 @@ export function createRedisApqCache(
       if (client.status !== 'ready') return;
       const ttlSeconds = options?.ttl;
       const key = redisKey(name);
-      await (typeof ttlSeconds === 'number' && ttlSeconds > 0
-        ? client.set(key, value, 'PX', Math.ceil(ttlSeconds * 1000))
-        : client.set(key, value)
+      await (
+        typeof ttlSeconds === 'number' && ttlSeconds > 0
+          ? client.set(key, value, 'PX', Math.ceil(ttlSeconds * 1000))
+          : client.set(key, value)
       ).catch(() => undefined);
     },
     async delete(name) {

@@ -108,7 +108,8 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
   const tagOf = (key: string) => fingerprintToken(keys, key);
   const redisKey = (key: string) => options.keys.spread(`user-cache:${keys.slotId}`, tagOf(key));
   // The keys whose values were filled depending on `key` (sealed cache keys, a Redis set).
-  const dependentsKey = (key: string) => options.keys.spread(`user-cache:${keys.slotId}`, tagOf(key), 'dependents');
+  const dependentsKey = (key: string) =>
+    options.keys.spread(`user-cache:${keys.slotId}`, tagOf(key), 'dependents');
   // Set by an invalidation of `key` for as long as its tombstone, even once a read filled the key
   // again: values derived from it by a search (whose index may lag) are not stored meanwhile.
   const changedKey = (key: string) => options.keys.spread(`user-cache:${keys.slotId}`, tagOf(key), 'changed');

@@ -137,7 +137,11 @@ export type ReplicaAck = 'no-replicas' | 'acknowledged' | 'not-acknowledged';
  * (`WAIT 1`), so that it survives the master's death, where the master has replicas. Never throws:
  * a Redis that does not answer says `not-acknowledged`.
  */
-export async function waitForReplica(client: RedisClient, key: string, timeoutMs: number): Promise<ReplicaAck> {
+export async function waitForReplica(
+  client: RedisClient,
+  key: string,
+  timeoutMs: number,
+): Promise<ReplicaAck> {
   const node = connectionFor(client, key);
   if (!node) return 'not-acknowledged';
   try {
@@ -163,7 +167,8 @@ export function clusterSlot(key: string): number {
   let crc = 0;
   for (const byte of Buffer.from(tagged, 'utf8')) {
     crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    for (let bit = 0; bit < 8; bit++)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   }
   return crc % 16384;
 }

@@ -105,7 +105,11 @@ export class RedisLease {
     try {
       answer = fence
         ? String(
-            await ACQUIRE_FENCED_LOCK_SCRIPT.run(client, [key, fence.key], [owner, options.ttlMs, FENCE_TTL_MS]),
+            await ACQUIRE_FENCED_LOCK_SCRIPT.run(
+              client,
+              [key, fence.key],
+              [owner, options.ttlMs, FENCE_TTL_MS],
+            ),
           )
         : await client.set(key, owner, 'PX', options.ttlMs, 'NX');
     } catch (error) {

@@ -92,9 +92,19 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
   // Connected, but the heartbeat found the master of the tenant's keys or of its budget silent:
   // a cluster stays 'ready' while one of its masters is dead and its replica not yet promoted.
   let silent = false;
+  // Whether a lost master would be replaced by a promoted replica (a cluster, Sentinel, or a
+  // standalone master that has replicas behind a managed endpoint): then writers wait through a
+  // short outage instead of going alone (writer-lock.ts).
+  let failoverExpected = target.kind !== 'standalone';
   client.on('ready', () => {
     silent = false;
     setUp(true);
+    if (target.kind === 'standalone') {
+      client.info('replication').then(
+        (info) => (failoverExpected = /connected_slaves:[1-9]/.test(info)),
+        () => undefined,
+      );
+    }
   });
   client.on('close', () => setUp(false));
   // ioredis reports every failed (re)connection here; the state change above says it once. A
@@ -189,7 +199,13 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
           redisKey: (id) => keys.spread(`writer-lock:${name}`, id),
           fenceKey: (id) => keys.spread(`writer-fence:${name}`, id),
           isAvailable,
-          outageMs: () => (downSince === null ? 0 : performance.now() - downSince),
+          // No failover coming: an outage is Redis down, and writers go on alone at once.
+          outageMs: () =>
+            !failoverExpected
+              ? Number.POSITIVE_INFINITY
+              : downSince === null
+                ? 0
+                : performance.now() - downSince,
           ttlMs: options.writerLockTtlMs ?? 15_000,
         });
         writerLocks.set(name, lock);

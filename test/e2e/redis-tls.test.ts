@@ -42,7 +42,9 @@ describe('Redis over TLS with an ACL user limited to the documented commands', (
   beforeAll(async () => {
     const password = 'tls-user-password-0123456789';
     [redis, emulator] = await Promise.all([
-      startTlsRedis({ aclUser: { name: 'gateway', password, commands: documentedCommands(), keyPrefix: PREFIX } }),
+      startTlsRedis({
+        aclUser: { name: 'gateway', password, commands: documentedCommands(), keyPrefix: PREFIX },
+      }),
       startAuth0Emulator({ port: 0 }),
     ]);
     const secret = newWebhookSecret();

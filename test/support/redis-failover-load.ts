@@ -64,7 +64,8 @@ export interface FailoverOptions {
 export async function runLinksThroughFailover(options: FailoverOptions): Promise<FailoverRun> {
   const phaseStarted = performance.now();
   const phases: Record<string, number> = {};
-  const lap = (name: string) => (phases[name] = Number(((performance.now() - phaseStarted) / 1000).toFixed(1)));
+  const lap = (name: string) =>
+    (phases[name] = Number(((performance.now() - phaseStarted) / 1000).toFixed(1)));
   const emulator = await startAuth0Emulator({ port: 0 });
   options.onStarted?.(emulator.origin);
   const secret = newWebhookSecret();
@@ -160,18 +161,23 @@ export async function runLinksThroughFailover(options: FailoverOptions): Promise
     const disagreements: string[] = [];
     const lostMetadata: string[] = [];
     for (const { primary, secondary, answer } of answers) {
-      const linked = identitiesInTenant(emulator, primaryId(primary))?.includes(secondaryId(secondary)) ?? false;
+      const linked =
+        identitiesInTenant(emulator, primaryId(primary))?.includes(secondaryId(secondary)) ?? false;
       if (!answer.ok) {
         const why = `${answer.code}/${answer.reason ?? ''}`;
         errors[why] = (errors[why] ?? 0) + 1;
-        if (answer.reason === 'NOT_APPLIED' && linked) disagreements.push(`${secondary}: NOT_APPLIED but linked`);
+        if (answer.reason === 'NOT_APPLIED' && linked)
+          disagreements.push(`${secondary}: NOT_APPLIED but linked`);
       } else if (!linked) {
         disagreements.push(`${secondary}: answered linked, not linked in the tenant`);
       }
       if (linked) {
         const user = emulator.tenant.getUser(primaryId(primary));
         const prefs = user?.user_metadata?.prefs as Record<string, unknown> | undefined;
-        if (user?.user_metadata?.[userKey(secondary)] !== `value ${secondary}` || prefs?.[prefsKey(secondary)] !== secondary) {
+        if (
+          user?.user_metadata?.[userKey(secondary)] !== `value ${secondary}` ||
+          prefs?.[prefsKey(secondary)] !== secondary
+        ) {
           lostMetadata.push(`${secondary} into ${primary}`);
         }
       }
@@ -179,7 +185,9 @@ export async function runLinksThroughFailover(options: FailoverOptions): Promise
     const linkedEvents = receiver.events.filter((e) => e.event.type === 'account.linked');
     const received = new Set(linkedEvents.map((e) => e.webhookId));
     const bySecondary = new Set(
-      linkedEvents.map((e) => (e.event.type === 'account.linked' ? `${e.event.data.provider}|${e.event.data.userId}` : '')),
+      linkedEvents.map((e) =>
+        e.event.type === 'account.linked' ? `${e.event.data.provider}|${e.event.data.userId}` : '',
+      ),
     );
     const deliveredOfThose = acknowledgedBeforeKill.filter((id) => bySecondary.has(id)).length;
     const redisStates = gateways.map((g) =>

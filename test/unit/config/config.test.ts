@@ -162,8 +162,8 @@ describe('loadConfig', () => {
 
   it('reads Sentinels (REDIS_SENTINELS, REDIS_SENTINEL_MASTER): host:port on loopback, rediss:// elsewhere', () => {
     expect(
-      loadConfig({ ...base, REDIS_SENTINELS: '127.0.0.1:26379,localhost', REDIS_SENTINEL_MASTER: 'gw' }).shared
-        .redis,
+      loadConfig({ ...base, REDIS_SENTINELS: '127.0.0.1:26379,localhost', REDIS_SENTINEL_MASTER: 'gw' })
+        .shared.redis,
     ).toEqual({
       kind: 'sentinel',
       sentinels: [
@@ -174,7 +174,8 @@ describe('loadConfig', () => {
       tls: false,
     });
     expect(
-      loadConfig({ ...base, REDIS_SENTINELS: 'rediss://10.0.0.5:26380', REDIS_SENTINEL_MASTER: 'gw' }).shared.redis,
+      loadConfig({ ...base, REDIS_SENTINELS: 'rediss://10.0.0.5:26380', REDIS_SENTINEL_MASTER: 'gw' }).shared
+        .redis,
     ).toMatchObject({ kind: 'sentinel', tls: true, sentinels: [{ host: '10.0.0.5', port: 26380 }] });
   });
 
@@ -186,7 +187,10 @@ describe('loadConfig', () => {
     [{ REDIS_SENTINELS: '10.0.0.5:26379', REDIS_SENTINEL_MASTER: 'gw' }, 'REDIS_SENTINELS'],
     [{ REDIS_SENTINELS: '127.0.0.1:26379' }, 'REDIS_SENTINEL_MASTER'],
     [{ REDIS_SENTINEL_MASTER: 'gw' }, 'REDIS_SENTINEL_MASTER'],
-    [{ REDIS_URL: 'redis://127.0.0.1', REDIS_CLUSTER_NODES: 'redis://127.0.0.1:7000' }, 'REDIS_CLUSTER_NODES'],
+    [
+      { REDIS_URL: 'redis://127.0.0.1', REDIS_CLUSTER_NODES: 'redis://127.0.0.1:7000' },
+      'REDIS_CLUSTER_NODES',
+    ],
     [{ REDIS_PASSWORD: 'pw' }, 'REDIS_PASSWORD'],
   ])('refuses the Redis shape %j naming %s', (env, variable) => {
     expect(errorOf({ ...base, ...env }).variable).toBe(variable);
