@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RedisTarget } from '../config.js';
-import { openRedis, waitForReplica, type ReplicaAck } from '../shared-state/redis-connection.js';
+import { closeRedis, openRedis, waitForReplica, type ReplicaAck } from '../shared-state/redis-connection.js';
 import { RedisLease } from '../shared-state/redis-lease.js';
 import { AppendSpool } from './append-spool.js';
 import { deadLetterFields } from './dead-letters.js';
@@ -380,7 +380,7 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
         );
       }
       reader.disconnect();
-      await client.quit().catch(() => client.disconnect());
+      await closeRedis(client);
     },
   };
 }

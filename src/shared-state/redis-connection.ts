@@ -172,3 +172,13 @@ export function clusterSlot(key: string): number {
   }
   return crc % 16384;
 }
+
+/**
+ * Ends a connection: QUIT (answered at once; a bare disconnect() waits for the socket to close),
+ * then disconnect() in any case, which also closes what the connection opened beside its socket
+ * (Sentinel's failover detector keeps connections to every Sentinel).
+ */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => undefined);
+  client.disconnect();
+}

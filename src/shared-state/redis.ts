@@ -14,7 +14,7 @@ import { createRedisPendingChecks } from './pending-checks.js';
 import { createRedisWriterLock } from './writer-lock.js';
 import { createRedisApqCache } from './redis-apq-cache.js';
 import { createKeySpace } from './key-space.js';
-import { openRedis, standaloneTarget } from './redis-connection.js';
+import { closeRedis, openRedis, standaloneTarget } from './redis-connection.js';
 
 export interface RedisSharedStateOptions {
   /** The Redis, whichever its shape (checked by config); or a plain `redis://`/`rediss://` URL. */
@@ -236,18 +236,8 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       clearInterval(heartbeatTimer);
       await Promise.all([...writerLocks.values()].map((lock) => lock.releaseAll()));
       await Promise.all(cacheStores.map((store) => store.close()));
-      if (isAvailable()) {
-        await client.zrem(replicasKey, replicaId).catch(() => undefined);
-        // QUIT ends the connection at once; disconnect() would hold a 2 s timer for a stream to close.
-        if (
-          await client.quit().then(
-            () => true,
-            () => false,
-          )
-        )
-          return;
-      }
-      client.disconnect();
+      if (isAvailable()) await client.zrem(replicasKey, replicaId).catch(() => undefined);
+      await closeRedis(client);
     },
   };
 }

@@ -15,7 +15,7 @@ import { newWebhookSecret, startTestReceiver, type TestReceiver } from '../suppo
 const REPLICAS = 3;
 const CLIENTS = 30;
 const LINKS = 300;
-const LIMIT = { perSecond: 50, burst: 20 };
+const LIMIT = { perSecond: 20, burst: 10 };
 const USER = 'query U($id: ID!) { user(id: $id) { id identities { id } } }';
 
 const primaryId = (c: number) => `auth0|clusterprimary${String(c).padStart(10, '0')}`;
@@ -80,7 +80,7 @@ describe('gateway replicas on a Redis Cluster (DESIGN §10)', () => {
           REDIS_KEY_PREFIX: prefix,
           ADMIN_LINK_POLICY: 'trust',
           LINK_UNDO_WINDOW: '0',
-          AUTH0_RATE_LIMIT: '50/20',
+          AUTH0_RATE_LIMIT: '20/10',
           WEBHOOK_URL: receiver.url,
           WEBHOOK_SECRET: secret,
         }),
@@ -111,7 +111,7 @@ describe('gateway replicas on a Redis Cluster (DESIGN §10)', () => {
     const statuses = emulator.journal.entries({ route: 'link' }).map((e) => e.status);
     const limited = statuses.filter((s) => s === 429).length;
     console.log(
-      `cluster, configured 50/20: ${LINKS} links over ${REPLICAS} replicas in ${seconds.toFixed(1)} s ` +
+      `cluster, configured 20/10: ${LINKS} links over ${REPLICAS} replicas in ${seconds.toFixed(1)} s ` +
         `(ideal ${((LINKS - LIMIT.burst) / LIMIT.perSecond).toFixed(1)} s), ${limited} × 429, ` +
         `${emulator.journal.count('token')} token request(s)`,
     );
