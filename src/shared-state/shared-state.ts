@@ -7,7 +7,8 @@ export type { LinkRecord, LinkRecordStore, RecordedOperation } from './link-reco
 export type { PendingCheck, PendingCheckStore } from './pending-checks.js';
 
 // The seam between the gateway and whatever its replicas share (DESIGN §10): process memory when
-// REDIS_URL is unset, Redis when it is set. Callers never learn which, nor any Redis command.
+// no Redis is configured, Redis (standalone, cluster or Sentinel) when one is. Callers never learn
+// which, nor any Redis command.
 
 /** A value that a memory store answers at once and a Redis store after a round trip. */
 export type MaybePromise<T> = T | Promise<T>;
