@@ -81,6 +81,8 @@ describe('gateway replicas on a Redis Cluster (DESIGN §10)', () => {
           ADMIN_LINK_POLICY: 'trust',
           LINK_UNDO_WINDOW: '0',
           AUTH0_RATE_LIMIT: '20/10',
+          // Per-caller counts in the cluster too (each caller's key on a slot of its own).
+          ADMIN_CALLER_RATE_LIMIT: '1000/60',
           WEBHOOK_URL: receiver.url,
           WEBHOOK_SECRET: secret,
         }),
@@ -138,6 +140,8 @@ describe('gateway replicas on a Redis Cluster (DESIGN §10)', () => {
         expect(read.body.data?.user?.identities).toHaveLength(1 + LINKS / CLIENTS);
       }),
     );
+    const callerKeys = await keysByMaster(`${prefix}*:caller:*`);
+    expect([...callerKeys.values()].reduce((a, b) => a + b, 0)).toBe(CLIENTS);
     const cacheKeys = await keysByMaster(`${prefix}*user-cache*`);
     console.log(`cluster: read-cache keys by master ${JSON.stringify(Object.fromEntries(cacheKeys))}`);
     expect([...cacheKeys.values()].filter((count) => count > 0)).toHaveLength(3);

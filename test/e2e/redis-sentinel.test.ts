@@ -41,6 +41,8 @@ describe('gateway replicas on Redis behind Sentinel (DESIGN §10)', () => {
         // One warning per state change: Redis gone with its master, back on the promoted replica.
         expect(run.redisStates[i]).toEqual(['unreachable', 'reachable']);
         expect((await g.readyz()).body.checks.redis).toBe(true);
+        const metrics = await (await fetch(`${g.origin}/metrics`)).text();
+        expect(metrics).toMatch(/^auth0_link_gateway_redis_up 1$/m);
       }
     } finally {
       await run.close();
