@@ -50,8 +50,10 @@ export interface Config {
   };
   /** Where state shared by replicas lives (DESIGN §10). */
   readonly shared: {
-    /** `redis://` (loopback) or `rediss://` URL; `null`: everything in process memory. */
+    /** `REDIS_URL`: `redis://` (loopback) or `rediss://` URL; `null` when unset (another shape, or memory). */
     readonly redisUrl: string | null;
+    /** The Redis to open, whichever its shape (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS); `null`: process memory. */
+    readonly redis: RedisTarget | null;
     /** Prefix of every key written to Redis. */
     readonly keyPrefix: string;
   };
@@ -169,25 +171,131 @@ export function toAuth0Origin(domain: string): string {
 }
 
 /** `REDIS_URL` → URL: plain redis:// only for loopback hosts, as for AUTH0_DOMAIN. */
-export function toRedisUrl(value: string): string {
+export function toRedisUrl(value: string, variable = 'REDIS_URL'): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError('REDIS_URL', 'must be a URL such as rediss://redis.example.com:6380');
+    throw new ConfigError(variable, 'must be a URL such as rediss://redis.example.com:6380');
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new ConfigError('REDIS_URL', 'must use rediss:// (or redis:// for a loopback host)');
+    throw new ConfigError(variable, 'must use rediss:// (or redis:// for a loopback host)');
   }
-  if (!url.hostname) throw new ConfigError('REDIS_URL', 'must name a host');
+  if (!url.hostname) throw new ConfigError(variable, 'must name a host');
   if (url.protocol === 'redis:' && !LOOPBACK_HOST.test(url.hostname)) {
     // The stored service token is encrypted, but a Redis password and every key would not be.
-    throw new ConfigError('REDIS_URL', 'plain redis:// is allowed only for loopback hosts; use rediss://');
+    throw new ConfigError(variable, 'plain redis:// is allowed only for loopback hosts; use rediss://');
   }
   if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d{1,2}$/.test(url.pathname)) {
-    throw new ConfigError('REDIS_URL', 'the path may only be a database number, e.g. /0');
+    throw new ConfigError(variable, 'the path may only be a database number, e.g. /0');
   }
   return value;
+}
+
+/** One Redis node or Sentinel as configured. */
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * The Redis the replicas share, in one of three shapes (DESIGN §10). `tls`: `rediss://` (plain only
+ * to loopback hosts). `username`/`password`: REDIS_USERNAME/REDIS_PASSWORD, else the URL's.
+ */
+export type RedisTarget = (
+  | { readonly kind: 'standalone'; readonly url: string }
+  | { readonly kind: 'cluster'; readonly nodes: readonly RedisNode[] }
+  | { readonly kind: 'sentinel'; readonly sentinels: readonly RedisNode[]; readonly masterName: string }
+) & { readonly tls: boolean; readonly username?: string; readonly password?: string };
+
+/** `host:port` or `redis(s)://host:port` → node; `rediss:` says TLS. Loopback-only plain. */
+function toRedisNode(entry: string, variable: string, defaultPort: number): RedisNode & { tls: boolean } {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) ? entry : `redis://${entry}`;
+  toRedisUrl(withScheme, variable);
+  const url = new URL(withScheme);
+  if (url.pathname !== '' && url.pathname !== '/') {
+    throw new ConfigError(variable, 'a node is host:port (a cluster has no database number)');
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return { host, port: url.port === '' ? defaultPort : Number(url.port), tls: url.protocol === 'rediss:' };
+}
+
+function toRedisNodes(value: string, variable: string, defaultPort: number) {
+  const nodes = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => toRedisNode(entry, variable, defaultPort));
+  if (nodes.length === 0) throw new ConfigError(variable, 'must list at least one host:port');
+  if (new Set(nodes.map((node) => node.tls)).size > 1) {
+    throw new ConfigError(variable, 'must use rediss:// for every node or for none');
+  }
+  return nodes;
+}
+
+/** REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (+ REDIS_SENTINEL_MASTER), with the credentials. */
+export function toRedisTarget(e: {
+  REDIS_URL?: string;
+  REDIS_CLUSTER_NODES?: string;
+  REDIS_SENTINELS?: string;
+  REDIS_SENTINEL_MASTER?: string;
+  REDIS_USERNAME?: string;
+  REDIS_PASSWORD?: string;
+}): RedisTarget | null {
+  const set = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter(
+    (name) => e[name] !== undefined,
+  );
+  if (set.length > 1) throw new ConfigError(set[1], `set only one of ${set.join(', ')}`);
+  if (e.REDIS_SENTINEL_MASTER !== undefined && e.REDIS_SENTINELS === undefined) {
+    throw new ConfigError('REDIS_SENTINEL_MASTER', 'needs REDIS_SENTINELS');
+  }
+  if (set.length === 0) {
+    if (e.REDIS_USERNAME !== undefined || e.REDIS_PASSWORD !== undefined) {
+      const name = e.REDIS_USERNAME !== undefined ? 'REDIS_USERNAME' : 'REDIS_PASSWORD';
+      throw new ConfigError(name, 'needs REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS');
+    }
+    return null;
+  }
+  const credentials = {
+    ...(e.REDIS_USERNAME !== undefined ? { username: e.REDIS_USERNAME } : {}),
+    ...(e.REDIS_PASSWORD !== undefined ? { password: e.REDIS_PASSWORD } : {}),
+  };
+  if (e.REDIS_URL !== undefined) {
+    const url = toRedisUrl(e.REDIS_URL);
+    return { kind: 'standalone', url, tls: url.startsWith('rediss:'), ...credentials };
+  }
+  if (e.REDIS_CLUSTER_NODES !== undefined) {
+    const nodes = toRedisNodes(e.REDIS_CLUSTER_NODES, 'REDIS_CLUSTER_NODES', 6379);
+    // Credentials in a seed's URL stand for the whole cluster (the first seed's), unless set apart.
+    const first = new URL(
+      /^[a-z]+:\/\//i.test(e.REDIS_CLUSTER_NODES.split(',')[0].trim())
+        ? e.REDIS_CLUSTER_NODES.split(',')[0].trim()
+        : 'redis://x',
+    );
+    const fromUrl = {
+      ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+      ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+    };
+    return {
+      kind: 'cluster',
+      nodes: nodes.map(({ host, port }) => ({ host, port })),
+      tls: nodes[0].tls,
+      ...fromUrl,
+      ...credentials,
+    };
+  }
+  const sentinels = toRedisNodes(e.REDIS_SENTINELS!, 'REDIS_SENTINELS', 26379);
+  const masterName = e.REDIS_SENTINEL_MASTER;
+  if (masterName === undefined || masterName.trim() === '') {
+    throw new ConfigError('REDIS_SENTINEL_MASTER', 'must name the master group the Sentinels watch');
+  }
+  return {
+    kind: 'sentinel',
+    sentinels: sentinels.map(({ host, port }) => ({ host, port })),
+    masterName,
+    tls: sentinels[0].tls,
+    ...credentials,
+  };
 }
 
 const boolean = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -222,6 +330,11 @@ const schema = z.object({
     .default(DEMO.spaClientId),
   GRAPHIQL: boolean.optional(),
   REDIS_URL: z.string().optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  REDIS_SENTINELS: z.string().optional(),
+  REDIS_SENTINEL_MASTER: z.string().optional(),
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 printable characters without spaces')
@@ -453,6 +566,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     },
     shared: {
       redisUrl: e.REDIS_URL === undefined ? null : toRedisUrl(e.REDIS_URL),
+      redis: toRedisTarget(e),
       keyPrefix: e.REDIS_KEY_PREFIX,
     },
     callerRateLimit: parseCallerRateLimit(e.CALLER_RATE_LIMIT, 'CALLER_RATE_LIMIT'),

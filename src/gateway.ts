@@ -83,7 +83,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   // Read before anything starts: a bad manifest stops the start (ConfigError naming TRUSTED_DOCUMENTS).
   const trustedDocuments =
     config.trustedDocumentsPath === null ? undefined : TrustedDocuments.load(config.trustedDocumentsPath);
-  const metrics = createMetrics({ redis: config.shared.redisUrl !== null });
+  const metrics = createMetrics({ redis: config.shared.redis !== null });
   const shared = await createSharedState(config, {
     logger,
     onAvailabilityChange: (up) => metrics.redisUp?.set(up ? 1 : 0),

@@ -25,7 +25,7 @@ import {
   type MetadataKind,
   type MetadataMergePlan,
 } from './merge-metadata.js';
-import { assertLockHeld, underPrimaryLock } from './primary-lock.js';
+import { assertLockHeld, confirmLockHeld, underPrimaryLock } from './primary-lock.js';
 import { notAppliedByReadBack, readBack, withOutcome, writeFailure } from './read-back.js';
 import { restoreMetadata } from './restore-metadata.js';
 import { needsReadBack, settleLinkFailure } from './settle-failure.js';
@@ -190,7 +190,7 @@ async function runLink(
   };
 
   if (merge) {
-    assertLockHeld(lock, 'metadata merge');
+    await confirmLockHeld(lock, 'metadata merge');
     try {
       await ctx.auth0.updateUser(primaryId, merge.update);
     } catch (error) {
@@ -222,7 +222,7 @@ async function runLink(
     }
   }
 
-  assertLockHeld(lock, 'link call', merge !== null || !isEmptyCarry(progress.added));
+  await confirmLockHeld(lock, 'link call', merge !== null || !isEmptyCarry(progress.added));
   attempt.sent = true;
   try {
     return applied(await request.link(), mergedMetadata, false);

@@ -41,7 +41,25 @@ export async function withPrimaryLock<T>(
  */
 export function assertLockHeld(lock: HeldWriterLock, write: string, mergedKeysMayRemain = false): void {
   if (!lock.signal.aborted) return;
-  throw new ConflictError(
+  throw lockLostError(write, mergedKeysMayRemain);
+}
+
+/**
+ * `assertLockHeld`, asked of Redis itself just before a write (DESIGN §10): the lock's key still
+ * holds this holder with the newest fencing token. A failover that lost the lock (its key never
+ * reached the promoted replica) or a later holder stops the write here, not at the next renewal.
+ */
+export async function confirmLockHeld(
+  lock: HeldWriterLock,
+  write: string,
+  mergedKeysMayRemain = false,
+): Promise<void> {
+  assertLockHeld(lock, write, mergedKeysMayRemain);
+  if (!(await lock.confirm())) throw lockLostError(write, mergedKeysMayRemain);
+}
+
+function lockLostError(write: string, mergedKeysMayRemain: boolean): ConflictError {
+  return new ConflictError(
     `The gateway lost its lock on this primary before the ${write} and stopped there${
       mergedKeysMayRemain
         ? ': the merged metadata keys may remain on the primary, with any roles or memberships carried over'

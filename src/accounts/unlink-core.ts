@@ -3,7 +3,7 @@
 import type { WireIdentity } from '../auth0/wire.js';
 import type { HeldWriterLock } from '../shared-state/shared-state.js';
 import type { AuditDraft } from './audit.js';
-import { assertLockHeld, underPrimaryLock } from './primary-lock.js';
+import { confirmLockHeld, underPrimaryLock } from './primary-lock.js';
 import { notAppliedByReadBack, readBack, withOutcome, writeFailure } from './read-back.js';
 import { needsReadBack, settleLinkFailure } from './settle-failure.js';
 import type { AccountChange, AccountWriteContext, WriteAttempt } from './write-context.js';
@@ -29,7 +29,7 @@ async function runUnlink(
   attempt: WriteAttempt,
 ): Promise<AccountChange> {
   const { primaryId, secondaryId } = request;
-  assertLockHeld(lock, 'unlink call');
+  await confirmLockHeld(lock, 'unlink call');
   attempt.sent = true;
   try {
     return { primaryId, secondaryId, identities: await request.unlink(), reconciled: false };

@@ -27,7 +27,7 @@ export interface DedupeJob {
 }
 
 export async function startDedupeJob(config: Config, logger: Logger): Promise<DedupeJob> {
-  const metrics = createMetrics({ redis: config.shared.redisUrl !== null, defaultMetrics: false });
+  const metrics = createMetrics({ redis: config.shared.redis !== null, defaultMetrics: false });
   const shared = await createSharedState(config, { logger });
   const services = createAuth0Services({ config: config.auth0, logger, metrics, shared });
   const events = await startAccountEvents(config, { logger, metrics });

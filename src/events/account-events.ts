@@ -56,9 +56,9 @@ export async function startAccountEvents(
     metrics: deps.metrics,
   };
   const outbox: Outbox =
-    config.shared.redisUrl === null
+    config.shared.redis === null
       ? createMemoryOutbox(outboxDeps)
-      : await createRedisOutbox({ ...outboxDeps, url: config.shared.redisUrl, keys: webhookKeys(config) });
+      : await createRedisOutbox({ ...outboxDeps, target: config.shared.redis, keys: webhookKeys(config) });
   let closed = false;
   return {
     async record(event, webhookId) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared-state/redis-connection.js';
 import { fieldsOf, type WebhookKeys } from './redis-keys.js';
 import type { DeadLetter } from './outbox.js';
 import type { OutboxMessage } from './webhook-delivery.js';
@@ -30,7 +30,7 @@ export function deadLetterFields(letter: DeadLetter, message: OutboxMessage): st
 }
 
 /** Every dead letter of the tenant, oldest first. */
-export async function listDeadLetters(redis: Redis, keys: WebhookKeys): Promise<StoredDeadLetter[]> {
+export async function listDeadLetters(redis: RedisClient, keys: WebhookKeys): Promise<StoredDeadLetter[]> {
   const entries = await redis.xrange(keys.dead, '-', '+');
   return entries.map(([entryId, flat]) => {
     const f = fieldsOf(flat);
@@ -48,6 +48,10 @@ export async function listDeadLetters(redis: Redis, keys: WebhookKeys): Promise<
 }
 
 /** Forgets a dead letter (after a replay delivered it). */
-export async function removeDeadLetter(redis: Redis, keys: WebhookKeys, entryId: string): Promise<void> {
+export async function removeDeadLetter(
+  redis: RedisClient,
+  keys: WebhookKeys,
+  entryId: string,
+): Promise<void> {
   await redis.xdel(keys.dead, entryId);
 }

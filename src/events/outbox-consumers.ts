@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared-state/redis-connection.js';
 import { RedisScript } from '../shared-state/redis-scripts.js';
 
 /**
@@ -42,7 +42,7 @@ export interface ForgottenConsumer {
  * consumer, and the group would otherwise grow with every restart.
  */
 export async function forgetIdleConsumers(
-  client: Redis,
+  client: RedisClient,
   stream: string,
   group: string,
   options: { self: string; idleMs?: number },

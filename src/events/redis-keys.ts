@@ -1,9 +1,11 @@
 import type { Config } from '../config.js';
-import { tenantKeyPrefix } from '../shared-state/tenant-key.js';
+import { createKeySpace } from '../shared-state/key-space.js';
+import { tenantDiscriminator } from '../shared-state/tenant-key.js';
 
 /**
  * The Redis keys of one tenant's events. Every key carries a tenant discriminator (a hash of the
- * Auth0 origin and client id), so two tenants' gateways can share one Redis and one prefix.
+ * Auth0 origin and client id), so two tenants' gateways can share one Redis and one prefix, as a
+ * hash tag (key-space.ts): a cluster keeps them on one slot, where one transaction settles an entry.
  */
 export interface WebhookKeys {
   /** The outbox stream: one entry per event not yet delivered or dead-lettered. */
@@ -20,12 +22,12 @@ export interface WebhookKeys {
 export const WEBHOOK_GROUP = 'webhook-delivery';
 
 export function webhookKeys(config: Pick<Config, 'auth0' | 'shared'>): WebhookKeys {
-  const base = `${tenantKeyPrefix(config.shared.keyPrefix, config.auth0)}webhooks`;
+  const keys = createKeySpace(config.shared.keyPrefix, tenantDiscriminator(config.auth0));
   return {
-    outbox: `${base}:outbox`,
-    dead: `${base}:dead`,
-    attempts: `${base}:attempts`,
-    lease: `${base}:lease`,
+    outbox: keys.tenant('webhooks', 'outbox'),
+    dead: keys.tenant('webhooks', 'dead'),
+    attempts: keys.tenant('webhooks', 'attempts'),
+    lease: keys.tenant('webhooks', 'lease'),
   };
 }
 

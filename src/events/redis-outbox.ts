@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import type { RedisTarget } from '../config.js';
+import { closeRedis, openRedis, waitForReplica, type ReplicaAck } from '../shared-state/redis-connection.js';
 import { RedisLease } from '../shared-state/redis-lease.js';
 import { AppendSpool } from './append-spool.js';
 import { deadLetterFields } from './dead-letters.js';
@@ -19,7 +20,8 @@ import { fieldsOf, WEBHOOK_GROUP, type WebhookKeys } from './redis-keys.js';
 import type { OutboxMessage } from './webhook-delivery.js';
 
 export interface RedisOutboxOptions extends OutboxDependencies {
-  url: string;
+  /** The shared Redis, whichever its shape (config.ts); a string is a standalone URL. */
+  target: RedisTarget | string;
   keys: WebhookKeys;
 }
 
@@ -35,6 +37,9 @@ const TICK_MS = 1000;
 // can expire (2 s of held time + 0.5 s < 3 s).
 const READ_BLOCK_MS = 500;
 const READ_COUNT = 100;
+// Longest an append waits for a replica of the stream's master to have it (WAIT), within the
+// connection's command timeout.
+const REPLICA_WAIT_MS = 700;
 /** Messages held in memory before the holder stops reading and claiming until some settle. */
 export const MAX_BACKLOG = 1000;
 
@@ -59,17 +64,21 @@ interface Term {
 export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Outbox> {
   const { keys, logger, metrics } = options;
   const consumer = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const client = new Redis(options.url, {
-    // Nothing a caller sent waits on Redis: commands fail at once while it is away.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: 1000,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
-    lazyConnect: true,
-  });
+  const target =
+    typeof options.target === 'string'
+      ? ({ kind: 'standalone', url: options.target, tls: options.target.startsWith('rediss:') } as const)
+      : options.target;
+  const connection = (commandTimeoutMs: number) =>
+    openRedis(target, {
+      // Nothing a caller sent waits on Redis: commands fail at once while it is away.
+      commandTimeoutMs,
+      connectTimeoutMs: 2000,
+      retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
+      lazyConnect: true,
+    });
+  const client = connection(1000);
   // Blocking reads get a connection of their own, so they never hold the appends up.
-  const reader = client.duplicate({ commandTimeout: READ_BLOCK_MS + 1000 });
+  const reader = connection(READ_BLOCK_MS + 1000);
   client.on('error', () => undefined);
   reader.on('error', () => undefined);
 
@@ -78,6 +87,8 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
   const appending = new Set<Promise<void>>();
   const countingAttempt = countedAttempt(options);
 
+  // One warning per change of whether appends reach a replica (DESIGN §10's rule for Redis).
+  let lastAck: ReplicaAck = 'acknowledged';
   const spool = new AppendSpool(async (message: OutboxMessage) => {
     await client.xadd(
       keys.outbox,
@@ -89,6 +100,22 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
       'body',
       message.body,
     );
+    // An event the service acknowledged must survive the master's death (DESIGN §10): the append
+    // answers once a replica has it, where the master has one. A replica that stays silent for
+    // the whole wait (down, or far behind) is logged once; the event is kept on the master alone
+    // then, and appending again would deliver it twice.
+    const ack = await waitForReplica(client, keys.outbox, REPLICA_WAIT_MS);
+    if ((ack === 'not-acknowledged') !== (lastAck === 'not-acknowledged')) {
+      if (ack === 'not-acknowledged') {
+        logger.warn(
+          { webhookId: message.webhookId },
+          'webhook outbox: no replica acknowledged an event in time; it is kept on the Redis master alone',
+        );
+      } else {
+        logger.warn('webhook outbox: replicas acknowledge events again');
+      }
+    }
+    lastAck = ack;
   }, logger);
   client.on('ready', () => void spool.flush());
   await Promise.all([client.connect().catch(() => undefined), reader.connect().catch(() => undefined)]);
@@ -353,7 +380,7 @@ export async function createRedisOutbox(options: RedisOutboxOptions): Promise<Ou
         );
       }
       reader.disconnect();
-      await client.quit().catch(() => client.disconnect());
+      await closeRedis(client);
     },
   };
 }

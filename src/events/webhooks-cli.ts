@@ -1,8 +1,8 @@
 // `npm run webhooks -- dead` lists dead-lettered events; `npm run webhooks -- replay <webhook-id>`
 // delivers one again (same webhook-id, a fresh signature) and forgets it once the receiver took it.
 // Reads the gateway's own configuration (environment and .env), so it finds the same tenant's keys.
-import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config.js';
+import { openRedis } from '../shared-state/redis-connection.js';
 import { listDeadLetters, removeDeadLetter } from './dead-letters.js';
 import { webhookKeys } from './redis-keys.js';
 import { createWebhookSender, WEBHOOK_TIMEOUT_MS } from './webhook-delivery.js';
@@ -16,7 +16,7 @@ function readConfig(): Config {
   const config = loadConfig(process.env);
   if (config.webhook === null)
     throw new ConfigError('WEBHOOK_URL', 'is not set: the gateway sends no events');
-  if (config.shared.redisUrl === null) {
+  if (config.shared.redis === null) {
     throw new ConfigError(
       'REDIS_URL',
       'is not set: without Redis, dead letters live only in the gateway process (its log lists them)',
@@ -32,16 +32,17 @@ async function run(args: string[]): Promise<number> {
   const config = readConfig();
   const webhook = config.webhook!;
   const keys = webhookKeys(config);
-  const redis = new Redis(config.shared.redisUrl!, {
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
+  const redis = openRedis(config.shared.redis!, {
+    // A command-line job may wait for the first connection; it gives up when that fails.
+    offlineQueue: true,
+    connectTimeoutMs: 2000,
     retryStrategy: () => null,
   });
   redis.on('error', () => undefined);
   try {
     const letters = await listDeadLetters(redis, keys).catch((error: unknown) => {
       throw new Error(
-        `Redis (REDIS_URL) did not answer: ${error instanceof Error ? error.message : String(error)}`,
+        `Redis (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS) did not answer: ${error instanceof Error ? error.message : String(error)}`,
       );
     });
     if (command === 'dead') {

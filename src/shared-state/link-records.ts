@@ -3,7 +3,7 @@
 // so that a retry, a repeated link and the reconciliation of DESIGN §8 all use one id and record one
 // event. In Redis when REDIS_URL is set (every replica sees it), else in this process's memory.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 
 export type RecordedOperation = 'link' | 'unlink';
 
@@ -75,7 +75,7 @@ export function createMemoryLinkRecords(options: { ttlMs: number; now?: () => nu
  * PX expiry). While Redis does not answer, this process's memory keeps them, and is read too.
  */
 export function createRedisLinkRecords(
-  client: Redis,
+  client: RedisClient,
   options: { ttlMs: number; key: (...parts: string[]) => string; isAvailable: () => boolean },
 ): LinkRecordStore {
   const local = createMemoryLinkRecords({ ttlMs: options.ttlMs });

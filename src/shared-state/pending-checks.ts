@@ -2,7 +2,7 @@
 // the primary again later. Kept beside the outbox: in Redis when REDIS_URL is set (a sorted set by
 // due time, claimed atomically by any replica, so a replica's death loses none), else in memory.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 import { RedisScript } from './redis-scripts.js';
 
 /** One check, as the reconciliation needs it; no token, no metadata value. */
@@ -92,7 +92,7 @@ return bodies
  * checks are kept in this process's memory, and both are claimed from.
  */
 export function createRedisPendingChecks(
-  client: Redis,
+  client: RedisClient,
   options: { key: (...parts: string[]) => string; isAvailable: () => boolean },
 ): PendingCheckStore {
   const local = createMemoryPendingChecks();

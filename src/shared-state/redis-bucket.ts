@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 import { MemoryBucket } from './memory.js';
 import { BUCKET_SCRIPT } from './redis-scripts.js';
 import type { BucketChange, BucketSnapshot, RateBucketStore } from './shared-state.js';
@@ -20,7 +20,7 @@ export class RedisBucket implements RateBucketStore {
   private shared = false;
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly key: string,
     private readonly isAvailable: () => boolean,
     private readonly replicas: () => number,

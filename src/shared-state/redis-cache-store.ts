@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
+import type { KeySpace } from './key-space.js';
+import type { RedisClient } from './redis-connection.js';
 import { RedisScript } from './redis-scripts.js';
 import type {
   CacheFill,
@@ -14,12 +16,11 @@ import { deriveTokenKeys, fingerprintToken, openValue, sealValue } from './token
 
 export interface RedisCacheStoreOptions extends SharedCacheOptions {
   /** The replica's command connection (offline queue off, short command timeout). */
-  client: Redis;
-  /** For the listener's own connection: a connection in subscriber mode can send nothing else. */
-  url: string;
-  key: (...parts: string[]) => string;
+  client: RedisClient;
+  /** Opens the listener's own connection: a connection in subscriber mode can send nothing else. */
+  openListener: () => RedisClient;
+  keys: KeySpace;
   logger: Logger;
-  reconnectDelayMs: (attempt: number) => number;
   /** How often the listener is PINGed; a PONG missing after as long again counts as a lost connection. Default 2000. */
   pingIntervalMs?: number;
 }
@@ -37,12 +38,9 @@ const MAX_FILL_AGE_MS = TOMBSTONE_MS - 5_000;
 const DEFAULT_PING_INTERVAL_MS = 2_000;
 
 /**
- * KEYS[1] entry, KEYS[2..d+1] the "changed lately" marks of the entries it depends on,
- * KEYS[d+2..2d+1] their dependents sets. ARGV value, ttl ms, tombstone the read saw ('' = none),
- * version ('' = none), d, then one set member per dependency, sealed for its set. Stores the value
- * only if the entry still holds what the read saw (nothing, or that very tombstone), the tombstone
- * did not replace a newer version, and no entry it depends on changed lately; then lists it under
- * each dependency.
+ * KEYS[1] entry. ARGV value, ttl ms, tombstone the read saw ('' = none), version ('' = none).
+ * Stores the value only if the entry still holds what the read saw (nothing, or that very
+ * tombstone) and the tombstone did not replace a newer version.
  */
 const FILL_CACHE_SCRIPT = new RedisScript(`
 local current = redis.call('GET', KEYS[1])
@@ -51,39 +49,41 @@ if current and ARGV[4] ~= '' then
   local floor = string.match(current, '%.(%d+)$')
   if floor and tonumber(floor) > tonumber(ARGV[4]) then return 0 end
 end
-local d = tonumber(ARGV[5])
-for i = 2, d + 1 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
-end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-for i = 1, d do
-  redis.call('SADD', KEYS[d + 1 + i], ARGV[5 + i])
-  redis.call('PEXPIRE', KEYS[d + 1 + i], ARGV[2])
-end
 return 1
 `);
 
 /**
- * KEYS[1..n] entries, KEYS[n+1..2n] their dependents sets, KEYS[2n+1..3n] their "changed lately"
- * marks; ARGV tombstone, its ttl ms. Replaces each entry with the tombstone, carrying over the
- * version of the value (or tombstone) it replaces, marks it changed for as long, and drops its
- * dependents set (the members are invalidated in the same call).
+ * KEYS[1] a dependency's "changed lately" mark, KEYS[2] its dependents set (one slot: the
+ * dependency's). ARGV member (sealed for the set), ttl ms. Lists a value being filled under the
+ * entry it depends on, unless that entry changed lately: 1 listed, 0 changed.
  */
-const INVALIDATE_CACHE_SOURCE = `
-local n = #KEYS / 3
-for i = 1, n do
-  local current = redis.call('GET', KEYS[i])
-  local version = current and string.match(current, '%.(%d+)$')
-  if version then
-    redis.call('SET', KEYS[i], ARGV[1] .. '.' .. version, 'PX', ARGV[2])
-  else
-    redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
-  end
-  redis.call('DEL', KEYS[n + i])
-  redis.call('SET', KEYS[2 * n + i], '1', 'PX', ARGV[2])
+const LIST_DEPENDENT_SCRIPT = new RedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+`);
+
+/**
+ * KEYS[1] entry, KEYS[2] its dependents set, KEYS[3] its "changed lately" mark (one slot: the
+ * entry's). ARGV tombstone, its ttl ms. Replaces the entry with the tombstone, carrying over the
+ * version of the value (or tombstone) it replaces, marks it changed for as long, and takes its
+ * dependents set, returning the members (the caller invalidates them next).
+ */
+const INVALIDATE_CACHE_SCRIPT = new RedisScript(`
+local current = redis.call('GET', KEYS[1])
+local version = current and string.match(current, '%.(%d+)$')
+if version then
+  redis.call('SET', KEYS[1], ARGV[1] .. '.' .. version, 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
-return n
-`;
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
+local members = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+return members
+`);
 
 /** `<sealed>` or `<sealed>.<version>`: the version (Auth0's `updated_at`, ms) stays readable to the scripts. */
 function splitStored(stored: string): { sealed: string; version?: number } {
@@ -103,13 +103,17 @@ function splitStored(stored: string): { sealed: string; version?: number } {
 export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCacheStore {
   const { client, logger } = options;
   const keys = deriveTokenKeys(options.secret, `user-cache|${options.name}`);
-  const redisKey = (key: string) => options.key('user-cache', keys.slotId, fingerprintToken(keys, key));
+  // A cache key's three Redis keys share a hash tag of their own (the key's HMAC), so that one
+  // script may use them together while different cache keys spread over a cluster's shards.
+  const tagOf = (key: string) => fingerprintToken(keys, key);
+  const redisKey = (key: string) => options.keys.spread(`user-cache:${keys.slotId}`, tagOf(key));
   // The keys whose values were filled depending on `key` (sealed cache keys, a Redis set).
-  const dependentsKey = (key: string) => redisKey(`dependents|${key}`);
+  const dependentsKey = (key: string) =>
+    options.keys.spread(`user-cache:${keys.slotId}`, tagOf(key), 'dependents');
   // Set by an invalidation of `key` for as long as its tombstone, even once a read filled the key
   // again: values derived from it by a search (whose index may lag) are not stored meanwhile.
-  const changedKey = (key: string) => redisKey(`changed|${key}`);
-  const channel = options.key('user-cache', keys.slotId, 'invalidate');
+  const changedKey = (key: string) => options.keys.spread(`user-cache:${keys.slotId}`, tagOf(key), 'changed');
+  const channel = options.keys.plain('user-cache', keys.slotId, 'invalidate');
   // This store's own invalidations come back on the channel too. The cache dropped those keys
   // before publishing them; taken again, the echo would make a read begun since then (after the
   // change, so fresh) look stale, and that read would neither keep nor share what it fetched:
@@ -117,12 +121,7 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
   const origin = randomUUID();
   const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
 
-  const listener = new Redis(options.url, {
-    retryStrategy: options.reconnectDelayMs,
-    maxRetriesPerRequest: null,
-    connectTimeout: 2000,
-    disconnectTimeout: 200,
-  });
+  const listener = options.openListener();
   let subscribed = false;
   let everReady = false;
   let closed = false;
@@ -136,6 +135,13 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
     }
     everReady = true;
   });
+  if (listener instanceof Cluster) {
+    // A cluster's subscriber moves to another node by itself when its node goes (ioredis
+    // subscribes again there): invalidations published meanwhile may be missed.
+    listener.on('-node', () => {
+      if (everReady && !closed) options.onResubscribed();
+    });
+  }
   listener.subscribe(channel).then(
     () => (subscribed = true),
     (error: unknown) => logger.warn({ err: error }, 'read cache: could not subscribe to invalidations'),
@@ -172,20 +178,19 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
 
   const available = () => client.status === 'ready' && subscribed && listener.status === 'ready';
 
-  /** The keys filled depending on `cacheKeys`, read from their sets (unreadable members are skipped). */
-  async function dependentsOf(cacheKeys: string[]): Promise<string[]> {
-    const pipeline = client.pipeline();
-    for (const key of cacheKeys) pipeline.smembers(dependentsKey(key));
-    const replies = (await pipeline.exec()) ?? [];
-    const found = new Set<string>();
-    replies.forEach(([error, members], i) => {
-      if (error) throw error;
-      for (const member of members as string[]) {
-        const opened = openValue(keys, member, dependentsKey(cacheKeys[i]));
-        if (typeof opened === 'string') found.add(opened);
-      }
-    });
-    return [...found].filter((key) => !cacheKeys.includes(key));
+  /** Invalidates one key in Redis: the cache keys that were filled depending on it. */
+  async function invalidateOne(key: string, tombstone: string): Promise<string[]> {
+    const members = (await INVALIDATE_CACHE_SCRIPT.run(
+      client,
+      [redisKey(key), dependentsKey(key), changedKey(key)],
+      [tombstone, TOMBSTONE_MS],
+    )) as string[];
+    const dependents: string[] = [];
+    for (const member of members) {
+      const opened = openValue(keys, member, dependentsKey(key));
+      if (typeof opened === 'string') dependents.push(opened);
+    }
+    return dependents;
   }
 
   return {
@@ -195,7 +200,8 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
       const names = cacheKeys.map(redisKey);
       let stored: (string | null)[];
       try {
-        stored = await client.mget(...names);
+        // One GET per key, not MGET: the keys live on different slots (and shards) of a cluster.
+        stored = await Promise.all(names.map((name) => client.get(name)));
       } catch {
         return cacheKeys.map(() => ({}));
       }
@@ -215,46 +221,57 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
       const version =
         fill.version !== undefined && Number.isFinite(fill.version) ? Math.floor(fill.version) : undefined;
       const sealed = sealValue(keys, value, name) + (version === undefined ? '' : `.${version}`);
-      const stored = await FILL_CACHE_SCRIPT.run(
-        client,
-        [name, ...dependsOn.map(changedKey), ...dependsOn.map(dependentsKey)],
-        [
-          sealed,
-          Math.ceil(ttlMs),
-          seen.tombstone ?? '',
-          version ?? '',
-          dependsOn.length,
-          // One member per dependency set, sealed for that set.
-          ...dependsOn.map((dependency) => sealValue(keys, key, dependentsKey(dependency))),
-        ],
-      ).catch(() => 0);
-      return stored === 1;
+      try {
+        // Listed under each dependency first, each in one step with the check that it did not
+        // change lately (its slot's script): an invalidation of the dependency then either comes
+        // before (the mark is set: nothing is stored) or finds this key in the set and tombstones
+        // it, so a fill whose read saw the old state cannot outlive the change.
+        const listed = await Promise.all(
+          dependsOn.map((dependency) =>
+            LIST_DEPENDENT_SCRIPT.run(
+              client,
+              [changedKey(dependency), dependentsKey(dependency)],
+              [sealValue(keys, key, dependentsKey(dependency)), Math.ceil(ttlMs)],
+            ),
+          ),
+        );
+        if (listed.some((reply) => Number(reply) !== 1)) return false;
+        const stored = await FILL_CACHE_SCRIPT.run(
+          client,
+          [name],
+          [sealed, Math.ceil(ttlMs), seen.tombstone ?? '', version ?? ''],
+        );
+        return Number(stored) === 1;
+      } catch {
+        return false;
+      }
     },
     async invalidate(cacheKeys, replacements: CacheReplacement[] = []) {
       if (cacheKeys.length === 0) return true;
       if (client.status !== 'ready') return false;
       try {
-        const all = [...cacheKeys, ...(await dependentsOf(cacheKeys))];
         const tombstone = `${TOMBSTONE_MARK}${randomUUID()}`;
-        const pipeline = client.multi();
-        pipeline.eval(
-          INVALIDATE_CACHE_SOURCE,
-          all.length * 3,
-          ...all.map(redisKey),
-          ...all.map(dependentsKey),
-          ...all.map(changedKey),
-          tombstone,
-          TOMBSTONE_MS,
-        );
+        // Each key in a script of its own slot (no command spans slots). Its dependents (an email's
+        // list of users) are invalidated after it, with their own dependents dropped too.
+        const dependents = (await Promise.all(cacheKeys.map((key) => invalidateOne(key, tombstone)))).flat();
+        const further = [...new Set(dependents)].filter((key) => !cacheKeys.includes(key));
+        await Promise.all(further.map((key) => invalidateOne(key, tombstone)));
+        const all = [...cacheKeys, ...further];
         // What the change itself tells (a linked secondary's primary) replaces the tombstone: a read
         // right after the change then needs no search, whose index may still show the old state.
-        for (const replacement of replacements) {
-          const name = redisKey(replacement.key);
-          pipeline.set(name, sealValue(keys, replacement.value, name), 'PX', Math.ceil(replacement.ttlMs));
-        }
-        pipeline.publish(channel, sealValue(keys, { keys: all, origin }, channel));
-        const replies = await pipeline.exec();
-        return replies !== null && replies.every(([error]) => error === null);
+        await Promise.all(
+          replacements.map((replacement) => {
+            const name = redisKey(replacement.key);
+            return client.set(
+              name,
+              sealValue(keys, replacement.value, name),
+              'PX',
+              Math.ceil(replacement.ttlMs),
+            );
+          }),
+        );
+        await client.publish(channel, sealValue(keys, { keys: all, origin }, channel));
+        return true;
       } catch (error) {
         logger.warn({ err: error }, 'read cache: invalidation not shared (Redis did not answer)');
         return false;

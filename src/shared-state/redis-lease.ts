@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
-import { RELEASE_LOCK_SCRIPT, RENEW_LOCK_SCRIPT } from './redis-scripts.js';
+import type { RedisClient } from './redis-connection.js';
+import { waitForReplica } from './redis-connection.js';
+import {
+  ACQUIRE_FENCED_LOCK_SCRIPT,
+  CHECK_FENCED_LOCK_SCRIPT,
+  RELEASE_LOCK_SCRIPT,
+  RENEW_LOCK_SCRIPT,
+} from './redis-scripts.js';
 
 // One lease for every lock the service takes in Redis (the writer lock of a primary, the outbox's
 // delivery lease, the service-token fetch): `SET key owner NX PX ttl`, renewed on its own timer and
@@ -17,7 +23,17 @@ export interface RedisLeaseOptions {
   ttlMs: number;
   /** How often the lease is renewed; default a third of `ttlMs`. */
   renewEveryMs?: number;
+  /**
+   * A fencing counter (same hash tag as the key): the lease takes the next token with the key,
+   * its renewals and `confirm()` check that no later holder took one, and it is granted only once
+   * a replica has it where the master has replicas (WAIT), so that a failover keeps it.
+   */
+  fence?: { key: string; replicaWaitMs: number };
 }
+
+// A fencing counter outlives any lease on its key by far: a counter that expired and started
+// again could hand a later holder an old holder's token.
+const FENCE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** How long past its last confirmed renewal a lease still counts as held: its key may expire after. */
 const HELD_FRACTION = 2 / 3;
@@ -30,7 +46,7 @@ const RELEASE_RETRY_MS = 500;
  * out (it may have been applied) or a release that failed would otherwise leave the key held by
  * nobody alive until it expires. Stops after `ttlMs`, when the key has expired anyway.
  */
-function releaseWhenRedisAnswers(client: Redis, key: string, owner: string, ttlMs: number): void {
+function releaseWhenRedisAnswers(client: RedisClient, key: string, owner: string, ttlMs: number): void {
   const until = performance.now() + ttlMs;
   const attempt = () => {
     if (performance.now() > until) return;
@@ -39,6 +55,14 @@ function releaseWhenRedisAnswers(client: Redis, key: string, owner: string, ttlM
     });
   };
   attempt();
+}
+
+/** A fenced lease that the master took but no replica acknowledged in time: it was given back. */
+export class LeaseNotReplicatedError extends Error {
+  constructor(key: string) {
+    super(`lease ${key}: no replica acknowledged it in time`);
+    this.name = 'LeaseNotReplicatedError';
+  }
 }
 
 /** A key held in Redis by this process, until released or lost. */
@@ -51,11 +75,13 @@ export class RedisLease {
   private released: Promise<void> | undefined;
 
   private constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     readonly key: string,
     private readonly owner: string,
     private readonly options: RedisLeaseOptions,
     takenAt: number,
+    /** The fencing token taken with the key (`fence` leases). */
+    readonly token?: string,
   ) {
     this.confirmedAt = takenAt;
     this.renewal = setInterval(() => this.renew(), options.renewEveryMs ?? options.ttlMs / 3);
@@ -68,20 +94,62 @@ export class RedisLease {
    * background, so no key is left behind.
    */
   static async tryAcquire(
-    client: Redis,
+    client: RedisClient,
     key: string,
     options: RedisLeaseOptions,
   ): Promise<RedisLease | null> {
     const owner = randomUUID();
     const sentAt = performance.now();
+    const { fence } = options;
     let answer: string | null;
     try {
-      answer = await client.set(key, owner, 'PX', options.ttlMs, 'NX');
+      answer = fence
+        ? String(
+            await ACQUIRE_FENCED_LOCK_SCRIPT.run(
+              client,
+              [key, fence.key],
+              [owner, options.ttlMs, FENCE_TTL_MS],
+            ),
+          )
+        : await client.set(key, owner, 'PX', options.ttlMs, 'NX');
     } catch (error) {
       releaseWhenRedisAnswers(client, key, owner, options.ttlMs);
       throw error;
     }
-    return answer === 'OK' ? new RedisLease(client, key, owner, options, sentAt) : null;
+    if (!fence) return answer === 'OK' ? new RedisLease(client, key, owner, options, sentAt) : null;
+    if (answer === '0') return null;
+    // Asynchronous replication: a lock that only the master has is gone if it dies now, and the
+    // promoted replica would grant it again. Granted only once a replica has it (where there is
+    // one); a replica too slow to say so within the wait costs this attempt, not the lock's promise.
+    if ((await waitForReplica(client, key, fence.replicaWaitMs)) === 'not-acknowledged') {
+      await RELEASE_LOCK_SCRIPT.run(client, [key], [owner]).catch(() =>
+        releaseWhenRedisAnswers(client, key, owner, options.ttlMs),
+      );
+      throw new LeaseNotReplicatedError(key);
+    }
+    return new RedisLease(client, key, owner, options, sentAt, answer ?? undefined);
+  }
+
+  /**
+   * Asks Redis whether this lease still holds its key with the newest fencing token (one script):
+   * what a writer checks before each write. Without a fence, or while Redis does not answer, the
+   * lease's own view (`!lost`).
+   */
+  async confirm(): Promise<boolean> {
+    if (this.lost) return false;
+    if (!this.options.fence || this.token === undefined) return true;
+    try {
+      const held = await CHECK_FENCED_LOCK_SCRIPT.run(
+        this.client,
+        [this.key, this.options.fence.key],
+        [this.owner, this.token, ''],
+      );
+      if (Number(held) === 1) return !this.lost;
+      this.lose();
+      return false;
+    } catch {
+      return !this.lost;
+    }
   }
 
   /** Aborted once the lease may be lost: from then on its holder must not act as the key's owner. */
@@ -124,7 +192,15 @@ export class RedisLease {
     }
     this.renewing = true;
     const sentAt = performance.now();
-    RENEW_LOCK_SCRIPT.run(this.client, [this.key], [this.owner, this.options.ttlMs])
+    const fence = this.options.fence;
+    (fence && this.token !== undefined
+      ? CHECK_FENCED_LOCK_SCRIPT.run(
+          this.client,
+          [this.key, fence.key],
+          [this.owner, this.token, this.options.ttlMs],
+        )
+      : RENEW_LOCK_SCRIPT.run(this.client, [this.key], [this.owner, this.options.ttlMs])
+    )
       .then(
         (renewed) => {
           // 0: the key expired or another owner holds it now.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 
 /** A Lua script run with EVALSHA, loaded with EVAL when the server does not know it (NOSCRIPT). */
 export class RedisScript {
@@ -9,7 +9,7 @@ export class RedisScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(client: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+  async run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (error) {
@@ -106,4 +106,29 @@ return 0
 export const RENEW_LOCK_SCRIPT = new RedisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
+`);
+
+/**
+ * KEYS[1] lock, KEYS[2] its fencing counter (one slot). ARGV[1] owner, ARGV[2] ttl ms, ARGV[3]
+ * counter ttl ms. Takes the lock when free and the next fencing token with it: the token, or 0
+ * when another owner holds the lock.
+ */
+export const ACQUIRE_FENCED_LOCK_SCRIPT = new RedisScript(`
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return fence
+`);
+
+/**
+ * KEYS[1] lock, KEYS[2] its fencing counter. ARGV[1] owner, ARGV[2] fencing token, ARGV[3] ttl ms
+ * ('' = only check). 1 when this owner still holds the lock and no later holder took a token (the
+ * lock is then extended by ttl), else 0. A lock lost in a failover (its key never reached the
+ * promoted replica) fails here even when nobody took it since.
+ */
+export const CHECK_FENCED_LOCK_SCRIPT = new RedisScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
 `);

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 import { RedisLease } from './redis-lease.js';
 import { DELETE_TOKEN_IF_SCRIPT } from './redis-scripts.js';
 import type { ServiceTokenSlot, SharedToken } from './shared-state.js';
@@ -31,7 +31,7 @@ export interface RedisTokenSlotOptions {
  * wait for the token it stores. A lease lost during a fetch (Redis away for a moment) only lets
  * another replica fetch too: two valid tokens, never none.
  */
-export function createRedisTokenSlot(client: Redis, options: RedisTokenSlotOptions): ServiceTokenSlot {
+export function createRedisTokenSlot(client: RedisClient, options: RedisTokenSlotOptions): ServiceTokenSlot {
   const keys = deriveTokenKeys(options.secret, options.name);
   const tokenKey = options.key('service-token', keys.slotId);
   const lockKey = options.key('service-token-lock', keys.slotId);

@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { KeyvAdapter } from '@apollo/utils.keyvadapter';
-import { ErrorsAreMissesCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
-import KeyvRedis from '@keyv/redis';
-import { Redis } from 'ioredis';
-import Keyv from 'keyv';
+import { createHash, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
+import type { RedisTarget } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import { consumeWith, createMemoryCallerLimiter } from './memory.js';
 import { RedisBucket } from './redis-bucket.js';
@@ -15,18 +12,23 @@ import { createRedisLinkRecords } from './link-records.js';
 import { createRedisUndoRecords } from './undo-records.js';
 import { createRedisPendingChecks } from './pending-checks.js';
 import { createRedisWriterLock } from './writer-lock.js';
+import { createRedisApqCache } from './redis-apq-cache.js';
+import { createKeySpace } from './key-space.js';
+import { closeRedis, openRedis, standaloneTarget } from './redis-connection.js';
 
 export interface RedisSharedStateOptions {
-  /** `redis://` or `rediss://` URL (checked by config). */
-  url: string;
-  /** `REDIS_KEY_PREFIX` and the tag of the tenant and client: the prefix of every key but the budget's. */
+  /** The Redis, whichever its shape (checked by config); or a plain `redis://`/`rediss://` URL. */
+  target: RedisTarget | string;
+  /** `REDIS_KEY_PREFIX`: the start of every key. */
   keyPrefix: string;
+  /** The tag of the tenant and client (tenant-key.ts); default `t`. */
+  tenantTag?: string;
   /**
-   * `REDIS_KEY_PREFIX` and the tag of the Auth0 tenant alone: the prefix of the rate budget and of
-   * the replica count that divides it while Redis is away. Auth0 limits the tenant, so every
-   * gateway of one tenant spends one bucket, whichever its client id. Default `keyPrefix`.
+   * The tag of the Auth0 tenant alone: the rate budget's and the replica count's that divides it
+   * while Redis is away. Auth0 limits the tenant, so every gateway of one tenant spends one bucket,
+   * whichever its client id. Default `tenantTag`.
    */
-  budgetKeyPrefix?: string;
+  originTag?: string;
   logger: Logger;
   /** Told whenever Redis becomes reachable or unreachable (for a gauge). */
   onAvailabilityChange?: (up: boolean) => void;
@@ -58,24 +60,25 @@ function reconnectDelayMs(attempt: number): number {
  * every part falls back to this process's own memory when Redis does not answer.
  */
 export async function createRedisSharedState(options: RedisSharedStateOptions): Promise<SharedState> {
-  const { keyPrefix, logger } = options;
+  const { logger } = options;
+  const target = typeof options.target === 'string' ? standaloneTarget(options.target) : options.target;
+  const keys = createKeySpace(options.keyPrefix, options.tenantTag ?? 't', options.originTag);
   const connectTimeoutMs = options.connectTimeoutMs ?? 2000;
-  const client = new Redis(options.url, {
-    // A command sent while disconnected fails at once instead of waiting for a reconnection.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs ?? 500,
-    connectTimeout: connectTimeoutMs,
+  // A command sent while disconnected fails at once instead of waiting for a reconnection.
+  const client = openRedis(target, {
+    commandTimeoutMs: options.commandTimeoutMs ?? 500,
+    connectTimeoutMs,
     retryStrategy: reconnectDelayMs,
-    // How long disconnect() lets a half-closed socket linger (a refused one never closes again).
-    disconnectTimeout: 200,
   });
 
   let up: boolean | undefined;
+  // When Redis stopped answering (monotonic ms); -Infinity when it never answered this process.
+  let downSince: number | null = Number.NEGATIVE_INFINITY;
   const setUp = (value: boolean) => {
     if (up === value) return;
     const first = up === undefined;
     up = value;
+    downSince = value ? null : first ? Number.NEGATIVE_INFINITY : performance.now();
     options.onAvailabilityChange?.(value);
     if (!value) {
       logger.warn(
@@ -86,10 +89,27 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       logger.warn({ redis: 'reachable' }, 'Redis reachable again: sharing the rate budget and service token');
     }
   };
-  client.on('ready', () => setUp(true));
+  // Connected, but the heartbeat found the master of the tenant's keys or of its budget silent:
+  // a cluster stays 'ready' while one of its masters is dead and its replica not yet promoted.
+  let silent = false;
+  // Whether a lost master would be replaced by a promoted replica (a cluster, Sentinel, or a
+  // standalone master that has replicas behind a managed endpoint): then writers wait through a
+  // short outage instead of going alone (writer-lock.ts).
+  let failoverExpected = target.kind !== 'standalone';
+  client.on('ready', () => {
+    silent = false;
+    setUp(true);
+    if (target.kind === 'standalone') {
+      client.info('replication').then(
+        (info) => (failoverExpected = /connected_slaves:[1-9]/.test(info)),
+        () => undefined,
+      );
+    }
+  });
   client.on('close', () => setUp(false));
-  // ioredis reports every failed (re)connection here; the state change above says it once.
-  client.on('error', () => setUp(false));
+  // ioredis reports every failed (re)connection here; the state change above says it once. A
+  // cluster reports a node's errors here too while it stays ready: the heartbeat decides then.
+  client.on('error', () => setUp(client.status === 'ready' && !silent));
 
   await new Promise<void>((resolve) => {
     const done = () => {
@@ -103,11 +123,11 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
     client.once('error', done);
   });
 
-  let apq: ReturnType<typeof createApqCache> | undefined;
+  let apq: ReturnType<typeof createRedisApqCache> | undefined;
   const cacheStores: SharedCacheStore[] = [];
-  const isAvailable = () => client.status === 'ready';
-  const key = (...parts: string[]) => `${keyPrefix}${parts.join(':')}`;
-  const budgetKey = (...parts: string[]) => `${options.budgetKeyPrefix ?? keyPrefix}${parts.join(':')}`;
+  const isAvailable = () => client.status === 'ready' && !silent;
+  const key = keys.tenant;
+  const budgetKey = keys.budget;
 
   // Replicas of the tenant sharing this Redis, counted while it answers: when it goes away, each
   // replica spends only its share of the tenant's budget, so together they still stay under
@@ -115,17 +135,34 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
   const replicasKey = budgetKey('replicas');
   const replicaId = randomUUID();
   let replicas = 1;
+  // The heartbeat is also the probe of the two masters everything depends on (the tenant's slot,
+  // the budget's slot; one and the same outside a cluster): two beats in a row without an answer
+  // count as Redis unreachable, one answered beat as reachable again.
+  const probeKey = key('heartbeat');
+  let missedBeats = 0;
   const heartbeat = async () => {
-    if (!isAvailable()) return;
+    if (client.status !== 'ready') return;
     const now = Date.now();
-    const reply = await client
-      .multi()
-      .zadd(replicasKey, now, replicaId)
-      .zremrangebyscore(replicasKey, 0, now - REPLICA_TTL_MS)
-      .zcard(replicasKey)
-      .pexpire(replicasKey, REPLICA_TTL_MS)
-      .exec()
-      .catch(() => null);
+    const [reply, probed] = await Promise.all([
+      client
+        .multi()
+        .zadd(replicasKey, now, replicaId)
+        .zremrangebyscore(replicasKey, 0, now - REPLICA_TTL_MS)
+        .zcard(replicasKey)
+        .pexpire(replicasKey, REPLICA_TTL_MS)
+        .exec()
+        .catch(() => null),
+      client.exists(probeKey).then(
+        () => true,
+        () => false,
+      ),
+    ]);
+    const answered = reply !== null && reply.every(([error]) => error === null) && probed;
+    missedBeats = answered ? 0 : missedBeats + 1;
+    if (answered || missedBeats >= 2) {
+      silent = !answered;
+      setUp(client.status === 'ready' && answered);
+    }
     const count = Number(reply?.[2]?.[1]);
     if (count >= 1) replicas = count;
   };
@@ -145,21 +182,30 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
     callerLimiter(limit) {
       const limiter = new RateLimiterRedis({
         storeClient: client,
-        keyPrefix: key('caller', limit.name),
+        // `<prefix><tag>:caller:<name>:{<caller>}`: each caller's count on a slot of its own.
+        keyPrefix: keys.plain('caller', limit.name),
         points: limit.count,
         duration: limit.windowSeconds,
         // Redis unreachable: the same limit, counted in this process.
         insuranceLimiter: createMemoryCallerLimiter(limit),
         rejectIfRedisNotReady: true,
       });
-      return { consume: (callerKey) => consumeWith(limiter, callerKey) };
+      return { consume: (callerKey) => consumeWith(limiter, `{${shortHash(callerKey)}}`) };
     },
     writerLock(name) {
       let lock = writerLocks.get(name);
       if (!lock) {
         lock = createRedisWriterLock(client, {
-          redisKey: (id) => key('writer-lock', name, id),
+          redisKey: (id) => keys.spread(`writer-lock:${name}`, id),
+          fenceKey: (id) => keys.spread(`writer-fence:${name}`, id),
           isAvailable,
+          // No failover coming: an outage is Redis down, and writers go on alone at once.
+          outageMs: () =>
+            !failoverExpected
+              ? Number.POSITIVE_INFINITY
+              : downSince === null
+                ? 0
+                : performance.now() - downSince,
           ttlMs: options.writerLockTtlMs ?? 15_000,
         });
         writerLocks.set(name, lock);
@@ -170,17 +216,18 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
       const store = createRedisCacheStore({
         ...cacheOptions,
         client,
-        url: options.url,
-        key,
+        keys,
         logger,
-        reconnectDelayMs,
+        // Queued while disconnected: its SUBSCRIBE is sent again on every reconnection.
+        openListener: () =>
+          openRedis(target, { offlineQueue: true, connectTimeoutMs, retryStrategy: reconnectDelayMs }),
       });
       cacheStores.push(store);
       return store;
     },
     apqCache() {
-      apq ??= createApqCache(options.url, key('apq'));
-      return apq.cache;
+      apq ??= createRedisApqCache(client, (name) => keys.spread('apq', sha256(name)));
+      return apq;
     },
     linkRecords: ({ ttlMs }) => createRedisLinkRecords(client, { ttlMs, key, isAvailable }),
     undoRecords: (sealing) => createRedisUndoRecords(client, { key, ...sealing }),
@@ -188,48 +235,14 @@ export async function createRedisSharedState(options: RedisSharedStateOptions): 
     async close() {
       clearInterval(heartbeatTimer);
       await Promise.all([...writerLocks.values()].map((lock) => lock.releaseAll()));
-      await apq?.close();
       await Promise.all(cacheStores.map((store) => store.close()));
-      if (isAvailable()) {
-        await client.zrem(replicasKey, replicaId).catch(() => undefined);
-        // QUIT ends the connection at once; disconnect() would hold a 2 s timer for a stream to close.
-        if (
-          await client.quit().then(
-            () => true,
-            () => false,
-          )
-        )
-          return;
-      }
-      client.disconnect();
+      if (isAvailable()) await client.zrem(replicasKey, replicaId).catch(() => undefined);
+      await closeRedis(client);
     },
   };
 }
 
-/**
- * Apollo's persisted queries in Redis through Keyv (its own node-redis connection). A Redis that
- * does not answer makes every lookup a miss: the client then sends the full query, as after any
- * eviction, and nothing fails.
- */
-// Longest an APQ lookup waits for a connection to Redis (then it is a miss).
-const APQ_CONNECT_TIMEOUT_MS = 500;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-function createApqCache(url: string, namespace: string) {
-  const store = new KeyvRedis(
-    {
-      url,
-      // Fail at once while disconnected instead of queueing until Redis is back.
-      disableOfflineQueue: true,
-      socket: { connectTimeout: APQ_CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelayMs },
-    },
-    { throwOnConnectError: false, connectionTimeout: APQ_CONNECT_TIMEOUT_MS },
-  );
-  // Errors are reported as events (and lookups answer nothing); an event without a listener would throw.
-  store.on('error', () => undefined);
-  const keyv = new Keyv<string>({ store, namespace, useKeyPrefix: false });
-  keyv.on('error', () => undefined);
-  // keyvadapter's types see keyv's CommonJS declarations, ours its ESM ones: the same class.
-  const adapter = new KeyvAdapter(keyv as unknown as ConstructorParameters<typeof KeyvAdapter<string>>[0]);
-  const cache: KeyValueCache<string> = new ErrorsAreMissesCache(adapter);
-  return { cache, close: () => store.disconnect().catch(() => undefined) };
-}
+/** A short tag for a caller's key (any text, `}` included), so that it spreads over the shards. */
+const shortHash = (text: string) => sha256(text).slice(0, 16);

@@ -7,7 +7,8 @@ export type { LinkRecord, LinkRecordStore, RecordedOperation } from './link-reco
 export type { PendingCheck, PendingCheckStore } from './pending-checks.js';
 
 // The seam between the gateway and whatever its replicas share (DESIGN §10): process memory when
-// REDIS_URL is unset, Redis when it is set. Callers never learn which, nor any Redis command.
+// no Redis is configured, Redis (standalone, cluster or Sentinel) when one is. Callers never learn
+// which, nor any Redis command.
 
 /** A value that a memory store answers at once and a Redis store after a round trip. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -86,9 +87,15 @@ export type ReleaseWriterLock = () => Promise<void>;
 /**
  * A writer lock this caller holds: calling it gives the lock back. `signal` is aborted once the
  * lock may have been lost (its Redis lease lapsed: renewals failed or found another owner): the
- * holder must then make no further write as the key's only writer (review M1).
+ * holder must then make no further write as the key's only writer (review M1). `confirm()` asks
+ * Redis itself, in one script, whether the lock is still this holder's with the newest fencing
+ * token (a failover that lost the lock, a later holder): the check a writer makes before a write.
+ * It resolves `!signal.aborted` when Redis does not answer, and never rejects.
  */
-export type HeldWriterLock = ReleaseWriterLock & { readonly signal: AbortSignal };
+export type HeldWriterLock = ReleaseWriterLock & {
+  readonly signal: AbortSignal;
+  confirm(): Promise<boolean>;
+};
 
 /**
  * One writer at a time per key (a primary user id), across replicas when they share Redis

@@ -3,7 +3,7 @@
 // read cache (AES-256-GCM under a key derived from the client secret: the record holds metadata),
 // under a tenant-tagged key; else in this process's memory.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 import { deriveTokenKeys, openValue, sealValue } from './token-crypto.js';
 
 /** One record; its shape is the undo's (src/accounts/undo-link.ts). `expiresAt`: epoch ms. */
@@ -57,7 +57,7 @@ export class UndoRecordUnavailableError extends Error {}
  * record may be there, so "unknown link" would be untrue.
  */
 export function createRedisUndoRecords(
-  client: Redis,
+  client: RedisClient,
   options: { key: (...parts: string[]) => string; name: string; secret: string; now?: () => number },
 ): UndoRecordStore {
   const now = options.now ?? Date.now;

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
-import { RedisLease } from './redis-lease.js';
+import type { RedisClient } from './redis-connection.js';
+import { LeaseNotReplicatedError, RedisLease } from './redis-lease.js';
 import type { HeldWriterLock, WriterLock } from './shared-state.js';
 
 // One writer per primary (DESIGN §8): a lock per key, in this process and, with Redis, across
@@ -51,8 +51,13 @@ export class InProcessWriterLock {
 const NEVER_LOST = new AbortController().signal;
 
 /** `signal` is read through on every access, so a lease's age is checked when the holder asks. */
-function heldLock(release: () => Promise<void>, signal: () => AbortSignal): HeldWriterLock {
-  return Object.defineProperty(release, 'signal', { get: signal, enumerable: true }) as HeldWriterLock;
+function heldLock(
+  release: () => Promise<void>,
+  signal: () => AbortSignal,
+  confirm: () => Promise<boolean> = async () => !signal().aborted,
+): HeldWriterLock {
+  const lock = Object.defineProperty(release, 'signal', { get: signal, enumerable: true });
+  return Object.assign(lock, { confirm }) as HeldWriterLock;
 }
 
 /** Writer locks of one process without Redis. */
@@ -76,7 +81,13 @@ export function createMemoryWriterLock(): WriterLock {
 export interface RedisWriterLockOptions {
   /** The Redis key of the lock on `key`. */
   redisKey: (key: string) => string;
+  /** The Redis key of its fencing counter (the lock's hash tag); none: an unfenced lock. */
+  fenceKey?: (key: string) => string;
+  /** Longest a lock waits for a replica's acknowledgement (WAIT) before it is tried again; default 250. */
+  replicaWaitMs?: number;
   isAvailable: () => boolean;
+  /** How long Redis has not answered (0 while it does; Infinity when it never did). */
+  outageMs?: () => number;
   /**
    * Expiry of a held lock, renewed every third of it while the holder lives (RedisLease): a
    * replica that dies frees its primaries after at most this long, and a holder whose renewals
@@ -92,28 +103,57 @@ const MAX_POLL_MS = 50;
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
+ * How long an outage may be a failover in progress. A writer that finds Redis silent for less than
+ * this waits for it (within its own wait): a replica promoted in a few seconds keeps one writer per
+ * primary, where writers going on alone at once would overwrite each other's merges. A longer
+ * outage is Redis down: writers go on under this process's lock alone, at once (DESIGN §10).
+ */
+export const FAILOVER_GRACE_MS = 30_000;
+
+/**
  * Writer locks shared by replicas: one RedisLease per held key. The in-process lock is taken
  * first, so callers of one replica queue in memory and only one of them polls Redis. While Redis
  * does not answer, the in-process lock alone orders this replica's writers (DESIGN §10: no request
  * fails for Redis).
  */
-export function createRedisWriterLock(client: Redis, options: RedisWriterLockOptions): WriterLock {
+export function createRedisWriterLock(client: RedisClient, options: RedisWriterLockOptions): WriterLock {
   const local = new InProcessWriterLock();
   const held = new Set<HeldWriterLock>();
 
-  /** The lease; `null` when Redis does not answer; `false` when others held it until `deadline`. */
-  async function takeShared(redisKey: string, deadline: number): Promise<RedisLease | false | null> {
+  /**
+   * The lease; `null` when Redis does not answer (at once in a long outage, at `deadline` in a
+   * short one); `false` when others held it until `deadline`.
+   */
+  async function takeShared(key: string, deadline: number): Promise<RedisLease | false | null> {
     let pollMs = FIRST_POLL_MS;
+    // A command that failed while the client looked connected (a cluster's dead master) starts an
+    // outage of this lock's own.
+    let failingSince: number | undefined;
+    const outageMs = () =>
+      Math.max(options.outageMs?.() ?? 0, failingSince === undefined ? 0 : performance.now() - failingSince);
+    const redisKey = options.redisKey(key);
+    const fence = options.fenceKey
+      ? { key: options.fenceKey(key), replicaWaitMs: options.replicaWaitMs ?? 250 }
+      : undefined;
     for (;;) {
-      if (!options.isAvailable()) return null;
-      try {
-        const lease = await RedisLease.tryAcquire(client, redisKey, { ttlMs: options.ttlMs });
-        if (lease) return lease;
-      } catch {
-        return null;
+      let answered = false;
+      if (options.isAvailable()) {
+        try {
+          const lease = await RedisLease.tryAcquire(client, redisKey, { ttlMs: options.ttlMs, fence });
+          if (lease) return lease;
+          answered = true;
+        } catch (error) {
+          // Taken but not replicated in time: given back, tried again like a held lock.
+          answered = error instanceof LeaseNotReplicatedError;
+        }
+      }
+      if (answered) failingSince = undefined;
+      else {
+        failingSince ??= performance.now();
+        if (outageMs() >= FAILOVER_GRACE_MS) return null;
       }
       const left = deadline - performance.now();
-      if (left <= 0) return false;
+      if (left <= 0) return answered ? false : null;
       await pause(Math.min(pollMs, left));
       pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
     }
@@ -124,7 +164,7 @@ export function createRedisWriterLock(client: Redis, options: RedisWriterLockOpt
       const deadline = performance.now() + waitMs;
       const releaseLocal = await local.acquire(key, waitMs);
       if (!releaseLocal) return null;
-      const lease = await takeShared(options.redisKey(key), deadline);
+      const lease = await takeShared(key, deadline);
       if (lease === false) {
         releaseLocal();
         return null;
@@ -141,6 +181,7 @@ export function createRedisWriterLock(client: Redis, options: RedisWriterLockOpt
             }
           })()),
         () => (lease ? lease.signal : NEVER_LOST),
+        async () => (lease ? lease.confirm() : true),
       );
       if (lease) held.add(lock);
       return lock;

@@ -87,7 +87,7 @@ describe('two tenants on one Redis', () => {
     // Apollo stores a registration after it answers: wait for both.
     await waitFor(
       async () =>
-        (await Promise.all(clientTags.map((tag) => inspector.keys(`${PREFIX}${tag}:apq*`)))).every(
+        (await Promise.all(clientTags.map((tag) => inspector.keys(`${PREFIX}${tag}:apq:*`)))).every(
           (found) => found.length > 0,
         ),
       5000,
@@ -95,15 +95,18 @@ describe('two tenants on one Redis', () => {
     );
 
     const keys = await inspector.keys('*');
-    const tagged = new RegExp(`^${PREFIX}(${[...clientTags, ...originTags].join('|')}):`);
+    // The tag as a cluster hash tag (`{tag}`: keys used together) or plain (keys spread over shards).
+    const tagged = new RegExp(
+      `^${PREFIX}(\\{(${[...clientTags, ...originTags].join('|')})\\}|${[...clientTags, ...originTags].join('|')}):`,
+    );
     for (const key of keys) expect(key).toMatch(tagged);
     for (const [i, tag] of clientTags.entries()) {
       const under = (prefix: string) => keys.filter((key) => key.startsWith(`${PREFIX}${prefix}`));
-      expect(under(`${tag}:service-token:`)).toHaveLength(1);
+      expect(under(`{${tag}}:service-token:`)).toHaveLength(1);
       expect(under(`${tag}:caller:`).length).toBeGreaterThan(0);
-      expect(under(`${tag}:apq`)).toHaveLength(1);
-      expect(under(`${originTags[i]}:auth0-budget:`)).toHaveLength(1);
-      expect(await inspector.zcard(`${PREFIX}${originTags[i]}:replicas`)).toBe(1);
+      expect(under(`${tag}:apq:`)).toHaveLength(1);
+      expect(under(`{${originTags[i]}}:auth0-budget:`)).toHaveLength(1);
+      expect(await inspector.zcard(`${PREFIX}{${originTags[i]}}:replicas`)).toBe(1);
     }
   });
 });
@@ -162,9 +165,9 @@ describe('two clients of one tenant on one Redis', () => {
     expect(tenant.journal.count('get-user')).toBe(calls);
 
     const budgetKeys = await inspector.keys('*auth0-budget*');
-    expect(budgetKeys).toEqual([`${PREFIX}${originDiscriminator(tenant.origin)}:auth0-budget:tenant`]);
+    expect(budgetKeys).toEqual([`${PREFIX}{${originDiscriminator(tenant.origin)}}:auth0-budget:tenant`]);
     const tokenKeys = await inspector.keys('*service-token:*');
-    expect(tokenKeys.map((key) => key.slice(PREFIX.length, PREFIX.length + 12)).sort()).toEqual(
+    expect(tokenKeys.map((key) => key.slice(PREFIX.length + 1, PREFIX.length + 13)).sort()).toEqual(
       [DEMO.serviceClientId, DEMO.adminClientId]
         .map((clientId) => tenantDiscriminator({ origin: tenant.origin, clientId }))
         .sort(),

@@ -252,7 +252,7 @@ describe('undo records in Redis (REDIS_URL set)', () => {
     const linkId = linked.body.data!.linkAccounts.linkId;
     const keys = await client.keys(`${prefix}*undo-record*`);
     expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatch(new RegExp(`^${prefix}[0-9a-f]{12}:undo-record:[0-9a-f]{64}$`));
+    expect(keys[0]).toMatch(new RegExp(`^${prefix}\\{[0-9a-f]{12}\\}:undo-record:[0-9a-f]{64}$`));
     // Kept for the window and no longer (LINK_UNDO_WINDOW=1500 ms).
     const ttl = await client.pttl(keys[0]);
     expect(ttl).toBeGreaterThan(0);

@@ -3,6 +3,8 @@
 // older user never replaces a newer one.
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { createKeySpace } from '../../../src/shared-state/key-space.js';
+import { openRedis, standaloneTarget } from '../../../src/shared-state/redis-connection.js';
 import { UserReadCache, type MissFetcher, type ReadOutcome } from '../../../src/accounts/user-cache.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { createRedisCacheStore } from '../../../src/shared-state/redis-cache-store.js';
@@ -65,10 +67,10 @@ function openReplica(url: string, options: { pingIntervalMs?: number } = {}) {
           hooks.onResubscribed();
         },
         client,
-        url,
-        key: (...parts) => `${prefix}${parts.join(':')}`,
+        openListener: () =>
+          openRedis(standaloneTarget(url), { offlineQueue: true, retryStrategy: () => 100 }),
+        keys: createKeySpace(prefix, 't'),
         logger: createLogger({ level: 'silent' }),
-        reconnectDelayMs: () => 100,
         pingIntervalMs: options.pingIntervalMs,
       })),
     onLookup: (layer, result) => {
@@ -161,7 +163,7 @@ describe('the read cache in Redis', () => {
     const c = openReplica(redis.url);
     await waitFor(async () => c.store.isAvailable(), 5000, 'connected');
     const keys = deriveTokenKeys(SECRET, 'user-cache|tenant');
-    const name = `${prefix}user-cache:${keys.slotId}:${fingerprintToken(keys, 'user:auth0|dash')}`;
+    const name = `${prefix}t:user-cache:${keys.slotId}:{${fingerprintToken(keys, 'user:auth0|dash')}}`;
     const entry = { v: user('user:auth0|dash', 'dash'), exp: Date.now() + 60_000 };
     let sealed = sealValue(keys, entry, name);
     // One sealed value in 64 starts with "-" (the first 6 bits of its random IV).

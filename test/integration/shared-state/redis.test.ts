@@ -42,7 +42,7 @@ describe('shared state in a real Redis (DESIGN §10)', () => {
   });
 
   async function open(url = redis.url, logger = logSink().logger): Promise<SharedState> {
-    const state = await createRedisSharedState({ url, keyPrefix: prefix, logger, tokenLockMs: 5000 });
+    const state = await createRedisSharedState({ target: url, keyPrefix: prefix, logger, tokenLockMs: 5000 });
     opened.push(state);
     return state;
   }
@@ -56,7 +56,7 @@ describe('shared state in a real Redis (DESIGN §10)', () => {
 
     expect(takes.reduce((sum, t) => sum + t.taken, 0)).toBe(7);
     expect(takes.every((t) => t.state.ratePerSecond === 0.001 && t.state.capacity === 7)).toBe(true);
-    expect(await inspector.exists(`${prefix}auth0-budget:tenant`)).toBe(1);
+    expect(await inspector.exists(`${prefix}{t}:auth0-budget:tenant`)).toBe(1);
   });
 
   it('starts a fresh bucket from the count Auth0 gave with its first limit, as the memory bucket does', async () => {
@@ -112,7 +112,7 @@ describe('shared state in a real Redis (DESIGN §10)', () => {
     const fetching = slot.fetchOnce(() => new Promise<SharedToken>((resolve) => (finish = resolve)));
     await waitFor(async () => finish !== undefined, 5000, 'the fetch started');
 
-    const [lockKey] = await inspector.keys(`${prefix}service-token-lock:*`);
+    const [lockKey] = await inspector.keys(`${prefix}{t}:service-token-lock:*`);
     expect(lockKey).toBeDefined();
     const ttlMs = await inspector.pttl(lockKey);
     expect(ttlMs).toBeGreaterThan(0);
@@ -131,7 +131,7 @@ describe('shared state in a real Redis (DESIGN §10)', () => {
       refreshAt: Date.now() + 60_000,
     }));
 
-    const keys = await inspector.keys(`${prefix}service-token:*`);
+    const keys = await inspector.keys(`${prefix}{t}:service-token:*`);
     expect(keys).toHaveLength(1);
     const stored = (await inspector.get(keys[0])) as string;
     expect(stored).not.toContain('plain-token');
@@ -187,7 +187,7 @@ describe('shared state in a real Redis (DESIGN §10)', () => {
         let allThereAt = Infinity;
         await waitFor(
           async () => {
-            const beats = await ownInspector.zrange(`${prefix}replicas`, 0, -1, 'WITHSCORES');
+            const beats = await ownInspector.zrange(`${prefix}{t}:replicas`, 0, -1, 'WITHSCORES');
             const scores = beats.filter((_, i) => i % 2 === 1).map(Number);
             if (scores.length === 3 && allThereAt === Infinity) allThereAt = Math.max(...scores);
             return scores.length === 3 && scores.every((score) => score > allThereAt);

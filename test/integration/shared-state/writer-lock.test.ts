@@ -66,7 +66,7 @@ describe('writer locks (one writer per primary)', () => {
 
     async function open(writerLockTtlMs = 3000): Promise<SharedState> {
       const state = await createRedisSharedState({
-        url: redis.url,
+        target: redis.url,
         keyPrefix: prefix,
         logger: quietLogger,
         tokenLockMs: 5000,
@@ -78,7 +78,7 @@ describe('writer locks (one writer per primary)', () => {
 
     it('holds a key for one replica at a time, with an owner token and an expiry', async () => {
       const [a, b] = await Promise.all([open(), open()]);
-      const key = `${prefix}writer-lock:primary:auth0|x`;
+      const key = `${prefix}t:writer-lock:primary:{auth0|x}`;
       const release = await a.writerLock('primary').acquire('auth0|x', 1000);
       expect(release).not.toBeNull();
       expect(await inspector.get(key)).toMatch(/^[0-9a-f-]{36}$/);
@@ -97,7 +97,7 @@ describe('writer locks (one writer per primary)', () => {
 
     it('never deletes a lock another replica holds now (compare-and-delete)', async () => {
       const a = await open();
-      const key = `${prefix}writer-lock:primary:auth0|y`;
+      const key = `${prefix}t:writer-lock:primary:{auth0|y}`;
       const release = await a.writerLock('primary').acquire('auth0|y', 1000);
       // The lock expired and another owner took it meanwhile.
       await inspector.set(key, 'someone-else', 'PX', 5000);
@@ -108,7 +108,7 @@ describe('writer locks (one writer per primary)', () => {
     it('releases the locks it still holds when it closes (drain)', async () => {
       const a = await open();
       await a.writerLock('primary').acquire('auth0|z', 1000);
-      expect(await inspector.exists(`${prefix}writer-lock:primary:auth0|z`)).toBe(1);
+      expect(await inspector.exists(`${prefix}t:writer-lock:primary:{auth0|z}`)).toBe(1);
       await a.close();
       expect(await inspector.keys(`${prefix}*writer-lock*`)).toEqual([]);
     });
@@ -118,7 +118,7 @@ describe('writer locks (one writer per primary)', () => {
 
     it('renews a held lock past its expiry, and its signal stays quiet', async () => {
       const a = await open(300);
-      const key = `${prefix}writer-lock:primary:auth0|r`;
+      const key = `${prefix}t:writer-lock:primary:{auth0|r}`;
       const lock = await a.writerLock('primary').acquire('auth0|r', 1000);
       // Watch the expiry being pushed back three times by the renewal timer.
       let renewals = 0;
@@ -139,10 +139,44 @@ describe('writer locks (one writer per primary)', () => {
       const a = await open(300);
       const lock = await a.writerLock('primary').acquire('auth0|t', 1000);
       expect(lock!.signal.aborted).toBe(false);
-      await inspector.set(`${prefix}writer-lock:primary:auth0|t`, 'someone-else', 'PX', 5000);
+      await inspector.set(`${prefix}t:writer-lock:primary:{auth0|t}`, 'someone-else', 'PX', 5000);
       await aborted(lock!.signal);
       await lock!();
-      expect(await inspector.get(`${prefix}writer-lock:primary:auth0|t`)).toBe('someone-else');
+      expect(await inspector.get(`${prefix}t:writer-lock:primary:{auth0|t}`)).toBe('someone-else');
+    });
+
+    it('fences a holder whose lock vanished in a failover: its confirm() before a write answers false once another took it', async () => {
+      const [a, b] = await Promise.all([open(15_000), open(15_000)]);
+      const key = `${prefix}t:writer-lock:primary:{auth0|f}`;
+      const fence = `${prefix}t:writer-fence:primary:{auth0|f}`;
+      const first = await a.writerLock('primary').acquire('auth0|f', 1000);
+      expect(await first!.confirm()).toBe(true);
+      const token = Number(await inspector.get(fence));
+      expect(token).toBeGreaterThan(0);
+      // What a promoted replica that never received the lock looks like: the key is gone, and the
+      // renewal timer (every 5 s here) has not noticed yet, so the signal is still quiet.
+      await inspector.del(key);
+      const second = await b.writerLock('primary').acquire('auth0|f', 1000);
+      expect(second).not.toBeNull();
+      expect(Number(await inspector.get(fence))).toBe(token + 1);
+      expect(first!.signal.aborted).toBe(false);
+      // The old holder's check before its next write (one script: owner and newest token).
+      expect(await first!.confirm()).toBe(false);
+      expect(first!.signal.aborted).toBe(true);
+      expect(await second!.confirm()).toBe(true);
+      await first!();
+      // The old holder's release leaves the new holder's lock alone.
+      expect(await inspector.exists(key)).toBe(1);
+      await second!();
+    });
+
+    it('fences a holder whose key is back under its name but with a newer token taken since', async () => {
+      const a = await open(15_000);
+      const fence = `${prefix}t:writer-fence:primary:{auth0|g}`;
+      const lock = await a.writerLock('primary').acquire('auth0|g', 1000);
+      await inspector.incr(fence);
+      expect(await lock!.confirm()).toBe(false);
+      await lock!();
     });
 
     it("aborts the holder's signal when renewals stop being confirmed (Redis gone)", async () => {

@@ -25,7 +25,10 @@ function setup(options: { loseLockOn?: 'read' | 'patch' | 'link'; linkFails?: Er
     [PRIMARY, { user_id: PRIMARY, identities: [identity(PRIMARY)], user_metadata: { a: 1 } }],
     [SECONDARY, { user_id: SECONDARY, identities: [identity(SECONDARY)], user_metadata: { b: 2 } }],
   ]);
-  const lock = Object.assign(async () => undefined, { signal: lost.signal }) as HeldWriterLock;
+  const lock = Object.assign(async () => undefined, {
+    signal: lost.signal,
+    confirm: async () => !lost.signal.aborted,
+  }) as HeldWriterLock;
   const linkNow = () => {
     users.get(PRIMARY)!.identities!.push(identity(SECONDARY));
     users.delete(SECONDARY);

@@ -33,7 +33,7 @@ describe('loadConfig', () => {
     expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, corsOrigins: [], introspection: true });
     expect(config.frontend).toEqual({ demoPage: false, demoClientId: 'demo-spa', graphiql: true });
     expect(config.logLevel).toBe('info');
-    expect(config.shared).toEqual({ redisUrl: null, keyPrefix: 'auth0-link-gateway:' });
+    expect(config.shared).toEqual({ redisUrl: null, redis: null, keyPrefix: 'auth0-link-gateway:' });
     expect(config.callerRateLimit).toEqual({ count: 30, windowSeconds: 60 });
     expect(config.otlpEndpoint).toBeNull();
     expect(Object.isFrozen(config.auth0)).toBe(true);
@@ -126,6 +126,7 @@ describe('loadConfig', () => {
     });
     expect(config.shared).toEqual({
       redisUrl: 'rediss://:pw@redis.example.com:6380/2',
+      redis: { kind: 'standalone', url: 'rediss://:pw@redis.example.com:6380/2', tls: true },
       keyPrefix: 'links-eu:',
     });
     expect(config.callerRateLimit).toEqual({ count: 5, windowSeconds: 10 });
@@ -138,6 +139,62 @@ describe('loadConfig', () => {
       expect(loadConfig({ ...base, REDIS_URL: url }).shared.redisUrl).toBe(url);
     },
   );
+
+  it('reads a Redis Cluster (REDIS_CLUSTER_NODES) with TLS and an ACL user (DESIGN §10)', () => {
+    const config = loadConfig({
+      ...base,
+      REDIS_CLUSTER_NODES: 'rediss://node-1.example.com:6379, rediss://node-2.example.com',
+      REDIS_USERNAME: 'gateway',
+      REDIS_PASSWORD: 'pw',
+    });
+    expect(config.shared.redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'node-1.example.com', port: 6379 },
+        { host: 'node-2.example.com', port: 6379 },
+      ],
+      tls: true,
+      username: 'gateway',
+      password: 'pw',
+    });
+    expect(config.shared.redisUrl).toBeNull();
+  });
+
+  it('reads Sentinels (REDIS_SENTINELS, REDIS_SENTINEL_MASTER): host:port on loopback, rediss:// elsewhere', () => {
+    expect(
+      loadConfig({ ...base, REDIS_SENTINELS: '127.0.0.1:26379,localhost', REDIS_SENTINEL_MASTER: 'gw' })
+        .shared.redis,
+    ).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: '127.0.0.1', port: 26379 },
+        { host: 'localhost', port: 26379 },
+      ],
+      masterName: 'gw',
+      tls: false,
+    });
+    expect(
+      loadConfig({ ...base, REDIS_SENTINELS: 'rediss://10.0.0.5:26380', REDIS_SENTINEL_MASTER: 'gw' }).shared
+        .redis,
+    ).toMatchObject({ kind: 'sentinel', tls: true, sentinels: [{ host: '10.0.0.5', port: 26380 }] });
+  });
+
+  it.each([
+    [{ REDIS_CLUSTER_NODES: 'redis://10.0.0.5:6379' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: ' , ' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'rediss://a.example.com,redis://127.0.0.1:7000' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'rediss://a.example.com/2' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_SENTINELS: '10.0.0.5:26379', REDIS_SENTINEL_MASTER: 'gw' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: '127.0.0.1:26379' }, 'REDIS_SENTINEL_MASTER'],
+    [{ REDIS_SENTINEL_MASTER: 'gw' }, 'REDIS_SENTINEL_MASTER'],
+    [
+      { REDIS_URL: 'redis://127.0.0.1', REDIS_CLUSTER_NODES: 'redis://127.0.0.1:7000' },
+      'REDIS_CLUSTER_NODES',
+    ],
+    [{ REDIS_PASSWORD: 'pw' }, 'REDIS_PASSWORD'],
+  ])('refuses the Redis shape %j naming %s', (env, variable) => {
+    expect(errorOf({ ...base, ...env }).variable).toBe(variable);
+  });
 
   it('never puts a Redis password in an error message', () => {
     const error = errorOf({ ...base, REDIS_URL: 'redis://:hunter2@redis.example.com:6379' });
