@@ -251,3 +251,8 @@ export function describeRun(label: string, run: FailoverRun): string {
     `${run.redisWarnings} Redis state warnings logged ${JSON.stringify(run.redisStates)}; phases ${JSON.stringify(run.phases)}`
   );
 }
+
+/** The lines of a process's output that match `pattern`, for an assertion that names them. */
+export function linesMatching(output: string, pattern: RegExp): string[] {
+  return output.split('\n').filter((line) => pattern.test(line));
+}
