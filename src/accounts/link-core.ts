@@ -4,7 +4,6 @@
 // under the primary's lock, with the event at the one success point.
 import { unclearWriteKind } from '../auth0/call-pipeline.js';
 import type { WireIdentity, WireUser } from '../auth0/wire.js';
-import { GatewayError } from '../errors.js';
 import type { HeldWriterLock } from '../shared-state/shared-state.js';
 import { audited, type AuditDraft } from './audit.js';
 import {
@@ -17,7 +16,7 @@ import {
   type CarryKinds,
   type CarryOverPlan,
 } from './carry-over.js';
-import { enforceVerifiedEmailPolicy, readLinkPair } from './link-policy.js';
+import { enforceVerifiedEmailPolicy, readLinkPair, readSecondaryForUndo } from './link-policy.js';
 import {
   hasChanges,
   planMetadataMerge,
@@ -111,29 +110,23 @@ async function runLink(
   });
 
   let plan: MetadataMergePlan | null = null;
-  if (request.verifiedEmailPolicy || mergeKinds || carryKinds || undoOn) {
-    const read = await readLinkPair(
-      ctx,
-      primaryId,
-      secondaryId,
-      request.secondaryField ?? 'secondaryId',
-    ).catch((error: unknown) => {
-      // Read only for the undo record: a missing user is left to Auth0's own answer to the link
-      // call (a secondary linked elsewhere is its 409), as without the record; no record is kept.
-      // Any other failure of these reads costs the undo, never the link.
-      if (readForUndoOnly) {
-        if (!isMissingUser(error)) undoNotKept(ctx, secondaryId, error);
-        return null;
-      }
-      throw error;
+  if (readForUndoOnly) {
+    // Read only for the undo record: the secondary alone. Any failure costs the undo, never the
+    // link, and a missing user is left to Auth0's own answer to the link call.
+    const read = await readSecondaryForUndo(ctx, primaryId, secondaryId).catch((error: unknown) => {
+      undoNotKept(ctx, secondaryId, error);
+      return null;
     });
+    if (read && 'linked' in read) return applied(read.linked.identities, null, true, true);
+    if (read) secondaryBefore = read.secondary;
+  } else if (request.verifiedEmailPolicy || mergeKinds || carryKinds || undoOn) {
+    const read = await readLinkPair(ctx, primaryId, secondaryId, request.secondaryField ?? 'secondaryId');
     // A repeated link: the secondary is already this primary's identity. Nothing is merged or
     // carried again.
-    if (read && 'linked' in read)
-      return applied(read.linked.identities, mergeKinds ? NO_KEYS : null, true, true);
-    if (read && request.verifiedEmailPolicy) enforceVerifiedEmailPolicy(...read.pair);
-    if (read && mergeKinds) plan = planMetadataMerge(...read.pair, mergeKinds);
-    if (read && undoOn) secondaryBefore = read.pair[1];
+    if ('linked' in read) return applied(read.linked.identities, mergeKinds ? NO_KEYS : null, true, true);
+    if (request.verifiedEmailPolicy) enforceVerifiedEmailPolicy(...read.pair);
+    if (mergeKinds) plan = planMetadataMerge(...read.pair, mergeKinds);
+    if (undoOn) secondaryBefore = read.pair[1];
   }
   if (carryKinds) {
     carry = await planCarryOver(ctx, primaryId, secondaryId, carryKinds);
@@ -241,14 +234,6 @@ async function runLink(
     if ('linked' in put) return applied(put.linked.identities, mergedMetadata, true, true);
     throw settlement === 'not_applied' ? notAppliedByReadBack(error) : error;
   }
-}
-
-/** A pre-read's missing primary or secondary (DESIGN §4 reasons of readLinkPair). */
-function isMissingUser(error: unknown): boolean {
-  return (
-    error instanceof GatewayError &&
-    (error.reason === 'PRIMARY_NOT_FOUND' || error.reason === 'SECONDARY_NOT_FOUND')
-  );
 }
 
 /** The payload's `carriedOver`: null when neither a merge nor a carry-over was asked. */

@@ -10,6 +10,31 @@ function emailOf(user: WireUser): string | null {
 }
 
 /**
+ * The secondary as it is before a link whose only reads serve the undo record (DESIGN §15): one
+ * read where both users would cost two. A missing secondary is read again as the primary's
+ * identity: `linked` when it already is one (a repeated link, answered as `readLinkPair` answers
+ * it), else `null`, and the link call gets Auth0's own answer, as with the undo window off.
+ */
+export async function readSecondaryForUndo(
+  ctx: Pick<AccountWriteContext, 'auth0'>,
+  primaryId: string,
+  secondaryId: string,
+): Promise<{ secondary: WireUser } | { linked: WireUser } | null> {
+  try {
+    return { secondary: await ctx.auth0.getUser(secondaryId) };
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+  try {
+    const primary = await ctx.auth0.getUser(primaryId);
+    return hasIdentity(primary, secondaryId) ? { linked: primary } : null;
+  } catch (error) {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  }
+}
+
+/**
  * Both users of a link, read with the service token before the link call. A missing primary is
  * NOT_FOUND; a missing secondary keeps Auth0's own code for it, 400, unless it is missing because
  * it is already linked to this primary (a repeated link): then `linked` is the primary as read.

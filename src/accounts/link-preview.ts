@@ -220,16 +220,24 @@ export async function previewLink(
   const carry = { roles: flags.carryRoles === true, organizations: flags.carryOrganizations === true };
   const carryAsked = carry.roles || carry.organizations;
 
+  // Read only for the undo record, the link reads the secondary alone (the primary too when the
+  // secondary is missing), and a missing user is left to the link call (link-core.ts).
+  const undoOnly = undoOn && !request.verifiedEmailPolicy && mergeKinds === null && !carryAsked;
   let read: Awaited<ReturnType<typeof readLinkPair>>;
   try {
     read = await readLinkPair(ctx, primaryId, secondaryId, request.secondaryField ?? 'secondaryId');
   } catch (error) {
-    // Read only for the undo record, a missing user is left to the link call (link-core.ts).
-    const undoOnly = undoOn && !request.verifiedEmailPolicy && mergeKinds === null && !carryAsked;
-    return refused(
-      error,
-      undoOnly ? 2 + callsBeforePairRefusal(false, error) : callsBeforePairRefusal(linkReads, error),
-    );
+    if (!undoOnly) return refused(error, callsBeforePairRefusal(linkReads, error));
+    if (error instanceof GatewayError && error.reason === 'PRIMARY_NOT_FOUND') {
+      // The secondary there: its read and its undo reads, then the link call's 404. Both missing:
+      // the two reads and the link call.
+      const holdings = await readRoleHoldings(ctx, secondaryId, { roles: true, organizations: true }).catch(
+        () => null,
+      );
+      return refused(error, holdings ? 1 + undoReadCalls(holdings, carry) + 1 : 3);
+    }
+    // The secondary is missing: it and the primary are read, then the link call and its read-back.
+    return refused(error, 2 + callsBeforePairRefusal(false, error));
   }
   if ('linked' in read) {
     // A repeated link: it answers success with nothing merged or carried again. Without a
@@ -298,7 +306,7 @@ export async function previewLink(
         : secondaryHoldings.organizations.map((m) => toMembership(m.organization, m.roles)),
     },
     auth0Calls:
-      (linkReads ? 2 : 0) +
+      (undoOnly ? 1 : linkReads ? 2 : 0) +
       (hasChanges(plan) ? 1 : 0) +
       carried.calls +
       (undoOn ? undoReadCalls(secondaryHoldings, carry) : 0) +

@@ -67,10 +67,10 @@ export const CALLS_PER_LINK = 3;
 
 /**
  * With the undo window on (LINK_UNDO_WINDOW > 0, the default), the calls the link core adds for
- * the undo record (DESIGN §15): both users read again, the secondary's roles and its memberships
- * (one page each when it has few; one more per membership, for its roles).
+ * the undo record (DESIGN §15): the secondary read again, its roles and its memberships (one page
+ * each when it has few; one more per membership, for its roles).
  */
-export const UNDO_RECORD_CALLS = 4;
+export const UNDO_RECORD_CALLS = 3;
 
 export function parsePrimaryRule(value: string): PrimaryRule | null {
   if (value === 'oldest' || value === 'most-logins' || value === 'last-login') return { kind: value };

@@ -15,8 +15,8 @@ import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 const CLI = resolve('dist/src/dedupe/cli.js');
 // Auth0's enterprise Management API limit, as the emulator's `enterprise` plan answers it.
 const BUDGET = '16/50';
-// 7 Management API calls a pair with the undo window on (the default): 140 calls for the job
-// and about 40 for the gateway, well past the burst of 50, about 8 s at 16/s.
+// 6 Management API calls a pair with the undo window on (the default): 120 calls for the job
+// and about 40 for the gateway, well past the burst of 50, about 7 s at 16/s.
 const JOB_PAIRS = 20;
 const GATEWAY_PAIRS = 8;
 

@@ -220,7 +220,7 @@ describe('dedupe plan', () => {
       totals: { users: 9, unverifiedUsers: 2, groups: 2, links: 3 },
       // Per pair: the re-check's two reads and the link, and with the undo window (on by
       // default) the core's reads of both users and of the secondary's roles and memberships.
-      estimate: { auth0Calls: 21 },
+      estimate: { auth0Calls: 18 },
     });
     // The paged path: no export job below 1000 users.
     expect(emulator.journal.count('create-users-export')).toBe(0);

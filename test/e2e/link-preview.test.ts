@@ -97,6 +97,9 @@ describe('linkPreview: the link, shown before it is made (gateway + emulator ove
       reason: error?.extensions?.reason ?? null,
       identities: result.body.data?.linkAccounts.identities.map((i) => i.id) ?? null,
       calls: managementCalls().length,
+      userReads: managementCalls()
+        .filter((e) => e.route === 'get-user')
+        .map((e) => e.path),
     };
   }
 
@@ -173,6 +176,10 @@ describe('linkPreview: the link, shown before it is made (gateway + emulator ove
       expect(made.code).toBeNull();
       expect(made.identities).toEqual(seen.identitiesAfter.map((i) => i.id));
       expect(made.calls).toBe(seen.auth0Calls);
+      // A plain jwt link reads for its undo record alone: the secondary, never the primary.
+      if (_title === 'a plain jwt link') {
+        expect(made.userReads).toEqual([`/api/v2/users/${encodeURIComponent(SECONDARY)}`]);
+      }
     });
 
     it('a repeated link: allowed, the identities as they are, and the calls of the repeated link', async () => {

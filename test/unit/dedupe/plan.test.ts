@@ -62,7 +62,7 @@ describe('buildPlan', () => {
     expect(plan.groups[0]).toMatchObject({ primary: 'auth0|2', secondaries: ['auth0|1'] });
   });
 
-  it('estimates three Auth0 calls per link at the configured rate, seven with undo records', () => {
+  it('estimates three Auth0 calls per link at the configured rate, six with undo records', () => {
     const users = ['auth0|1', 'auth0|2', 'auth0|3', 'auth0|4', 'auth0|5', 'auth0|6'].map((id) => user(id));
     expect(buildPlan(users, { ...options, rule: { kind: 'oldest' } }).estimate).toEqual({
       auth0Calls: 15,
@@ -72,11 +72,11 @@ describe('buildPlan', () => {
     expect(
       buildPlan(users, { ...options, callsPerSecond: null, rule: { kind: 'oldest' } }).estimate.seconds,
     ).toBeNull();
-    // With undo records, the link core's reads for them: seven calls per link.
+    // With undo records, the link core's reads for them: six calls per link.
     expect(buildPlan(users, { ...options, undoRecords: true, rule: { kind: 'oldest' } }).estimate).toEqual({
-      auth0Calls: 35,
+      auth0Calls: 30,
       callsPerSecond: 15,
-      seconds: 3,
+      seconds: 2,
     });
   });
 
