@@ -107,6 +107,11 @@ function fromStore(value: unknown, now: number): StoredEntry | undefined {
 export class UserReadCache {
   private readonly ttlMs: number;
   private readonly local: LRUCache<string, LocalEntry>;
+  /**
+   * Keys of the local lists of ids (an email's users), so an invalidation looks at those alone:
+   * a pass over every local entry cost each link time in proportion to the cache's size.
+   */
+  private readonly listKeys = new Set<string>();
   private readonly inFlight = new Map<string, Promise<ReadOutcome>>();
   /** Key → the sequence number of its last invalidation, so reads that started before it are not stored. */
   private readonly invalidated: LRUCache<string, number>;
@@ -124,7 +129,13 @@ export class UserReadCache {
 
   constructor(options: UserReadCacheOptions) {
     this.ttlMs = options.ttlMs;
-    this.local = new LRUCache<string, LocalEntry>({ max: options.max, ttl: options.ttlMs });
+    this.local = new LRUCache<string, LocalEntry>({
+      max: options.max,
+      ttl: options.ttlMs,
+      dispose: (entry, key) => {
+        if (entry.value.kind === 'ids') this.listKeys.delete(key);
+      },
+    });
     this.invalidated = new LRUCache<string, number>({ max: options.max, ttl: INVALIDATION_MEMORY_MS });
     this.onLookup = options.onLookup ?? (() => undefined);
     this.store = options.createStore?.({
@@ -134,6 +145,7 @@ export class UserReadCache {
       onResubscribed: () => {
         this.resubscribedAt = ++this.sequence;
         this.local.clear();
+        this.listKeys.clear();
         void this.replayPending();
       },
     });
@@ -203,9 +215,10 @@ export class UserReadCache {
     for (const email of emails) if (email !== '') keys.add(emailKey(email.toLowerCase()));
     // This process's own lists that name one of the users (Redis finds other replicas' lists).
     const userKeys = new Set(ids.map(userKey));
-    for (const [key, entry] of this.local.entries()) {
-      if (entry.value.kind === 'ids' && entry.value.ids.some((id) => userKeys.has(userKey(id))))
-        keys.add(key);
+    for (const key of this.listKeys) {
+      const entry = this.local.peek(key);
+      if (entry?.value.kind !== 'ids') this.listKeys.delete(key);
+      else if (entry.value.ids.some((id) => userKeys.has(userKey(id)))) keys.add(key);
     }
     const list = [...keys];
     this.forget(list);
@@ -409,6 +422,7 @@ export class UserReadCache {
     const ttl = Math.floor(this.shared() ? ttlMs : Math.min(ttlMs, LOCAL_ONLY_MAX_MS));
     if (ttl <= 0) return false;
     this.local.set(key, { value, storedAt: performance.now() }, { ttl });
+    if (value.kind === 'ids') this.listKeys.add(key);
     return true;
   }
 }

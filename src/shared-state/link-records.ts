@@ -43,19 +43,26 @@ export interface LinkRecordStore {
 const pairKey = (operation: RecordedOperation, primaryId: string, secondaryId: string) =>
   `${operation}:${createHash('sha256').update(`${primaryId}\n${secondaryId}`).digest('hex')}`;
 
+const SWEEP_EVERY_MS = 10_000;
+
 /** Records in this process's memory, each dropped `ttlMs` after its last write. */
 export function createMemoryLinkRecords(options: { ttlMs: number; now?: () => number }): LinkRecordStore {
   const now = options.now ?? (() => performance.now());
   const records = new Map<string, { record: LinkRecord; until: number }>();
+  // Expired records are dropped by a sweep at most every SWEEP_EVERY_MS (a sweep per operation
+  // made each link cost a pass over every record: quadratic under load); a read checks its own.
+  let nextSweep = 0;
   const sweep = () => {
     const at = now();
+    if (at < nextSweep) return;
+    nextSweep = at + Math.min(SWEEP_EVERY_MS, options.ttlMs);
     for (const [key, entry] of records) if (entry.until <= at) records.delete(key);
   };
   return {
     async get(operation, primaryId, secondaryId) {
       sweep();
       const entry = records.get(pairKey(operation, primaryId, secondaryId));
-      return entry ? { ...entry.record } : null;
+      return entry && entry.until > now() ? { ...entry.record } : null;
     },
     async put(operation, primaryId, secondaryId, record) {
       sweep();
