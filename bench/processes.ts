@@ -237,7 +237,9 @@ export async function startGatewayProcess(
       NODE_ENV: 'production',
       // The bench links thousands of times with one admin token: not what the per-caller limit is for.
       CALLER_RATE_LIMIT: '100000000/60',
-      ...(process.env.BENCH_GATEWAY_ENV ? (JSON.parse(process.env.BENCH_GATEWAY_ENV) as Record<string, string>) : {}),
+      ...(process.env.BENCH_GATEWAY_ENV
+        ? (JSON.parse(process.env.BENCH_GATEWAY_ENV) as Record<string, string>)
+        : {}),
       ...env,
     },
     /GraphQL: (http:\/\/\S+\/graphql)/,
