@@ -270,7 +270,7 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
             );
           }),
         );
-        await client.publish(channel, sealValue(keys, { keys: all, origin }, channel));
+        await publishOnEveryNode(client, channel, sealValue(keys, { keys: all, origin }, channel));
         return true;
       } catch (error) {
         logger.warn({ err: error }, 'read cache: invalidation not shared (Redis did not answer)');
@@ -283,4 +283,21 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): SharedCa
       listener.disconnect();
     },
   };
+}
+
+/**
+ * PUBLISH where every replica's listener hears it before the mutation answers (DESIGN §11). A
+ * cluster carries a message to its other nodes over its bus after the publisher's answer, so a
+ * replica whose listener sits on another node could still serve its memory copy; published on
+ * every node, each listener has it from its own node. Listeners drop keys idempotently, so the
+ * copies the bus brings later change nothing.
+ */
+async function publishOnEveryNode(client: RedisClient, channel: string, message: string): Promise<void> {
+  if (!(client instanceof Cluster)) {
+    await client.publish(channel, message);
+    return;
+  }
+  const results = await Promise.allSettled(client.nodes('all').map((node) => node.publish(channel, message)));
+  const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed.length === results.length) throw failed[0]?.reason ?? new Error('no cluster node to publish on');
 }

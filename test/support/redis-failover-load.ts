@@ -103,6 +103,10 @@ export async function runLinksThroughFailover(options: FailoverOptions): Promise
             LINK_UNDO_WINDOW: '0',
             CALLER_RATE_LIMIT: '1000000/60',
             AUTH0_MAX_WAIT_MS: '15000',
+            // The emulator's own limit, configured: this scenario is about locks, merges and events
+            // through a failover. A learned budget across the failover refused one link
+            // TENANT_LIMIT in about one run in seven (not yet explained; see docs/replicas.md).
+            AUTH0_RATE_LIMIT: '10000/10000',
             WEBHOOK_URL: receiver.url,
             WEBHOOK_SECRET: secret,
             WEBHOOK_RETRY_DELAYS: '100,200,400,800,1600',
