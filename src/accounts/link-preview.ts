@@ -4,7 +4,14 @@
 // is returned as data, with the code and reason the link would answer.
 import { isDeepStrictEqual } from 'node:util';
 import { LIST_PAGE_SIZE } from '../auth0/management-api.js';
-import type { WireIdentity, WireOrganization, WireProfileData, WireRole, WireUser } from '../auth0/wire.js';
+import {
+  PROFILE_DATA_KEYS,
+  type WireIdentity,
+  type WireOrganization,
+  type WireProfileData,
+  type WireRole,
+  type WireUser,
+} from '../auth0/wire.js';
 import type { GatewayContext } from '../context.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import type { AuditDraft } from './audit.js';
@@ -126,19 +133,6 @@ async function readRoleHoldings(
     ),
   };
 }
-
-const PROFILE_DATA_KEYS = [
-  'email',
-  'email_verified',
-  'name',
-  'username',
-  'given_name',
-  'family_name',
-  'nickname',
-  'picture',
-  'phone_number',
-  'phone_verified',
-] as const;
 
 /** The primary's identities once Auth0 has moved the secondary's in (its main one with its profile). */
 function identitiesAfterLink(primary: WireUser, secondary: WireUser): WireIdentity[] {

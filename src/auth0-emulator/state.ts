@@ -1,6 +1,7 @@
 // The tenant's users and clients, and the account-linking rules that change them.
 import { createHash } from 'node:crypto';
 import { isSocialProvider } from '../auth0/social-providers.js';
+import { PROFILE_DATA_KEYS } from '../auth0/wire.js';
 import type {
   EmulatorSeed,
   SeedClient,
@@ -10,20 +11,6 @@ import type {
   SeedUser,
   WireIdentity,
 } from './types.js';
-
-/** Root profile fields that move into a linked identity's profileData. */
-export const PROFILE_DATA_KEYS = [
-  'email',
-  'email_verified',
-  'name',
-  'username',
-  'given_name',
-  'family_name',
-  'nickname',
-  'picture',
-  'phone_number',
-  'phone_verified',
-] as const;
 
 const NOT_PROFILE_KEYS = new Set([
   'user_id',

@@ -1,6 +1,23 @@
 // Shapes as Auth0's Management API sends them (auth0-reference.md §1, §6). Only what the
 // gateway reads is typed; everything else passes through untouched.
 
+/**
+ * The root profile fields Auth0 copies into an identity's `profileData` when it links a user into
+ * another (what the emulator does at a link, and what linkPreview shows the link would do).
+ */
+export const PROFILE_DATA_KEYS = [
+  'email',
+  'email_verified',
+  'name',
+  'username',
+  'given_name',
+  'family_name',
+  'nickname',
+  'picture',
+  'phone_number',
+  'phone_verified',
+] as const;
+
 export interface WireProfileData {
   email?: string;
   email_verified?: boolean;
